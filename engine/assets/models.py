@@ -1,0 +1,158 @@
+"""The asset contract (the picsha spec's shape), shared by REST and MCP."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+TEXT_FIELD_MAX = 1000
+
+
+class AssetStatus(StrEnum):
+    PENDING = "pending"
+    PROCESSING = "processing"
+    READY = "ready"
+    FAILED = "failed"
+
+
+class AssetType(StrEnum):
+    IMAGE = "image"
+    DOCUMENT = "document"
+    TEXT = "text"
+
+
+class AssetUrls(BaseModel):
+    original: str = Field(description="Signed URL of the original bytes.")
+    thumbnail: str | None = Field(default=None, description="Signed URL of a small WebP preview.")
+    pdf_view: str | None = Field(default=None, description="Signed URL of the PDF rendition of a document.")
+
+
+class AssetMeta(BaseModel):
+    format: str
+    content_type: str
+    size: int
+    width: int | None = None
+    height: int | None = None
+    pages: int | None = None
+    sha256: str
+    exif: dict[str, Any] = Field(default_factory=dict)
+
+
+class AssetAI(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    summary: str | None = None
+    caption: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    faces: dict[str, Any] | None = None
+    safe_search: str = "unknown"
+    ocr_text: str | None = None
+
+
+class Location(BaseModel):
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    label: str | None = None
+
+
+class Asset(BaseModel):
+    id: str
+    status: AssetStatus
+    type: AssetType
+    filename: str
+    created_at: datetime
+    updated_at: datetime
+    urls: AssetUrls
+    meta: AssetMeta
+    ai: AssetAI
+    location: Location | None = None
+    tags: list[str] = Field(default_factory=list)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    description: str | None = None
+    alt_text: str | None = None
+    is_public: bool = False
+    cost: str = Field(description="Sum of this asset's usage-ledger rows, in USD.")
+
+
+class IngestConfig(BaseModel):
+    """Per-upload processing flags (picsha spec). ``None`` means: use the server's default."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    auto_tag: bool | None = None
+    auto_summarize: bool | None = None
+    vectorize: bool | None = None
+    location_lookup: bool | None = None
+    pre_render_sizes: bool | None = None
+    safe_search: bool | None = None
+    ocr: bool | None = None
+
+
+class IngestOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    config: IngestConfig = Field(default_factory=IngestConfig)
+    tags: list[str] = Field(default_factory=list, max_length=100)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    description: str | None = Field(default=None, max_length=TEXT_FIELD_MAX)
+    alt_text: str | None = Field(default=None, max_length=TEXT_FIELD_MAX)
+    is_public: bool = False
+    wait: bool = False
+
+
+class AssetPatch(BaseModel):
+    """Patch semantics: only fields present in the request change."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    filename: str | None = Field(default=None, min_length=1, max_length=512)
+    description: str | None = Field(default=None, max_length=TEXT_FIELD_MAX)
+    alt_text: str | None = Field(default=None, max_length=TEXT_FIELD_MAX)
+    is_public: bool | None = None
+    tags: list[str] | None = Field(default=None, max_length=100)
+    metadata: dict[str, Any] | None = None
+
+
+class SortField(StrEnum):
+    CREATED_AT = "created_at"
+    SIZE = "size"
+
+
+class SortOrder(StrEnum):
+    ASC = "asc"
+    DESC = "desc"
+
+
+class ListQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    page: int = Field(default=1, ge=1)
+    page_size: int = Field(default=20, ge=1, le=100)
+    q: str | None = Field(default=None, max_length=500)
+    type: AssetType | None = None
+    status: AssetStatus | None = None
+    sort: SortField = SortField.CREATED_AT
+    order: SortOrder = SortOrder.DESC
+
+
+class AssetPage(BaseModel):
+    items: list[Asset]
+    total: int
+    page: int
+    page_size: int
+
+
+class BatchDeleteResult(BaseModel):
+    requested: int
+    deleted: int
+    not_found_ids: list[str]
+
+
+class UsageStats(BaseModel):
+    total_assets: int
+    total_bytes: int
+    by_type: dict[str, int]
+    by_status: dict[str, int]

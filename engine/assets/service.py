@@ -1,0 +1,237 @@
+"""Asset catalog operations, every one scoped by the caller's account."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from engine.assets.keyed_lock import KeyedLock
+from engine.assets.links import AssetLinks
+from engine.assets.models import (
+    Asset,
+    AssetAI,
+    AssetMeta,
+    AssetPage,
+    AssetPatch,
+    BatchDeleteResult,
+    ListQuery,
+    Location,
+    SortOrder,
+    UsageStats,
+)
+from engine.auth.keys import Principal
+from engine.catalog import Catalog, tables
+from engine.catalog.database import now, utc
+from engine.errors import NotFound
+from engine.storage import BlobStore
+from engine.usage import UsageKind, UsageLedger, format_usd
+
+THUMBNAIL_KIND = "thumbnail"
+
+
+def not_found(asset_id: str) -> NotFound:
+    return NotFound(f"No asset {asset_id!r} in this account.", code="asset_not_found", id=asset_id)
+
+
+@dataclass
+class Content:
+    """What a download needs: where the bytes are and how to describe them."""
+
+    asset_id: str
+    account_id: str
+    blob_key: str
+    size: int
+    content_type: str
+    filename: str
+    sha256: str
+    is_public: bool = False
+
+
+class AssetService:
+    def __init__(self, catalog: Catalog, store: BlobStore, ledger: UsageLedger, links: AssetLinks):
+        self.catalog = catalog
+        self.store = store
+        self.ledger = ledger
+        self.links = links
+        self.blob_locks = KeyedLock()
+
+    # -- reading -------------------------------------------------------------------------------
+
+    async def _row(self, conn: AsyncConnection, account_id: str, asset_id: str) -> sa.Row:
+        a = tables.assets
+        row = (await conn.execute(sa.select(a).where(a.c.id == asset_id, a.c.account_id == account_id))).first()
+        if row is None:
+            raise not_found(asset_id)
+        return row
+
+    async def _thumbnail_ids(self, conn: AsyncConnection, asset_ids: Sequence[str]) -> set[str]:
+        d = tables.derivatives
+        query = sa.select(d.c.asset_id).where(d.c.asset_id.in_(asset_ids), d.c.kind == THUMBNAIL_KIND)
+        return set((await conn.execute(query)).scalars())
+
+    async def to_models(self, conn: AsyncConnection, rows: Sequence[sa.Row]) -> list[Asset]:
+        ids = [row.id for row in rows]
+        with_thumbnail = await self._thumbnail_ids(conn, ids) if ids else set()
+        costs = await self.ledger.asset_costs(ids)
+        return [self._model(row, row.id in with_thumbnail, costs.get(row.id, 0)) for row in rows]
+
+    def _model(self, row: sa.Row, has_thumbnail: bool, cost_micros: int) -> Asset:
+        return Asset(
+            id=row.id,
+            status=row.status,
+            type=row.type,
+            filename=row.filename,
+            created_at=utc(row.created_at),
+            updated_at=utc(row.updated_at),
+            urls=self.links.for_asset(row.id, has_thumbnail=has_thumbnail),
+            meta=AssetMeta(
+                format=row.format, content_type=row.content_type, size=row.size, width=row.width,
+                height=row.height, pages=(row.exif or {}).get("pages"), sha256=row.sha256,
+                exif={k: v for k, v in (row.exif or {}).items() if k != "pages"},
+            ),
+            ai=AssetAI(**(row.ai or {})),
+            location=Location(**row.location) if row.location else None,
+            tags=row.tags or [],
+            metadata=row.metadata or {},
+            description=row.description,
+            alt_text=row.alt_text,
+            is_public=row.is_public,
+            cost=format_usd(cost_micros),
+        )
+
+    async def get(self, principal: Principal, asset_id: str) -> Asset:
+        async with self.catalog.connect() as conn:
+            row = await self._row(conn, principal.account_id, asset_id)
+            return (await self.to_models(conn, [row]))[0]
+
+    async def list(self, principal: Principal, query: ListQuery) -> AssetPage:
+        a = tables.assets
+        where: list[Any] = [a.c.account_id == principal.account_id]
+        if query.q:
+            pattern = f"%{query.q.lower()}%"
+            where.append(sa.or_(*(sa.func.lower(col).like(pattern) for col in (a.c.filename, a.c.description, a.c.alt_text))))
+        if query.type:
+            where.append(a.c.type == query.type.value)
+        if query.status:
+            where.append(a.c.status == query.status.value)
+        sort_column = a.c[query.sort.value]
+        ordering = sort_column.asc() if query.order is SortOrder.ASC else sort_column.desc()
+        select = (
+            sa.select(a).where(*where).order_by(ordering, a.c.id)
+            .limit(query.page_size).offset((query.page - 1) * query.page_size)
+        )
+        async with self.catalog.connect() as conn:
+            total = await conn.scalar(sa.select(sa.func.count()).select_from(a).where(*where)) or 0
+            rows = (await conn.execute(select)).all()
+            items = await self.to_models(conn, rows)
+        return AssetPage(items=items, total=total, page=query.page, page_size=query.page_size)
+
+    async def usage_stats(self, principal: Principal) -> UsageStats:
+        a = tables.assets
+        mine = a.c.account_id == principal.account_id
+        async with self.catalog.connect() as conn:
+            count, total = (await conn.execute(sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(a.c.size), 0)).where(mine))).one()
+            by_type = dict((await conn.execute(sa.select(a.c.type, sa.func.count()).where(mine).group_by(a.c.type))).all())
+            by_status = dict((await conn.execute(sa.select(a.c.status, sa.func.count()).where(mine).group_by(a.c.status))).all())
+        return UsageStats(total_assets=count, total_bytes=int(total), by_type=by_type, by_status=by_status)
+
+    # -- writing -------------------------------------------------------------------------------
+
+    async def update(self, principal: Principal, asset_id: str, patch: AssetPatch) -> Asset:
+        changes = patch.model_dump(exclude_unset=True)
+        a = tables.assets
+        async with self.catalog.begin() as conn:
+            await self._row(conn, principal.account_id, asset_id)
+            if changes:
+                await conn.execute(
+                    a.update().where(a.c.id == asset_id, a.c.account_id == principal.account_id)
+                    .values(**changes, updated_at=now())
+                )
+        return await self.get(principal, asset_id)
+
+    async def delete(self, principal: Principal, asset_id: str) -> Asset:
+        before = await self.get(principal, asset_id)
+        deleted = await self._delete_many(principal, [asset_id])
+        if not deleted:
+            raise not_found(asset_id)
+        return before
+
+    async def batch_delete(self, principal: Principal, asset_ids: Sequence[str]) -> BatchDeleteResult:
+        unique = list(dict.fromkeys(asset_ids))
+        deleted = await self._delete_many(principal, unique)
+        return BatchDeleteResult(
+            requested=len(asset_ids), deleted=len(deleted), not_found_ids=[i for i in unique if i not in deleted]
+        )
+
+    async def _delete_many(self, principal: Principal, asset_ids: Sequence[str]) -> set[str]:
+        """Rows go first (in one transaction), then blobs nobody else refers to."""
+        a, d = tables.assets, tables.derivatives
+        async with self.catalog.begin() as conn:
+            rows = (await conn.execute(
+                sa.select(a.c.id, a.c.sha256, a.c.blob_key)
+                .where(a.c.id.in_(asset_ids), a.c.account_id == principal.account_id)
+            )).all()
+            ids = [row.id for row in rows]
+            derivative_keys = list((await conn.execute(sa.select(d.c.blob_key).where(d.c.asset_id.in_(ids)))).scalars())
+            await conn.execute(d.delete().where(d.c.asset_id.in_(ids)))
+            await conn.execute(a.delete().where(a.c.id.in_(ids)))
+        for key in derivative_keys:
+            await self.store.delete(key)
+        for row in rows:
+            await self.release_blob(row.sha256, row.blob_key)
+        return set(ids)
+
+    async def release_blob(self, sha256: str, blob_key: str) -> None:
+        """Delete a content-addressed blob once no asset in any account refers to it."""
+        a = tables.assets
+        async with self.blob_locks.hold(sha256):
+            async with self.catalog.connect() as conn:
+                users = await conn.scalar(sa.select(sa.func.count()).select_from(a).where(a.c.sha256 == sha256))
+            if not users:
+                await self.store.delete(blob_key)
+
+    # -- delivering ----------------------------------------------------------------------------
+
+    async def content(self, asset_id: str, principal: Principal | None) -> Content:
+        """The original's location; ``principal=None`` only after a signed URL was verified."""
+        a = tables.assets
+        where = [a.c.id == asset_id] + ([a.c.account_id == principal.account_id] if principal else [])
+        async with self.catalog.connect() as conn:
+            row = (await conn.execute(sa.select(a).where(*where))).first()
+        if row is None:
+            raise not_found(asset_id)
+        return Content(
+            asset_id=row.id, account_id=row.account_id, blob_key=row.blob_key, size=row.size,
+            content_type=row.content_type, filename=row.filename, sha256=row.sha256,
+            is_public=row.is_public,
+        )
+
+    async def thumbnail(self, asset_id: str, principal: Principal | None) -> Content:
+        a, d = tables.assets, tables.derivatives
+        where = [d.c.asset_id == asset_id, d.c.kind == THUMBNAIL_KIND]
+        if principal:
+            where.append(d.c.account_id == principal.account_id)
+        async with self.catalog.connect() as conn:
+            row = (await conn.execute(
+                sa.select(d, a.c.filename).join(a, a.c.id == d.c.asset_id).where(*where)
+            )).first()
+        if row is None:
+            raise NotFound(f"Asset {asset_id!r} has no thumbnail.", code="thumbnail_not_found", id=asset_id)
+        return Content(
+            asset_id=asset_id, account_id=row.account_id, blob_key=row.blob_key, size=row.size,
+            content_type=row.content_type, filename=row.filename, sha256=row.params_hash,
+        )
+
+    async def stream(self, content: Content, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+        """Stream bytes and write the delivered amount to the usage ledger."""
+        last = content.size - 1 if end is None else end
+        await self.ledger.record(
+            account_id=content.account_id, asset_id=content.asset_id, kind=UsageKind.BANDWIDTH,
+            quantity=max(0, last - start + 1),
+        )
+        async for chunk in self.store.read(content.blob_key, start, last):
+            yield chunk

@@ -1,0 +1,131 @@
+"""The current schema, as SQLAlchemy Core tables used by queries.
+
+Migrations (``migrations.py``) are what create and change the database; this module must describe the
+schema the newest migration leaves behind (a test compares the two).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+Timestamp = sa.DateTime(timezone=True)
+
+accounts = sa.Table(
+    "accounts",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("is_owner", sa.Boolean, nullable=False, default=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+)
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("account_id", sa.String(40), sa.ForeignKey("accounts.id"), nullable=False, index=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("prefix", sa.String(20), nullable=False),
+    sa.Column("key_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("revoked_at", Timestamp, nullable=True),
+    sa.Column("last_used_at", Timestamp, nullable=True),
+)
+
+assets = sa.Table(
+    "assets",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("account_id", sa.String(40), sa.ForeignKey("accounts.id"), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("type", sa.String(20), nullable=False),
+    sa.Column("filename", sa.String(512), nullable=False),
+    sa.Column("content_type", sa.String(200), nullable=False),
+    sa.Column("format", sa.String(20), nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("width", sa.Integer, nullable=True),
+    sa.Column("height", sa.Integer, nullable=True),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("blob_key", sa.String(300), nullable=False),
+    sa.Column("exif", sa.JSON, nullable=False, default=dict),
+    sa.Column("location", sa.JSON, nullable=True),
+    sa.Column("tags", sa.JSON, nullable=False, default=list),
+    sa.Column("metadata", sa.JSON, nullable=False, default=dict),
+    sa.Column("description", sa.Text, nullable=True),
+    sa.Column("alt_text", sa.Text, nullable=True),
+    sa.Column("is_public", sa.Boolean, nullable=False, default=False),
+    sa.Column("ai", sa.JSON, nullable=False, default=dict),
+    sa.Column("config", sa.JSON, nullable=False, default=dict),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+    sa.Index("ix_assets_account_created", "account_id", "created_at"),
+    sa.Index("ix_assets_account_size", "account_id", "size"),
+    sa.Index("ix_assets_sha256", "sha256"),
+)
+
+derivatives = sa.Table(
+    "derivatives",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("asset_id", sa.String(40), sa.ForeignKey("assets.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("account_id", sa.String(40), nullable=False),
+    sa.Column("params_hash", sa.String(64), nullable=False),
+    sa.Column("kind", sa.String(40), nullable=False),
+    sa.Column("blob_key", sa.String(300), nullable=False),
+    sa.Column("content_type", sa.String(100), nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("width", sa.Integer, nullable=True),
+    sa.Column("height", sa.Integer, nullable=True),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.UniqueConstraint("asset_id", "params_hash", name="uq_derivatives_asset_params"),
+)
+
+jobs = sa.Table(
+    "jobs",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("account_id", sa.String(40), nullable=False, index=True),
+    sa.Column("asset_id", sa.String(40), nullable=True, index=True),
+    sa.Column("kind", sa.String(40), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False, index=True),
+    sa.Column("payload", sa.JSON, nullable=False, default=dict),
+    sa.Column("steps", sa.JSON, nullable=False, default=list),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("started_at", Timestamp, nullable=True),
+    sa.Column("finished_at", Timestamp, nullable=True),
+)
+
+usage_events = sa.Table(
+    "usage_events",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("account_id", sa.String(40), nullable=False),
+    sa.Column("asset_id", sa.String(40), nullable=True, index=True),
+    sa.Column("kind", sa.String(40), nullable=False),
+    sa.Column("quantity", sa.Float, nullable=False),
+    sa.Column("unit", sa.String(20), nullable=False),
+    sa.Column("amount_micros", sa.BigInteger, nullable=False),
+    sa.Column("detail", sa.JSON, nullable=False, default=dict),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Index("ix_usage_account_created", "account_id", "created_at"),
+)
+
+uploads = sa.Table(
+    "uploads",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("account_id", sa.String(40), nullable=False, index=True),
+    sa.Column("length", sa.BigInteger, nullable=True),
+    sa.Column("offset", sa.BigInteger, nullable=False, default=0),
+    sa.Column("metadata", sa.JSON, nullable=False, default=dict),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("asset_id", sa.String(40), nullable=True),
+    sa.Column("error", sa.JSON, nullable=True),
+    sa.Column("expires_at", Timestamp, nullable=True),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+)

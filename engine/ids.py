@@ -1,0 +1,28 @@
+"""Prefixed, opaque identifiers: ``as_`` assets, ``job_`` jobs, ``up_`` uploads, ``pl_`` pipelines."""
+
+from __future__ import annotations
+
+import secrets
+from enum import StrEnum
+
+_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+class IdPrefix(StrEnum):
+    ASSET = "as"
+    JOB = "job"
+    UPLOAD = "up"
+    PIPELINE = "pl"
+    ACCOUNT = "acct"
+    KEY = "key"
+    DERIVATIVE = "dv"
+    USAGE = "ue"
+
+
+def new_id(prefix: IdPrefix, length: int = 16) -> str:
+    return f"{prefix.value}_" + "".join(secrets.choice(_ALPHABET) for _ in range(length))
+
+
+def has_prefix(value: str, prefix: IdPrefix) -> bool:
+    head, sep, tail = value.partition("_")
+    return bool(sep) and head == prefix.value and tail.isalnum() and len(tail) <= 64

@@ -1,0 +1,1 @@
+"""Media inspection and image work: probing headers, reading EXIF, making previews."""

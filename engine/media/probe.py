@@ -1,0 +1,166 @@
+"""Read what a file is (dimensions, pages, EXIF, GPS) from its header, before anything is decoded."""
+
+from __future__ import annotations
+
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree
+
+import pyvips
+
+from engine.assets.models import AssetType
+from engine.errors import InvalidInput
+from engine.ingest.sniff import FileKind
+from engine.media.decoders import register_pillow_plugins, vips_load
+
+# EXIF tag numbers (TIFF/EXIF 2.3).
+_IFD_EXIF, _IFD_GPS = 0x8769, 0x8825
+_MAKE, _MODEL, _ORIENTATION, _SOFTWARE, _DATETIME, _ARTIST = 0x010F, 0x0110, 0x0112, 0x0131, 0x0132, 0x013B
+_DATETIME_ORIGINAL = 0x9003
+
+
+@dataclass
+class Probe:
+    width: int | None = None
+    height: int | None = None
+    pages: int | None = None
+    exif: dict[str, Any] = field(default_factory=dict)
+    gps: tuple[float, float] | None = None
+
+
+def corrupt(kind: FileKind, reason: object) -> InvalidInput:
+    return InvalidInput(
+        f"The file looks like {kind.format} but cannot be read: {reason}", code="asset_file_corrupt"
+    )
+
+
+def _image_size(path: Path, kind: FileKind) -> tuple[int, int, int]:
+    if kind.format == "heic":
+        register_pillow_plugins()
+        from PIL import Image
+
+        with Image.open(path) as image:
+            return image.width, image.height, getattr(image, "n_frames", 1)
+    image = vips_load(str(path), kind.format, access="sequential")
+    pages = image.get("n-pages") if image.get_typeof("n-pages") else 1
+    return image.width, image.height, pages
+
+
+def _ratio(value: Any) -> float:
+    return float(value[0]) / float(value[1]) if isinstance(value, tuple) else float(value)
+
+
+def _gps(gps_ifd: dict[int, Any]) -> tuple[float, float] | None:
+    try:
+        lat = sum(_ratio(v) / 60**i for i, v in enumerate(gps_ifd[2]))
+        lon = sum(_ratio(v) / 60**i for i, v in enumerate(gps_ifd[4]))
+    except (KeyError, TypeError, ValueError, ZeroDivisionError, IndexError):
+        return None
+    lat = -lat if str(gps_ifd.get(1, "N")).upper().startswith("S") else lat
+    lon = -lon if str(gps_ifd.get(3, "E")).upper().startswith("W") else lon
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180) or (lat == 0 and lon == 0):
+        return None
+    return round(lat, 6), round(lon, 6)
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    return value.strip("\x00 ").strip() if isinstance(value, str) else value
+
+
+def _image_exif(path: Path) -> tuple[dict[str, Any], tuple[float, float] | None]:
+    register_pillow_plugins()
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            exif = image.getexif()
+            base = {tag: _clean(exif.get(tag)) for tag in (_MAKE, _MODEL, _ORIENTATION, _SOFTWARE, _DATETIME, _ARTIST)}
+            extra = exif.get_ifd(_IFD_EXIF)
+            gps = _gps(exif.get_ifd(_IFD_GPS))
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        return {}, None
+    make, model = base[_MAKE], base[_MODEL]
+    camera = " ".join(p for p in (make, model) if p) if make and model and not str(model).startswith(str(make)) else model or make
+    result = {
+        "camera": camera or None,
+        "make": make or None,
+        "model": model or None,
+        "author": base[_ARTIST] or None,
+        "created": _exif_date(_clean(extra.get(_DATETIME_ORIGINAL)) or base[_DATETIME]),
+        "orientation": int(base[_ORIENTATION]) if base[_ORIENTATION] else None,
+        "software": base[_SOFTWARE] or None,
+    }
+    return {k: v for k, v in result.items() if v is not None}, gps
+
+
+def _exif_date(value: Any) -> str | None:
+    """EXIF writes '2025:11:19 14:02:11'; the API speaks ISO 8601."""
+    if not value or not isinstance(value, str) or len(value) < 10:
+        return None
+    date, _, clock = value.partition(" ")
+    return date.replace(":", "-") + (f"T{clock}" if clock else "")
+
+
+_OOXML_NS = {
+    "dc": "http://purl.org/dc/elements/1.1/",
+    "dcterms": "http://purl.org/dc/terms/",
+    "cp": "http://schemas.openxmlformats.org/package/2006/metadata/core-properties",
+}
+
+
+def _office_properties(path: Path) -> dict[str, Any]:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            root = ElementTree.fromstring(archive.read("docProps/core.xml"))
+    except (KeyError, zipfile.BadZipFile, ElementTree.ParseError, OSError):
+        return {}
+    found = {
+        "author": root.findtext("dc:creator", namespaces=_OOXML_NS),
+        "title": root.findtext("dc:title", namespaces=_OOXML_NS),
+        "created": root.findtext("dcterms:created", namespaces=_OOXML_NS),
+    }
+    return {k: v.strip() for k, v in found.items() if v and v.strip()}
+
+
+def _pdf(path: Path, kind: FileKind) -> Probe:
+    import pypdfium2
+
+    try:
+        document = pypdfium2.PdfDocument(str(path))
+    except pypdfium2.PdfiumError as error:
+        raise corrupt(kind, error) from error
+    try:
+        meta = document.get_metadata_dict(skip_empty=True)
+        width, height = document.get_page_size(0) if len(document) else (None, None)
+        exif = {"author": meta.get("Author"), "title": meta.get("Title"), "created": meta.get("CreationDate")}
+        return Probe(
+            width=round(width) if width else None, height=round(height) if height else None,
+            pages=len(document), exif={k: v for k, v in exif.items() if v},
+        )
+    finally:
+        document.close()
+
+
+def probe(path: Path, kind: FileKind, *, max_pixels: int) -> Probe:
+    """Inspect a sniffed file; images over ``max_pixels`` are refused from their header alone."""
+    if kind.format == "pdf":
+        return _pdf(path, kind)
+    if kind.type is AssetType.DOCUMENT:
+        return Probe(exif=_office_properties(path))
+    if kind.type is not AssetType.IMAGE:
+        return Probe()
+    try:
+        width, height, pages = _image_size(path, kind)
+    except (pyvips.Error, OSError, ValueError) as error:
+        raise corrupt(kind, str(error).splitlines()[0] if str(error) else error) from error
+    if width * height > max_pixels:
+        raise InvalidInput(
+            f"The image is {width}x{height} = {width * height} pixels; the maximum is {max_pixels}.",
+            code="asset_image_too_many_pixels", max_pixels=max_pixels, width=width, height=height,
+        )
+    exif, gps = _image_exif(path) if kind.format != "svg" else ({}, None)
+    return Probe(width=width, height=height, pages=pages if pages > 1 else None, exif=exif, gps=gps)

@@ -1,0 +1,102 @@
+"""Settings: one pydantic-settings model per component, composed into ``Settings``.
+
+Everything comes from ``PICSHA_`` environment variables (nested with ``__``, e.g.
+``PICSHA_INGEST__MAX_BYTES``); nothing is read at import time, and ``Settings()`` alone starts a working
+embedded server with all data under ``data_dir``.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class StorageBackend(StrEnum):
+    LOCAL = "local"
+    S3 = "s3"
+
+
+class StorageSettings(BaseModel):
+    backend: StorageBackend = StorageBackend.LOCAL
+    s3_bucket: str | None = None
+    s3_prefix: str = ""
+    s3_endpoint_url: str | None = None
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+    s3_multipart_chunk_bytes: int = Field(default=16 * 1024 * 1024, ge=5 * 1024 * 1024)
+
+    @model_validator(mode="after")
+    def _bucket_for_s3(self) -> "StorageSettings":
+        if self.backend is StorageBackend.S3 and not self.s3_bucket:
+            raise ValueError("storage.s3_bucket is required when storage.backend is 's3'")
+        return self
+
+
+class CatalogSettings(BaseModel):
+    url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; default is SQLite at <data_dir>/catalog.db. "
+        "PostgreSQL: postgresql+asyncpg://user@host/db",
+    )
+    echo: bool = False
+
+
+class IngestSettings(BaseModel):
+    max_bytes: int = Field(default=512 * 1024 * 1024, ge=1)
+    max_pixels: int = Field(default=200_000_000, ge=1)
+    max_text_field_chars: int = Field(default=1000, ge=1)
+    fetch_timeout_s: float = Field(default=30.0, gt=0)
+    fetch_max_redirects: int = Field(default=5, ge=0, le=20)
+    fetch_allow_private: bool = Field(
+        default=False, description="Allow URL fetches to loopback/private/link-local addresses (tests, LANs)."
+    )
+    thumbnail_px: int = Field(default=256, ge=16, le=2048)
+
+
+class AuthMode(StrEnum):
+    ON = "on"
+    OFF = "off"
+
+
+class SigningSettings(BaseModel):
+    keys: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description="URL-signing keys by key id; the first is used to sign. Empty: a key is generated "
+        "once and kept in <data_dir>/signing-keys.json.",
+    )
+    url_ttl_s: int | None = Field(default=None, ge=1, description="Expiry of signed URLs; none: no expiry.")
+
+
+class PriceTable(BaseModel):
+    """Prices in USD used to write the usage ledger."""
+
+    storage_per_gb_month: float = Field(default=0.023, ge=0)
+    bandwidth_per_gb: float = Field(default=0.09, ge=0)
+    ai_operation: float = Field(default=0.001, ge=0)
+    render: float = Field(default=0.0, ge=0)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PICSHA_", env_nested_delimiter="__", extra="ignore")
+
+    data_dir: Path = Path("./picsha-data")
+    public_url: str = Field(default="http://127.0.0.1:8000", description="Base URL used in links the API returns.")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    auth: AuthMode = Field(default=AuthMode.ON, description="'off' serves every request as the owner account.")
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+    catalog: CatalogSettings = Field(default_factory=CatalogSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+    signing: SigningSettings = Field(default_factory=SigningSettings)
+    prices: PriceTable = Field(default_factory=PriceTable)
+
+    def catalog_url(self) -> str:
+        return self.catalog.url or f"sqlite+aiosqlite:///{(self.data_dir / 'catalog.db').resolve()}"
+
+    @property
+    def tmp_dir(self) -> Path:
+        return self.data_dir / "tmp"

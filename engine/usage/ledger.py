@@ -1,0 +1,123 @@
+"""Usage ledger. Costs shown anywhere (asset ``cost``, ``/v1/usage``) are sums of these rows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from engine.catalog import Catalog, tables
+from engine.catalog.database import now
+from engine.ids import IdPrefix, new_id
+from engine.settings import PriceTable
+
+GB = 1_000_000_000
+
+
+class UsageKind(StrEnum):
+    STORAGE = "storage"  # bytes stored, priced as one month of storage at upload
+    BANDWIDTH = "bandwidth"  # bytes delivered
+    AI_OPERATION = "ai_operation"  # one model or paid-API call
+    RENDER = "render"  # one derivative rendered
+
+
+class UsageBreakdown(BaseModel):
+    storage_gb: float
+    ai_operations: int
+    bandwidth_gb: float
+
+
+class UsageSummary(BaseModel):
+    period: str
+    period_start: datetime
+    total_spend: str
+    currency: str = "USD"
+    breakdown: UsageBreakdown
+
+
+def format_usd(micros: int) -> str:
+    return f"${micros / 1_000_000:.4f}"
+
+
+class UsageLedger:
+    def __init__(self, catalog: Catalog, prices: PriceTable):
+        self.catalog = catalog
+        self.prices = prices
+
+    def price_micros(self, kind: UsageKind, quantity: float, override_usd: float | None = None) -> int:
+        if override_usd is not None:
+            return round(override_usd * 1_000_000)
+        unit_price = {
+            UsageKind.STORAGE: self.prices.storage_per_gb_month / GB,
+            UsageKind.BANDWIDTH: self.prices.bandwidth_per_gb / GB,
+            UsageKind.AI_OPERATION: self.prices.ai_operation,
+            UsageKind.RENDER: self.prices.render,
+        }[kind]
+        return round(unit_price * quantity * 1_000_000)
+
+    async def record(
+        self,
+        *,
+        account_id: str,
+        kind: UsageKind,
+        quantity: float,
+        asset_id: str | None = None,
+        cost_usd: float | None = None,
+        detail: dict[str, Any] | None = None,
+        conn: AsyncConnection | None = None,
+    ) -> int:
+        """Write one ledger row; ``cost_usd`` overrides the price table (a provider's actual charge)."""
+        amount = self.price_micros(kind, quantity, cost_usd)
+        unit = {UsageKind.STORAGE: "bytes", UsageKind.BANDWIDTH: "bytes"}.get(kind, "operations")
+        insert = tables.usage_events.insert().values(
+            id=new_id(IdPrefix.USAGE), account_id=account_id, asset_id=asset_id, kind=kind.value,
+            quantity=quantity, unit=unit, amount_micros=amount, detail=detail or {}, created_at=now(),
+        )
+        if conn is not None:
+            await conn.execute(insert)
+        else:
+            async with self.catalog.begin() as own:
+                await own.execute(insert)
+        return amount
+
+    async def asset_costs(self, asset_ids: Iterable[str]) -> dict[str, int]:
+        ids = list(asset_ids)
+        if not ids:
+            return {}
+        u = tables.usage_events
+        query = sa.select(u.c.asset_id, sa.func.sum(u.c.amount_micros)).where(u.c.asset_id.in_(ids)).group_by(u.c.asset_id)
+        async with self.catalog.connect() as conn:
+            found = {row[0]: int(row[1]) for row in await conn.execute(query)}
+        return {asset_id: found.get(asset_id, 0) for asset_id in ids}
+
+    async def summary(self, account_id: str, *, at: datetime | None = None) -> UsageSummary:
+        moment = at or datetime.now(UTC)
+        start = moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        u = tables.usage_events
+        query = (
+            sa.select(u.c.kind, sa.func.sum(u.c.quantity), sa.func.count(), sa.func.sum(u.c.amount_micros))
+            .where(u.c.account_id == account_id, u.c.created_at >= start)
+            .group_by(u.c.kind)
+        )
+        async with self.catalog.connect() as conn:
+            rows = {row[0]: row for row in await conn.execute(query)}
+
+        def quantity(kind: UsageKind) -> float:
+            return float(rows[kind.value][1]) if kind.value in rows else 0.0
+
+        total = sum(int(row[3] or 0) for row in rows.values())
+        return UsageSummary(
+            period="current_month",
+            period_start=start,
+            total_spend=format_usd(total),
+            breakdown=UsageBreakdown(
+                storage_gb=round(quantity(UsageKind.STORAGE) / GB, 6),
+                ai_operations=int(rows[UsageKind.AI_OPERATION.value][2]) if UsageKind.AI_OPERATION.value in rows else 0,
+                bandwidth_gb=round(quantity(UsageKind.BANDWIDTH) / GB, 6),
+            ),
+        )

@@ -1,0 +1,134 @@
+"""The ``picsha`` command: serve, keys, ingest, version."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from engine import Engine, Settings
+from engine.assets import IngestOptions
+from engine.auth import Principal
+from engine.errors import PicshaError
+from engine.settings import AuthMode
+from picsha_mcp import __version__
+
+app = typer.Typer(help="Picsha: S3 with a brain, for AI agents.", no_args_is_help=True)
+keys_app = typer.Typer(help="Manage API keys of the owner account.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+console = Console()
+T = TypeVar("T")
+
+
+def run_with_engine(work: Callable[[Engine], Awaitable[T]], settings: Settings | None = None) -> T:
+    async def main() -> T:
+        async with Engine.open(settings or Settings()) as engine:
+            return await work(engine)
+
+    return asyncio.run(main())
+
+
+@app.command()
+def version() -> None:
+    """Print Picsha's version."""
+    console.print(f"picsha {__version__}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to bind (default from PICSHA_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default from PICSHA_PORT).")] = None,
+) -> None:
+    """Run the REST API (and MCP over streamable HTTP) on one port."""
+    import uvicorn
+
+    from picsha_mcp.rest import create_app
+
+    settings = Settings()
+    overrides: dict[str, object] = {"host": host or settings.host, "port": port or settings.port}
+    if "PICSHA_PUBLIC_URL" not in __import__("os").environ:
+        overrides["public_url"] = f"http://{overrides['host']}:{overrides['port']}"
+    settings = settings.model_copy(update=overrides)
+    if settings.auth is AuthMode.ON:
+        run_with_engine(_first_key, settings)
+    console.print(f"Picsha {__version__} on {settings.public_url} (data in {settings.data_dir.resolve()})")
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+
+
+async def _first_key(engine: Engine) -> None:
+    """A fresh install has no key: make one for the owner and show it once, so curl works at once."""
+    if await engine.keys.count_active_keys():
+        return
+    info, secret = await engine.keys.create_key(engine.owner_account_id, "first key")
+    console.print(f"[bold]No API keys yet; created one for the owner account (shown once):[/bold]\n  {secret}")
+
+
+@keys_app.command("create")
+def keys_create(name: Annotated[str, typer.Option("--name", help="A label for the key.")]) -> None:
+    """Create a key for the owner account and print it (it is shown only this once)."""
+
+    async def work(engine: Engine) -> str:
+        _info, secret = await engine.keys.create_key(engine.owner_account_id, name)
+        return secret
+
+    console.print(run_with_engine(work), soft_wrap=True)
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """List the owner account's keys (prefixes only; secrets are never stored)."""
+    found = run_with_engine(lambda engine: engine.keys.list_keys(engine.owner_account_id))
+    table = Table("id", "name", "prefix", "created", "revoked")
+    for key in found:
+        table.add_row(key.id, key.name, key.prefix + "…", key.created_at.isoformat(timespec="seconds"),
+                      key.revoked_at.isoformat(timespec="seconds") if key.revoked_at else "")
+    console.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key id (key_...) from 'picsha keys list'.")]) -> None:
+    """Revoke a key: requests with it are refused from now on."""
+    try:
+        info = run_with_engine(lambda engine: engine.keys.revoke(engine.owner_account_id, key_id))
+    except PicshaError as error:
+        console.print(f"[red]{error.message}[/red]")
+        raise typer.Exit(1) from error
+    console.print(f"revoked {info.id} ({info.name})")
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(exists=True, help="Files or folders to ingest.")],
+    tag: Annotated[list[str] | None, typer.Option("--tag", help="A tag for every file (repeatable).")] = None,
+) -> None:
+    """Ingest local files into the owner account, with a progress bar."""
+    files = sorted({f for p in paths for f in ([p] if p.is_file() else p.rglob("*")) if f.is_file()})
+    options = IngestOptions(tags=tag or [])
+
+    async def work(engine: Engine) -> tuple[int, list[str]]:
+        principal = Principal(account_id=engine.owner_account_id)
+        failures: list[str] = []
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+        with Progress(*columns, console=console) as progress:
+            task = progress.add_task("ingesting", total=len(files))
+            for path in files:
+                try:
+                    asset = await engine.ingest.from_path(principal, path, options)
+                    progress.console.print(f"{asset.id}  {path}")
+                except PicshaError as error:
+                    failures.append(f"{path}: {error.code}: {error.message}")
+                progress.advance(task)
+        return len(files) - len(failures), failures
+
+    done, failures = run_with_engine(work)
+    for failure in failures:
+        console.print(f"[red]{failure}[/red]")
+    console.print(f"{done} of {len(files)} files ingested")
+    if failures:
+        raise typer.Exit(1)

@@ -1,0 +1,3 @@
+from picsha_mcp.rest.app import create_app
+
+__all__ = ["create_app"]

@@ -1,0 +1,86 @@
+"""``/v1/assets`` routes: validate, make one engine call, shape the answer."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from engine.assets import Asset, AssetPage, AssetPatch, AssetStatus, AssetType, ListQuery
+from engine.assets.models import BatchDeleteResult, SortField, SortOrder, UsageStats
+from picsha_mcp.rest.delivery import authorize, stream_content
+from picsha_mcp.rest.deps import EngineDep, PrincipalDep
+from picsha_mcp.rest.ingest_request import INGEST_OPENAPI, ingest_request
+
+router = APIRouter(prefix="/v1/assets", tags=["assets"])
+
+PRIVATE_CACHE = "private, max-age=0, must-revalidate"
+SIGNED_CACHE = "public, max-age=31536000, immutable"
+
+
+@router.post("", status_code=201, response_model=Asset, openapi_extra=INGEST_OPENAPI)
+async def create_asset(request: Request, engine: EngineDep, principal: PrincipalDep) -> JSONResponse:
+    """Upload a file (multipart, JSON url/base64, or raw body). 201 when ready, 202 while processing."""
+    asset, _wait = await ingest_request(request, engine, principal)
+    status = 201 if asset.status is AssetStatus.READY else 202
+    return JSONResponse(asset.model_dump(mode="json"), status_code=status)
+
+
+@router.get("", response_model=AssetPage)
+async def list_assets(
+    engine: EngineDep,
+    principal: PrincipalDep,
+    page: Annotated[int, Query(ge=1)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=100)] = 20,
+    q: Annotated[str | None, Query(max_length=500)] = None,
+    type: AssetType | None = None,
+    status: AssetStatus | None = None,
+    sort: SortField = SortField.CREATED_AT,
+    order: SortOrder = SortOrder.DESC,
+) -> AssetPage:
+    query = ListQuery(page=page, page_size=page_size, q=q, type=type, status=status, sort=sort, order=order)
+    return await engine.assets.list(principal, query)
+
+
+@router.get("/usage-stats", response_model=UsageStats)
+async def usage_stats(engine: EngineDep, principal: PrincipalDep) -> UsageStats:
+    return await engine.assets.usage_stats(principal)
+
+
+@router.post("/batch-delete", response_model=BatchDeleteResult)
+async def batch_delete(
+    engine: EngineDep, principal: PrincipalDep, ids: Annotated[list[str], Body(embed=True, max_length=1000)]
+) -> BatchDeleteResult:
+    return await engine.assets.batch_delete(principal, ids)
+
+
+@router.get("/{asset_id}", response_model=Asset)
+async def get_asset(asset_id: str, engine: EngineDep, principal: PrincipalDep) -> Asset:
+    return await engine.assets.get(principal, asset_id)
+
+
+@router.patch("/{asset_id}", response_model=Asset)
+async def update_asset(asset_id: str, patch: AssetPatch, engine: EngineDep, principal: PrincipalDep) -> Asset:
+    return await engine.assets.update(principal, asset_id, patch)
+
+
+@router.delete("/{asset_id}", response_model=Asset)
+async def delete_asset(asset_id: str, engine: EngineDep, principal: PrincipalDep) -> Asset:
+    """Delete the asset, its derivatives and (unless another asset shares it) its blob."""
+    return await engine.assets.delete(principal, asset_id)
+
+
+@router.get("/{asset_id}/content")
+async def get_content(asset_id: str, request: Request, engine: EngineDep) -> Response:
+    """The original bytes, with HTTP Range. Works with a key, a signed URL, or for a public asset."""
+    content = await authorize(request, engine, asset_id, engine.assets.content)
+    cache = SIGNED_CACHE if engine.signer.is_signed(request.query_params) else PRIVATE_CACHE
+    return stream_content(request, engine, content, cache_control=cache)
+
+
+@router.get("/{asset_id}/thumbnail")
+async def get_thumbnail(asset_id: str, request: Request, engine: EngineDep) -> Response:
+    content = await authorize(request, engine, asset_id, engine.assets.thumbnail)
+    cache = SIGNED_CACHE if engine.signer.is_signed(request.query_params) else PRIVATE_CACHE
+    return stream_content(request, engine, content, cache_control=cache)

@@ -1,0 +1,30 @@
+"""Request dependencies shared by the REST routes: the engine and the calling account."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from engine import Engine
+from engine.auth import Principal
+from engine.settings import AuthMode
+
+
+def get_engine(request: Request) -> Engine:
+    return request.app.state.engine
+
+
+async def get_principal(request: Request, engine: Annotated[Engine, Depends(get_engine)]) -> Principal:
+    if engine.settings.auth is AuthMode.OFF:
+        return Principal(account_id=engine.owner_account_id)
+    return await engine.keys.authenticate(bearer_token(request))
+
+
+def bearer_token(request: Request) -> str | None:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+EngineDep = Annotated[Engine, Depends(get_engine)]
+PrincipalDep = Annotated[Principal, Depends(get_principal)]

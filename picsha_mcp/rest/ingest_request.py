@@ -1,0 +1,186 @@
+"""Reading an upload from any of its request shapes: multipart, JSON (url or base64) or a raw body."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import unquote
+
+from fastapi import Request
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.datastructures import UploadFile
+
+from engine import Engine
+from engine.assets import Asset, IngestConfig, IngestOptions
+from engine.auth import Principal
+from engine.errors import InvalidInput
+from engine.ingest.staging import too_large
+from picsha_mcp.rest.errors import validation_error
+
+UPLOAD_CHUNK = 1024 * 1024
+MULTIPART_OVERHEAD = 64 * 1024
+
+
+class JsonIngest(BaseModel):
+    """``POST /v1/assets`` with a JSON body: exactly one of ``url`` or ``base64``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str | None = Field(default=None, max_length=8192)
+    base64: str | None = None
+    filename: str | None = Field(default=None, max_length=512)
+    config: IngestConfig = Field(default_factory=IngestConfig)
+    tags: list[str] = Field(default_factory=list)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    description: str | None = None
+    alt_text: str | None = None
+    is_public: bool = False
+    wait: bool = False
+
+
+def _options(**fields: Any) -> IngestOptions:
+    try:
+        return IngestOptions.model_validate({k: v for k, v in fields.items() if v is not None})
+    except ValidationError as error:
+        raise validation_error(error) from error
+
+
+def _json_field(raw: str | None, name: str) -> Any:
+    if raw is None or raw == "":
+        return None
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as error:
+        raise InvalidInput(f"Form field {name!r} must be JSON: {error.msg}.", code="invalid_request") from error
+
+
+def _tags_field(raw: str | None) -> list[str] | None:
+    if raw is None or raw.strip() == "":
+        return None
+    if raw.strip().startswith("["):
+        return _json_field(raw, "tags")
+    return [tag.strip() for tag in raw.split(",") if tag.strip()]
+
+
+def _bool_field(raw: str | None) -> bool | None:
+    if raw is None:
+        return None
+    lowered = raw.strip().lower()
+    if lowered in ("true", "1", "yes", "on"):
+        return True
+    if lowered in ("false", "0", "no", "off", ""):
+        return False
+    raise InvalidInput(f"Expected true or false, got {raw!r}.", code="invalid_request")
+
+
+async def _upload_chunks(upload: UploadFile) -> AsyncIterator[bytes]:
+    while chunk := await upload.read(UPLOAD_CHUNK):
+        yield chunk
+
+
+def _check_length(request: Request, engine: Engine, overhead: int = 0) -> None:
+    declared = request.headers.get("content-length")
+    limit = engine.settings.ingest.max_bytes
+    if declared and declared.isdigit() and int(declared) > limit + overhead:
+        raise too_large(limit)
+
+
+async def _multipart(request: Request, engine: Engine, principal: Principal) -> tuple[Asset, bool]:
+    _check_length(request, engine, MULTIPART_OVERHEAD)
+    async with request.form(max_files=1, max_fields=50) as form:
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise InvalidInput("The form has no 'file' field with a file in it.", code="asset_file_required")
+        text = {k: v for k, v in form.items() if isinstance(v, str)}
+        options = _options(
+            config=_json_field(text.get("config"), "config"), tags=_tags_field(text.get("tags")),
+            metadata=_json_field(text.get("metadata"), "metadata"), description=text.get("description"),
+            alt_text=text.get("alt_text") or text.get("altText"),
+            is_public=_bool_field(text.get("is_public") or text.get("isPublic")), wait=_bool_field(text.get("wait")),
+        )
+        asset = await engine.ingest.from_stream(principal, upload.filename, _upload_chunks(upload), options)
+    return asset, options.wait
+
+
+async def _json(request: Request, engine: Engine, principal: Principal) -> tuple[Asset, bool]:
+    try:
+        body = JsonIngest.model_validate_json(await request.body())
+    except ValidationError as error:
+        raise validation_error(error) from error
+    if (body.url is None) == (body.base64 is None):
+        raise InvalidInput(
+            "Send exactly one of 'url' or 'base64' (with 'filename') in the JSON body.", code="asset_file_required"
+        )
+    options = _options(**body.model_dump(exclude={"url", "base64", "filename"}))
+    if body.url is not None:
+        return await engine.ingest.from_url(principal, body.url, options), options.wait
+    return await engine.ingest.from_base64(principal, body.base64 or "", body.filename, options), options.wait
+
+
+def _raw_filename(request: Request) -> str | None:
+    if name := request.headers.get("x-filename"):
+        return unquote(name)
+    disposition = request.headers.get("content-disposition", "")
+    for part in disposition.split(";"):
+        key, _, value = part.strip().partition("=")
+        if key.lower() in ("filename", "filename*") and value:
+            return unquote(value.strip('"').removeprefix("UTF-8''"))
+    return None
+
+
+async def _raw(request: Request, engine: Engine, principal: Principal) -> tuple[Asset, bool]:
+    _check_length(request, engine)
+    query = request.query_params
+    options = _options(
+        tags=_tags_field(query.get("tags")), description=query.get("description"), alt_text=query.get("alt_text"),
+        is_public=_bool_field(query.get("is_public")), wait=_bool_field(query.get("wait")),
+        config=_json_field(query.get("config"), "config"), metadata=_json_field(query.get("metadata"), "metadata"),
+    )
+    return await engine.ingest.from_stream(principal, _raw_filename(request), request.stream(), options), options.wait
+
+
+async def ingest_request(request: Request, engine: Engine, principal: Principal) -> tuple[Asset, bool]:
+    """Dispatch on the request's Content-Type (the body's own type is still sniffed from its bytes)."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "multipart/form-data":
+        return await _multipart(request, engine, principal)
+    if content_type == "application/json":
+        return await _json(request, engine, principal)
+    if content_type in ("", "application/x-www-form-urlencoded"):
+        raise InvalidInput(
+            "Send the file as multipart/form-data (field 'file'), as JSON with 'url' or 'base64', or as a raw "
+            "body with Content-Type: application/octet-stream and an X-Filename header.",
+            code="asset_file_required",
+        )
+    return await _raw(request, engine, principal)
+
+
+INGEST_OPENAPI: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "config": {"type": "string", "description": "JSON object of ingest flags"},
+                        "tags": {"type": "string", "description": "JSON array or comma-separated"},
+                        "metadata": {"type": "string", "description": "JSON object"},
+                        "description": {"type": "string", "maxLength": 1000},
+                        "alt_text": {"type": "string", "maxLength": 1000},
+                        "is_public": {"type": "boolean"},
+                        "wait": {"type": "boolean"},
+                    },
+                }
+            },
+            "application/json": {"schema": JsonIngest.model_json_schema()},
+            "application/octet-stream": {
+                "schema": {"type": "string", "format": "binary"},
+                "description": "Raw bytes; filename in the X-Filename header, options as query parameters.",
+            },
+        },
+    }
+}

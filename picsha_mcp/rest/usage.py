@@ -1,0 +1,15 @@
+"""``GET /v1/usage``: the month's spend, read from the usage ledger."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from engine.usage import UsageSummary
+from picsha_mcp.rest.deps import EngineDep, PrincipalDep
+
+router = APIRouter(prefix="/v1", tags=["usage"])
+
+
+@router.get("/usage", response_model=UsageSummary)
+async def get_usage(engine: EngineDep, principal: PrincipalDep) -> UsageSummary:
+    return await engine.ledger.summary(principal.account_id)

@@ -1,0 +1,91 @@
+"""Shared fixtures: a real engine on real folders and SQLite, the REST app in-process and on uvicorn."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx2
+import pytest
+import uvicorn
+
+from engine import Engine, Settings
+from engine.auth import Principal
+from picsha_mcp.rest import create_app
+from tests.factories import make_settings
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path)
+
+
+@pytest.fixture
+async def engine(settings: Settings) -> AsyncIterator[Engine]:
+    async with Engine.open(settings) as opened:
+        yield opened
+
+
+@pytest.fixture
+async def owner(engine: Engine) -> Principal:
+    return Principal(account_id=engine.owner_account_id)
+
+
+class ApiClient:
+    """An in-process client for the REST app plus helpers to make accounts with keys."""
+
+    def __init__(self, client: httpx2.AsyncClient, engine: Engine):
+        self.http = client
+        self.engine = engine
+
+    async def account(self, name: str = "someone") -> dict[str, str]:
+        account_id = await self.engine.keys.create_account(name)
+        _info, secret = await self.engine.keys.create_key(account_id, f"{name} key")
+        return {"Authorization": f"Bearer {secret}"}
+
+
+@pytest.fixture
+async def api(settings: Settings) -> AsyncIterator[ApiClient]:
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx2.ASGITransport(app=app)
+        async with httpx2.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield ApiClient(client, app.state.engine)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class LiveServer:
+    def __init__(self, settings: Settings):
+        self.port = free_port()
+        self.settings = settings.model_copy(update={"public_url": f"http://127.0.0.1:{self.port}"})
+        self.url = self.settings.public_url
+        config = uvicorn.Config(create_app(self.settings), host="127.0.0.1", port=self.port, log_level="warning")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> "LiveServer":
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=30)
+
+
+@pytest.fixture
+def live_server(settings: Settings) -> Iterator[LiveServer]:
+    with LiveServer(settings) as server:
+        yield server

@@ -1,0 +1,76 @@
+"""Test data made on the spot: settings on a temporary folder, real images, keys for accounts."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from pathlib import Path
+
+import pyvips
+from PIL import Image
+
+from engine import Engine, Settings
+
+
+def make_settings(tmp_path: Path, **overrides: object) -> Settings:
+    base = Settings(data_dir=tmp_path / "data", public_url="http://testserver")
+    return base.model_copy(update=overrides)
+
+
+def image_bytes(width: int = 640, height: int = 480, fmt: str = "jpeg", *, alpha: bool = False, **save: object) -> bytes:
+    """A real, non-uniform picture (gradients plus a block), encoded by libvips."""
+    x = pyvips.Image.xyz(width, height)
+    red = (x[0] * 255 / max(width - 1, 1)).cast("uchar")
+    green = (x[1] * 255 / max(height - 1, 1)).cast("uchar")
+    blue = ((x[0] + x[1]) % 256).cast("uchar")
+    image = red.bandjoin([green, blue])
+    if alpha:
+        image = image.bandjoin((x[0] % 256).cast("uchar"))
+    image = image.copy(interpretation="srgb")
+    suffix = {"jpeg": ".jpg", "tiff": ".tif"}.get(fmt, f".{fmt}")
+    return image.write_to_buffer(suffix, **save)
+
+
+def _rational(value: float) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int]]:
+    degrees = int(value)
+    minutes_full = (value - degrees) * 60
+    minutes = int(minutes_full)
+    seconds = round((minutes_full - minutes) * 60 * 100)
+    return ((degrees, 1), (minutes, 1), (seconds, 100))
+
+
+def jpeg_with_exif(
+    *, lat: float | None = None, lon: float | None = None, make: str = "Canon", model: str = "Canon EOS R5",
+    artist: str = "Ada Lovelace", taken: str = "2025:11:19 14:02:11", orientation: int = 1,
+    width: int = 320, height: int = 240,
+) -> bytes:
+    """A JPEG whose EXIF carries camera, author, time, orientation and (optionally) GPS, written by Pillow."""
+    image = Image.open(io.BytesIO(image_bytes(width, height, "png")))
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110], exif[0x013B], exif[0x0112] = make, model, artist, orientation
+    exif.get_ifd(0x8769)[0x9003] = taken
+    if lat is not None and lon is not None:
+        gps = exif.get_ifd(0x8825)
+        gps[1], gps[2] = ("N" if lat >= 0 else "S"), _rational(abs(lat))
+        gps[3], gps[4] = ("E" if lon >= 0 else "W"), _rational(abs(lon))
+    out = io.BytesIO()
+    image.convert("RGB").save(out, "JPEG", exif=exif)
+    return out.getvalue()
+
+
+def pdf_bytes(pages: int = 2, text: str = "Quarterly report") -> bytes:
+    out = io.BytesIO()
+    frames = [Image.new("RGB", (612, 792), (255, 255, 255 - i * 40)) for i in range(pages)]
+    frames[0].save(out, "PDF", save_all=True, append_images=frames[1:], title=text, author="Graphx")
+    return out.getvalue()
+
+
+def make_key(settings: Settings, name: str = "tester") -> str:
+    """Create an account with a key in the settings' catalog (before a server starts on it)."""
+
+    async def work() -> str:
+        async with Engine.open(settings) as engine:
+            account_id = await engine.keys.create_account(name)
+            return (await engine.keys.create_key(account_id, name))[1]
+
+    return asyncio.run(work())
