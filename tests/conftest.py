@@ -89,3 +89,11 @@ class LiveServer:
 def live_server(settings: Settings) -> Iterator[LiveServer]:
     with LiveServer(settings) as server:
         yield server
+
+
+@pytest.fixture
+async def postgres_url() -> AsyncIterator[str]:
+    from tests.postgres import fresh_database
+
+    async for url in fresh_database():
+        yield url

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+from fractions import Fraction
 from pathlib import Path
 
 import pyvips
@@ -31,12 +32,12 @@ def image_bytes(width: int = 640, height: int = 480, fmt: str = "jpeg", *, alpha
     return image.write_to_buffer(suffix, **save)
 
 
-def _rational(value: float) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int]]:
+def _rational(value: float) -> tuple[Fraction, Fraction, Fraction]:
     degrees = int(value)
     minutes_full = (value - degrees) * 60
     minutes = int(minutes_full)
-    seconds = round((minutes_full - minutes) * 60 * 100)
-    return ((degrees, 1), (minutes, 1), (seconds, 100))
+    seconds = Fraction(round((minutes_full - minutes) * 60 * 100), 100)
+    return (Fraction(degrees), Fraction(minutes), seconds)
 
 
 def jpeg_with_exif(
@@ -74,3 +75,42 @@ def make_key(settings: Settings, name: str = "tester") -> str:
             return (await engine.keys.create_key(account_id, name))[1]
 
     return asyncio.run(work())
+
+
+def heic_bytes(width: int = 64, height: int = 48) -> bytes:
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (200, 10, 10)).save(out, "HEIF")
+    return out.getvalue()
+
+
+def docx_bytes(text: str = "Quarterly report for the finance team.") -> bytes:
+    import docx
+
+    document = docx.Document()
+    document.core_properties.author = "Graphx"
+    document.add_paragraph(text)
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def office_zip(kind: str) -> bytes:
+    """A minimal OOXML (xlsx, pptx) or ODF (odt) container, enough for type sniffing."""
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        if kind == "odt":
+            archive.writestr("mimetype", "application/vnd.oasis.opendocument.text")
+            archive.writestr("content.xml", "<office:document-content/>")
+        else:
+            folder = {"xlsx": "xl", "pptx": "ppt"}[kind]
+            archive.writestr("[Content_Types].xml", "<Types/>")
+            archive.writestr(f"{folder}/workbook.xml", "<x/>")
+    return out.getvalue()
+
+
+SVG = b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="120" height="80"><rect width="120" height="80" fill="#c33"/></svg>'

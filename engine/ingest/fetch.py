@@ -98,6 +98,16 @@ def _check_url(raw: str) -> httpx2.URL:
     return url
 
 
+def _refused_address(error: BaseException) -> bool:
+    """httpx2 wraps transport errors; the guard's own error is somewhere in the chain."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, AddressNotAllowed):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def _filename(url: httpx2.URL, headers: httpx2.Headers) -> str:
     disposition = headers.get("content-disposition", "")
     if match := re.search(r'filename\*?=(?:UTF-8\'\')?"?([^";]+)"?', disposition, re.IGNORECASE):
@@ -121,11 +131,13 @@ async def fetch_url(raw_url: str, settings: IngestSettings) -> AsyncIterator[Fet
         for _hop in range(settings.fetch_max_redirects + 1):
             try:
                 response = await client.send(client.build_request("GET", url), stream=True)
-            except AddressNotAllowed as error:
-                raise InvalidInput(
-                    f"The URL's host is not allowed: {error}. Only public internet addresses can be fetched.",
-                    code="url_address_not_allowed",
-                ) from error
+            except httpx2.ConnectError as error:
+                if _refused_address(error):
+                    raise InvalidInput(
+                        f"The URL's host is not allowed: {error}. Only public internet addresses can be fetched.",
+                        code="url_address_not_allowed",
+                    ) from error
+                raise UpstreamError(f"Connecting to the URL failed: {error}", code="url_fetch_failed") from error
             except httpx2.TimeoutException as error:
                 raise UpstreamError("Fetching the URL timed out.", code="url_fetch_timeout", status=504) from error
             except httpx2.HTTPError as error:

@@ -1,0 +1,57 @@
+"""Types are decided from bytes: every allow-listed format is recognised, anything else refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from engine.ingest.sniff import sniff
+from tests.factories import SVG, docx_bytes, heic_bytes, image_bytes, office_zip, pdf_bytes
+
+CASES = {
+    "jpeg": lambda: image_bytes(32, 24, "jpeg"),
+    "png": lambda: image_bytes(32, 24, "png"),
+    "webp": lambda: image_bytes(32, 24, "webp"),
+    "avif": lambda: image_bytes(32, 24, "avif"),
+    "gif": lambda: image_bytes(32, 24, "gif"),
+    "tiff": lambda: image_bytes(32, 24, "tiff"),
+    "heic": heic_bytes,
+    "svg": lambda: SVG,
+    "pdf": lambda: pdf_bytes(1),
+    "docx": docx_bytes,
+    "xlsx": lambda: office_zip("xlsx"),
+    "pptx": lambda: office_zip("pptx"),
+    "odt": lambda: office_zip("odt"),
+}
+
+
+@pytest.mark.parametrize("fmt", sorted(CASES))
+def test_each_allowed_format_is_recognised_from_bytes(tmp_path: Path, fmt: str) -> None:
+    path = tmp_path / "upload.bin"  # the name says nothing: the bytes decide
+    path.write_bytes(CASES[fmt]())
+    kind = sniff(path, "upload.bin")
+    assert kind is not None and kind.format == fmt
+
+
+def test_text_and_markdown(tmp_path: Path) -> None:
+    path = tmp_path / "f"
+    path.write_text("# Notes\n\nsome text, ünïcode too\n")
+    assert sniff(path, "notes.md").format == "md"
+    assert sniff(path, "notes.txt").format == "txt"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"MZ\x90\x00\x03\x00\x00\x00" + b"\x00" * 64,  # a Windows executable
+        b"\x7fELF\x02\x01\x01" + b"\x00" * 64,  # an ELF binary
+        b"PK\x03\x04" + b"\x00" * 64,  # a zip that is no office document
+        b"\x00\x01\x02\x03binary",  # binary junk
+        b"\xff\xfe\xfd not utf-8 \xc3\x28",  # bytes that are not UTF-8 text
+    ],
+)
+def test_other_files_are_refused(tmp_path: Path, data: bytes) -> None:
+    path = tmp_path / "evil.jpg"
+    path.write_bytes(data)
+    assert sniff(path, "evil.jpg") is None

@@ -1,0 +1,141 @@
+"""One suite for every blob store: the local folder and S3 (moto's server on 127.0.0.1)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+from moto.server import ThreadedMotoServer
+
+from engine.settings import StorageBackend, StorageSettings
+from engine.storage import BlobStore, original_key
+from engine.storage.local import LocalBlobStore
+from engine.storage.s3 import S3BlobStore
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+def s3_settings(endpoint: str, prefix: str = "picsha") -> StorageSettings:
+    bucket = f"bucket-{uuid.uuid4().hex[:12]}"
+    boto3.client(
+        "s3", endpoint_url=endpoint, region_name="us-east-1",
+        aws_access_key_id="testing", aws_secret_access_key="testing",
+    ).create_bucket(Bucket=bucket)
+    return StorageSettings(
+        backend=StorageBackend.S3, s3_bucket=bucket, s3_prefix=prefix, s3_endpoint_url=endpoint,
+        s3_access_key_id="testing", s3_secret_access_key="testing", s3_multipart_chunk_bytes=5 * 1024 * 1024,
+    )
+
+
+@pytest.fixture(params=["local", "s3"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[BlobStore]:
+    work = tmp_path / "tmp"
+    if request.param == "local":
+        blob_store: BlobStore = LocalBlobStore(tmp_path / "blobs", work)
+    else:
+        blob_store = S3BlobStore(s3_settings(request.getfixturevalue("moto_endpoint")), work)
+    yield blob_store
+    await blob_store.close()
+
+
+def staged(store: BlobStore, data: bytes) -> Path:
+    path = store.tmp_dir / f"staged-{uuid.uuid4().hex}"  # type: ignore[attr-defined]
+    path.write_bytes(data)
+    return path
+
+
+async def test_put_file_then_read_whole_and_ranges(store: BlobStore) -> None:
+    data = os.urandom(3 * 1024 * 1024 + 17)
+    path = staged(store, data)
+    await store.put_file("originals/ab/abc", path)
+    assert not path.exists(), "the staged file is consumed"
+    assert await store.size("originals/ab/abc") == len(data)
+    assert await store.read_bytes("originals/ab/abc") == data
+    middle = b"".join([c async for c in store.read("originals/ab/abc", 1000, 2_000_999)])
+    assert middle == data[1000:2_001_000]
+    tail = b"".join([c async for c in store.read("originals/ab/abc", len(data) - 5)])
+    assert tail == data[-5:]
+
+
+async def test_large_file_goes_up_in_parts(store: BlobStore) -> None:
+    data = os.urandom(11 * 1024 * 1024)  # over the 5 MiB multipart threshold of the S3 store
+    await store.put_file("originals/big", staged(store, data))
+    assert await store.read_bytes("originals/big") == data
+
+
+async def test_existing_key_is_kept(store: BlobStore) -> None:
+    await store.put_bytes("k", b"first")
+    path = staged(store, b"second")
+    await store.put_file("k", path)
+    assert await store.read_bytes("k") == b"first"
+    assert not path.exists()
+
+
+async def test_missing_blob(store: BlobStore) -> None:
+    assert await store.size("nope") is None
+    assert not await store.exists("nope")
+    await store.delete("nope")
+    with pytest.raises(FileNotFoundError):
+        await store.read_bytes("nope")
+    with pytest.raises(FileNotFoundError):
+        async with store.local_path("nope"):
+            pass
+
+
+async def test_delete(store: BlobStore) -> None:
+    await store.put_bytes("gone", b"x")
+    await store.delete("gone")
+    assert not await store.exists("gone")
+
+
+async def test_local_path_gives_the_bytes(store: BlobStore) -> None:
+    await store.put_bytes("derivatives/a/b.webp", b"webp-bytes")
+    async with store.local_path("derivatives/a/b.webp") as path:
+        assert path.read_bytes() == b"webp-bytes"
+
+
+def test_original_keys_are_content_addressed() -> None:
+    sha = "ab" + "0" * 62
+    assert original_key(sha) == f"originals/ab/{sha}"
+
+
+def test_local_store_refuses_keys_outside_its_folder(tmp_path: Path) -> None:
+    store = LocalBlobStore(tmp_path / "blobs", tmp_path / "tmp")
+    with pytest.raises(ValueError):
+        store._path("../../etc/passwd")
+
+
+async def test_local_writes_are_never_partial(tmp_path: Path) -> None:
+    """A blob appears by rename after fsync: the target path never holds a partial file."""
+    store = LocalBlobStore(tmp_path / "blobs", tmp_path / "tmp")
+    await store.put_bytes("a/b", b"complete")
+    assert (tmp_path / "blobs" / "a" / "b").read_bytes() == b"complete"
+    assert list((tmp_path / "tmp").iterdir()) == []
+
+
+async def test_s3_prefix_is_used(moto_endpoint: str, tmp_path: Path) -> None:
+    settings = s3_settings(moto_endpoint, prefix="tenant-1")
+    store = S3BlobStore(settings, tmp_path)
+    await store.put_bytes("originals/x", b"data")
+    listed = store.client.list_objects_v2(Bucket=settings.s3_bucket)["Contents"]
+    assert [obj["Key"] for obj in listed] == ["tenant-1/originals/x"]
