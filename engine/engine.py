@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import uuid
 from pathlib import Path
 from types import TracebackType
 
@@ -37,14 +38,14 @@ def _pid_alive(pid: int) -> bool:
 def remove_orphaned_work_dirs(tmp_dir: Path) -> list[Path]:
     """Temporary files of processes that died (a crash mid-upload) are removed at start-up.
 
-    Each process stages into ``tmp/proc-<pid>``, so a CLI ingest running beside the server is untouched.
+    Each engine stages into ``tmp/proc-<pid>-<n>``, so a CLI ingest running beside the server is untouched.
     """
     removed: list[Path] = []
     if not tmp_dir.exists():
         return removed
     for entry in tmp_dir.iterdir():
         name = entry.name
-        pid = name.removeprefix(WORK_DIR_PREFIX)
+        pid = name.removeprefix(WORK_DIR_PREFIX).split("-", 1)[0]
         if entry.is_dir() and name.startswith(WORK_DIR_PREFIX) and pid.isdigit() and _pid_alive(int(pid)):
             continue
         shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink(missing_ok=True)
@@ -68,7 +69,7 @@ class Engine:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.geocoder = OfflineGeocoder()
-        self.work_dir = settings.tmp_dir / f"{WORK_DIR_PREFIX}{os.getpid()}"
+        self.work_dir = settings.tmp_dir / f"{WORK_DIR_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}"
 
     @classmethod
     def open(cls, settings: Settings | None = None) -> "Engine":

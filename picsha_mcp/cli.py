@@ -132,3 +132,7 @@ def ingest(
     console.print(f"{done} of {len(files)} files ingested")
     if failures:
         raise typer.Exit(1)
+
+
+if __name__ == "__main__":
+    app()

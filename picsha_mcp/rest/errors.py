@@ -32,9 +32,9 @@ def _describe(errors: list[Any]) -> tuple[str, list[dict[str, Any]]]:
     return message, fields
 
 
-def validation_error(error: ValidationError) -> InvalidInput:
+def validation_error(error: ValidationError | RequestValidationError) -> InvalidInput:
     """Turn a pydantic error on request data into the API's own error (with a field-specific code)."""
-    message, fields = _describe(error.errors())
+    message, fields = _describe(list(error.errors()))
     code = next((_FIELD_CODES[f["field"]] for f in fields if f["field"] in _FIELD_CODES), "invalid_request")
     return InvalidInput(f"Invalid request: {message}", code=code, fields=fields)
 
@@ -45,12 +45,8 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(error.status, error.code, error.message, **error.details)
 
     @app.exception_handler(RequestValidationError)
-    async def request_invalid(_request: Request, error: RequestValidationError) -> JSONResponse:
-        message, fields = _describe(list(error.errors()))
-        return error_response(400, "invalid_request", f"Invalid request: {message}", fields=fields)
-
     @app.exception_handler(ValidationError)
-    async def model_invalid(_request: Request, error: ValidationError) -> JSONResponse:
+    async def invalid(_request: Request, error: ValidationError | RequestValidationError) -> JSONResponse:
         converted = validation_error(error)
         return error_response(converted.status, converted.code, converted.message, **converted.details)
 

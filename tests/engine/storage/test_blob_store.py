@@ -3,48 +3,16 @@
 from __future__ import annotations
 
 import os
-import socket
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
-import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
-from engine.settings import StorageBackend, StorageSettings
 from engine.storage import BlobStore, original_key
 from engine.storage.local import LocalBlobStore
 from engine.storage.s3 import S3BlobStore
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="session")
-def moto_endpoint() -> Iterator[str]:
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
-
-
-def s3_settings(endpoint: str, prefix: str = "picsha") -> StorageSettings:
-    bucket = f"bucket-{uuid.uuid4().hex[:12]}"
-    boto3.client(
-        "s3", endpoint_url=endpoint, region_name="us-east-1",
-        aws_access_key_id="testing", aws_secret_access_key="testing",
-    ).create_bucket(Bucket=bucket)
-    return StorageSettings(
-        backend=StorageBackend.S3, s3_bucket=bucket, s3_prefix=prefix, s3_endpoint_url=endpoint,
-        s3_access_key_id="testing", s3_secret_access_key="testing", s3_multipart_chunk_bytes=5 * 1024 * 1024,
-    )
+from tests.s3 import s3_settings
 
 
 @pytest.fixture(params=["local", "s3"])
