@@ -23,7 +23,7 @@ from engine.errors import InvalidInput, UnsupportedMediaType
 from engine.ids import IdPrefix, new_id
 from engine.ingest.fetch import fetch_url
 from engine.ingest.sniff import ALLOWED_FORMATS, KINDS, FileKind, sniff
-from engine.ingest.staging import StagedFile, stage
+from engine.ingest.staging import StagedFile, StagingWriter, stage
 from engine.media.probe import Probe, probe
 from engine.media.thumbnail import make_thumbnail
 from engine.places import OfflineGeocoder
@@ -62,6 +62,10 @@ class IngestService:
         self.cpu = anyio.CapacityLimiter(4)
 
     # -- sources ---------------------------------------------------------------------------------
+
+    def staging_writer(self) -> StagingWriter:
+        """For front doors that receive a file in pieces and hand it over with ``from_staged``."""
+        return StagingWriter(self.work_dir, max_bytes=self.settings.max_bytes)
 
     async def from_stream(
         self, principal: Principal, filename: str | None, chunks: AsyncIterator[bytes], options: IngestOptions

@@ -33,22 +33,42 @@ def too_large(limit: int) -> TooLarge:
     )
 
 
+class StagingWriter:
+    """Push-style staging for callers that receive bytes in callbacks (a streaming multipart parser)."""
+
+    def __init__(self, work_dir: Path, *, max_bytes: int):
+        self.path = work_dir / f"staged-{uuid.uuid4().hex}"
+        self.max_bytes = max_bytes
+        self.size = 0
+        self.digest = hashlib.sha256()
+        self.handle = open(self.path, "wb")  # noqa: SIM115 - closed in finish()/abort()
+
+    async def write(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if self.size > self.max_bytes:
+            self.abort()
+            raise too_large(self.max_bytes)
+        self.digest.update(chunk)
+        await anyio.to_thread.run_sync(self.handle.write, chunk)
+
+    def finish(self) -> StagedFile:
+        self.handle.close()
+        if self.size == 0:
+            self.abort()
+            raise InvalidInput("The uploaded file has zero bytes.", code="asset_file_empty")
+        return StagedFile(path=self.path, size=self.size, sha256=self.digest.hexdigest())
+
+    def abort(self) -> None:
+        self.handle.close()
+        self.path.unlink(missing_ok=True)
+
+
 async def stage(chunks: AsyncIterator[bytes], work_dir: Path, *, max_bytes: int) -> StagedFile:
-    path = work_dir / f"staged-{uuid.uuid4().hex}"
-    digest = hashlib.sha256()
-    size = 0
+    writer = StagingWriter(work_dir, max_bytes=max_bytes)
     try:
-        async with await anyio.open_file(path, "wb") as handle:
-            async for chunk in chunks:
-                size += len(chunk)
-                if size > max_bytes:
-                    raise too_large(max_bytes)
-                digest.update(chunk)
-                await handle.write(chunk)
+        async for chunk in chunks:
+            await writer.write(chunk)
     except BaseException:
-        path.unlink(missing_ok=True)
+        writer.abort()
         raise
-    if size == 0:
-        path.unlink(missing_ok=True)
-        raise InvalidInput("The uploaded file has zero bytes.", code="asset_file_empty")
-    return StagedFile(path=path, size=size, sha256=digest.hexdigest())
+    return writer.finish()

@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import unquote
 
 from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from starlette.datastructures import UploadFile
 
 from engine import Engine
 from engine.assets import Asset, IngestConfig, IngestOptions
 from engine.auth import Principal
 from engine.errors import InvalidInput
+from engine.ingest.service import clean_filename
 from engine.ingest.staging import too_large
 from picsha_mcp.rest.errors import validation_error
+from picsha_mcp.rest.multipart_upload import read_multipart
 
-UPLOAD_CHUNK = 1024 * 1024
 MULTIPART_OVERHEAD = 64 * 1024
 
 
@@ -74,11 +73,6 @@ def _bool_field(raw: str | None) -> bool | None:
     raise InvalidInput(f"Expected true or false, got {raw!r}.", code="invalid_request")
 
 
-async def _upload_chunks(upload: UploadFile) -> AsyncIterator[bytes]:
-    while chunk := await upload.read(UPLOAD_CHUNK):
-        yield chunk
-
-
 def _check_length(request: Request, engine: Engine, overhead: int = 0) -> None:
     declared = request.headers.get("content-length")
     limit = engine.settings.ingest.max_bytes
@@ -88,24 +82,39 @@ def _check_length(request: Request, engine: Engine, overhead: int = 0) -> None:
 
 async def _multipart(request: Request, engine: Engine, principal: Principal) -> tuple[Asset, bool]:
     _check_length(request, engine, MULTIPART_OVERHEAD)
-    async with request.form(max_files=1, max_fields=50) as form:
-        upload = form.get("file")
-        if not isinstance(upload, UploadFile):
-            raise InvalidInput("The form has no 'file' field with a file in it.", code="asset_file_required")
-        text = {k: v for k, v in form.items() if isinstance(v, str)}
+    upload = await read_multipart(request, engine.ingest.staging_writer())
+    if upload.staged is None:
+        raise InvalidInput("The form has no 'file' field with a file in it.", code="asset_file_required")
+    text = upload.fields
+    try:
         options = _options(
             config=_json_field(text.get("config"), "config"), tags=_tags_field(text.get("tags")),
             metadata=_json_field(text.get("metadata"), "metadata"), description=text.get("description"),
             alt_text=text.get("alt_text") or text.get("altText"),
             is_public=_bool_field(text.get("is_public") or text.get("isPublic")), wait=_bool_field(text.get("wait")),
         )
-        asset = await engine.ingest.from_stream(principal, upload.filename, _upload_chunks(upload), options)
-    return asset, options.wait
+    except BaseException:
+        upload.staged.discard()
+        raise
+    filename = clean_filename(upload.filename)
+    return await engine.ingest.from_staged(principal, upload.staged, filename, options), options.wait
+
+
+async def _limited_body(request: Request, limit: int) -> bytes:
+    """A JSON body is parsed whole, so it is read under a cap (base64 is 4/3 of the file it carries)."""
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise too_large(limit * 3 // 4)
+    return bytes(body)
 
 
 async def _json(request: Request, engine: Engine, principal: Principal) -> tuple[Asset, bool]:
+    limit = engine.settings.ingest.max_bytes * 4 // 3 + MULTIPART_OVERHEAD
+    _check_length(request, engine, limit - engine.settings.ingest.max_bytes)
     try:
-        body = JsonIngest.model_validate_json(await request.body())
+        body = JsonIngest.model_validate_json(await _limited_body(request, limit))
     except ValidationError as error:
         raise validation_error(error) from error
     if (body.url is None) == (body.base64 is None):

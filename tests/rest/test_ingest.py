@@ -145,6 +145,12 @@ async def test_missing_file(api: ApiClient) -> None:
     assert_error(await api.http.post("/v1/assets", headers=headers), 400, "asset_file_required")
 
 
+async def test_one_file_per_request(api: ApiClient) -> None:
+    headers = await api.account()
+    files = [("file", ("a.png", image_bytes(5, 5, "png"))), ("file", ("b.png", image_bytes(6, 5, "png")))]
+    assert_error(await api.http.post("/v1/assets", headers=headers, files=files), 400, "invalid_request")
+
+
 async def test_empty_file(api: ApiClient, settings: Settings) -> None:
     headers = await api.account()
     assert_error(await upload(api, headers, b""), 400, "asset_file_empty")
@@ -170,6 +176,12 @@ async def test_file_too_large(tmp_path: Path) -> None:
                 "/v1/assets", headers=headers | {"Content-Type": "application/octet-stream"}, content=b"x" * 20_000
             )
             assert_error(raw, 413, "asset_file_too_large")
+            chunked = await http.post(  # no Content-Length: the limit is enforced while streaming
+                "/v1/assets", headers=headers | {"Content-Type": "multipart/form-data; boundary=xyz"},
+                content=iter([b'--xyz\r\nContent-Disposition: form-data; name="file"; filename="a.bin"\r\n\r\n']
+                             + [b"x" * 4096] * 5 + [b"\r\n--xyz--\r\n"]),
+            )
+            assert_error(chunked, 413, "asset_file_too_large")
             listed = await http.get("/v1/assets", headers=headers)
             assert listed.json()["total"] == 0
     assert data_files(settings) == {"originals": [], "tmp": []}

@@ -1,0 +1,122 @@
+"""A streaming multipart/form-data reader: the file part goes straight to staging as it arrives.
+
+Unlike a spooling form parser, the byte limit is enforced while the body streams in (a chunked upload
+without Content-Length cannot fill a disk), and the file is written once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from fastapi import Request
+from python_multipart.multipart import MultipartParser, parse_options_header
+
+from engine.errors import InvalidInput
+from engine.ingest.staging import StagedFile, StagingWriter
+
+FILE_FIELD = "file"
+MAX_FIELDS = 50
+MAX_FIELD_BYTES = 256 * 1024
+
+
+@dataclass
+class _Part:
+    name: str = ""
+    filename: str | None = None
+    value: bytearray = field(default_factory=bytearray)
+
+
+@dataclass
+class MultipartUpload:
+    fields: dict[str, str]
+    filename: str | None = None
+    staged: StagedFile | None = None
+
+
+class _Reader:
+    def __init__(self, writer: StagingWriter):
+        self.writer = writer
+        self.fields: dict[str, str] = {}
+        self.filename: str | None = None
+        self.file_seen = False
+        self.part = _Part()
+        self.header_field = bytearray()
+        self.header_value = bytearray()
+        self.headers: dict[str, bytes] = {}
+        self.pending: list[bytes] = []
+
+    def callbacks(self) -> dict[str, object]:
+        return {
+            "on_part_begin": self._part_begin,
+            "on_header_field": lambda data, start, end: self.header_field.extend(data[start:end]),
+            "on_header_value": lambda data, start, end: self.header_value.extend(data[start:end]),
+            "on_header_end": self._header_end,
+            "on_headers_finished": self._headers_finished,
+            "on_part_data": self._part_data,
+            "on_part_end": self._part_end,
+        }
+
+    def _part_begin(self) -> None:
+        self.part, self.headers = _Part(), {}
+
+    def _header_end(self) -> None:
+        self.headers[self.header_field.decode("latin-1").lower()] = bytes(self.header_value)
+        self.header_field.clear()
+        self.header_value.clear()
+
+    def _headers_finished(self) -> None:
+        _, options = parse_options_header(self.headers.get("content-disposition", b""))
+        self.part.name = options.get(b"name", b"").decode("utf-8", "replace")
+        raw_filename = options.get(b"filename")
+        self.part.filename = raw_filename.decode("utf-8", "replace") if raw_filename is not None else None
+        if self._is_file_part():
+            if self.file_seen:
+                raise InvalidInput("Send one file per request in the 'file' field.", code="invalid_request")
+            self.file_seen, self.filename = True, self.part.filename
+
+    def _is_file_part(self) -> bool:
+        return self.part.name == FILE_FIELD and self.part.filename is not None
+
+    def _part_data(self, data: bytes, start: int, end: int) -> None:
+        if self._is_file_part():
+            self.pending.append(bytes(data[start:end]))
+            return
+        self.part.value.extend(data[start:end])
+        if len(self.part.value) > MAX_FIELD_BYTES:
+            raise InvalidInput(f"Form field {self.part.name!r} is over {MAX_FIELD_BYTES} bytes.", code="invalid_request")
+
+    def _part_end(self) -> None:
+        if self._is_file_part() or self.part.filename is not None:
+            return
+        if len(self.fields) >= MAX_FIELDS:
+            raise InvalidInput(f"The form has more than {MAX_FIELDS} fields.", code="invalid_request")
+        self.fields[self.part.name] = self.part.value.decode("utf-8", "replace")
+
+    async def flush(self) -> None:
+        for chunk in self.pending:
+            await self.writer.write(chunk)
+        self.pending.clear()
+
+
+async def read_multipart(request: Request, writer: StagingWriter) -> MultipartUpload:
+    """Read the whole form; the 'file' part is staged through ``writer`` (aborted on any error)."""
+    _, options = parse_options_header(request.headers.get("content-type", ""))
+    boundary = options.get(b"boundary")
+    if not boundary:
+        writer.abort()
+        raise InvalidInput("The multipart body has no boundary in its Content-Type.", code="invalid_request")
+    reader = _Reader(writer)
+    parser = MultipartParser(boundary, reader.callbacks())  # type: ignore[arg-type]
+    try:
+        async for chunk in request.stream():
+            parser.write(chunk)
+            await reader.flush()
+        parser.finalize()
+        await reader.flush()
+    except BaseException:
+        writer.abort()
+        raise
+    if not reader.file_seen:
+        writer.abort()
+        return MultipartUpload(fields=reader.fields)
+    return MultipartUpload(fields=reader.fields, filename=reader.filename, staged=writer.finish())
