@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-import json
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -157,6 +157,11 @@ async def test_empty_file(api: ApiClient, settings: Settings) -> None:
     assert data_files(settings)["tmp"] == []
 
 
+async def _chunks(parts: list[bytes]) -> AsyncIterator[bytes]:
+    for part in parts:
+        yield part
+
+
 async def test_file_too_large(tmp_path: Path) -> None:
     from tests.factories import make_settings
     from tests.conftest import ApiClient as Client
@@ -178,8 +183,8 @@ async def test_file_too_large(tmp_path: Path) -> None:
             assert_error(raw, 413, "asset_file_too_large")
             chunked = await http.post(  # no Content-Length: the limit is enforced while streaming
                 "/v1/assets", headers=headers | {"Content-Type": "multipart/form-data; boundary=xyz"},
-                content=iter([b'--xyz\r\nContent-Disposition: form-data; name="file"; filename="a.bin"\r\n\r\n']
-                             + [b"x" * 4096] * 5 + [b"\r\n--xyz--\r\n"]),
+                content=_chunks([b'--xyz\r\nContent-Disposition: form-data; name="file"; filename="a.bin"\r\n\r\n']
+                                + [b"x" * 4096] * 5 + [b"\r\n--xyz--\r\n"]),
             )
             assert_error(chunked, 413, "asset_file_too_large")
             listed = await http.get("/v1/assets", headers=headers)
