@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, TypeVar
@@ -52,7 +53,7 @@ def serve(
 
     settings = Settings()
     overrides: dict[str, object] = {"host": host or settings.host, "port": port or settings.port}
-    if "PICSHA_PUBLIC_URL" not in __import__("os").environ:
+    if "PICSHA_PUBLIC_URL" not in os.environ:
         overrides["public_url"] = f"http://{overrides['host']}:{overrides['port']}"
     settings = settings.model_copy(update=overrides)
     if settings.auth is AuthMode.ON:
