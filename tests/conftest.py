@@ -6,6 +6,7 @@ import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx2
@@ -47,13 +48,20 @@ class ApiClient:
         return {"Authorization": f"Bearer {secret}"}
 
 
-@pytest.fixture
-async def api(settings: Settings) -> AsyncIterator[ApiClient]:
+@asynccontextmanager
+async def app_client(settings: Settings) -> AsyncIterator[ApiClient]:
+    """The REST app with its lifespan running, behind an in-process httpx2 client."""
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx2.ASGITransport(app=app)
         async with httpx2.AsyncClient(transport=transport, base_url="http://testserver") as client:
             yield ApiClient(client, app.state.engine)
+
+
+@pytest.fixture
+async def api(settings: Settings) -> AsyncIterator[ApiClient]:
+    async with app_client(settings) as client:
+        yield client
 
 
 def free_port() -> int:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from tests.conftest import ApiClient
-from tests.factories import image_bytes, pdf_bytes
+from engine.settings import AuthMode
+from tests.conftest import ApiClient, app_client
+from tests.factories import image_bytes, make_settings, pdf_bytes
 
 
 async def put(api: ApiClient, headers: dict[str, str], data: bytes, name: str, **fields: str) -> dict:
@@ -203,15 +206,8 @@ async def test_one_error_shape_and_openapi(api: ApiClient) -> None:
     assert (await api.http.get("/docs")).status_code == 200
 
 
-async def test_auth_off_serves_the_owner(tmp_path) -> None:  # noqa: ANN001
-    import httpx2
-
-    from engine.settings import AuthMode
-    from picsha_mcp.rest import create_app
-    from tests.factories import make_settings
-
-    app = create_app(make_settings(tmp_path, auth=AuthMode.OFF))
-    async with app.router.lifespan_context(app):
-        async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url="http://testserver") as http:
-            assert (await http.post("/v1/assets", files={"file": ("a.png", image_bytes(5, 5, "png"))})).status_code == 201
-            assert (await http.get("/v1/assets")).json()["total"] == 1
+async def test_auth_off_serves_the_owner(tmp_path: Path) -> None:
+    async with app_client(make_settings(tmp_path, auth=AuthMode.OFF)) as api:
+        http = api.http
+        assert (await http.post("/v1/assets", files={"file": ("a.png", image_bytes(5, 5, "png"))})).status_code == 201
+        assert (await http.get("/v1/assets")).json()["total"] == 1

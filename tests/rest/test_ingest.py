@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from engine.settings import Settings
-from tests.conftest import ApiClient
-from tests.factories import SVG, docx_bytes, image_bytes, jpeg_with_exif, pdf_bytes
+from tests.conftest import ApiClient, app_client
+from tests.factories import SVG, docx_bytes, image_bytes, jpeg_with_exif, make_settings, pdf_bytes
 
 
 async def upload(api: ApiClient, headers: dict[str, str], data: bytes, name: str = "f.jpg", **fields: str):
@@ -162,33 +162,30 @@ async def _chunks(parts: list[bytes]) -> AsyncIterator[bytes]:
         yield part
 
 
-async def test_file_too_large(tmp_path: Path) -> None:
-    from tests.factories import make_settings
-    from tests.conftest import ApiClient as Client
-    import httpx2
-    from picsha_mcp.rest import create_app
-
+def with_ingest_limits(tmp_path: Path, **limits: int) -> Settings:
     settings = make_settings(tmp_path)
-    settings = settings.model_copy(update={"ingest": settings.ingest.model_copy(update={"max_bytes": 10_000})})
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url="http://testserver") as http:
-            api = Client(http, app.state.engine)
-            headers = await api.account()
-            error = assert_error(await upload(api, headers, image_bytes(400, 400, "png")), 413, "asset_file_too_large")
-            assert error["max_bytes"] == 10_000
-            raw = await http.post(
-                "/v1/assets", headers=headers | {"Content-Type": "application/octet-stream"}, content=b"x" * 20_000
-            )
-            assert_error(raw, 413, "asset_file_too_large")
-            chunked = await http.post(  # no Content-Length: the limit is enforced while streaming
-                "/v1/assets", headers=headers | {"Content-Type": "multipart/form-data; boundary=xyz"},
-                content=_chunks([b'--xyz\r\nContent-Disposition: form-data; name="file"; filename="a.bin"\r\n\r\n']
-                                + [b"x" * 4096] * 5 + [b"\r\n--xyz--\r\n"]),
-            )
-            assert_error(chunked, 413, "asset_file_too_large")
-            listed = await http.get("/v1/assets", headers=headers)
-            assert listed.json()["total"] == 0
+    return settings.model_copy(update={"ingest": settings.ingest.model_copy(update=limits)})
+
+
+async def test_file_too_large(tmp_path: Path) -> None:
+    settings = with_ingest_limits(tmp_path, max_bytes=10_000)
+    async with app_client(settings) as api:
+        http = api.http
+        headers = await api.account()
+        error = assert_error(await upload(api, headers, image_bytes(400, 400, "png")), 413, "asset_file_too_large")
+        assert error["max_bytes"] == 10_000
+        raw = await http.post(
+            "/v1/assets", headers=headers | {"Content-Type": "application/octet-stream"}, content=b"x" * 20_000
+        )
+        assert_error(raw, 413, "asset_file_too_large")
+        chunked = await http.post(  # no Content-Length: the limit is enforced while streaming
+            "/v1/assets", headers=headers | {"Content-Type": "multipart/form-data; boundary=xyz"},
+            content=_chunks([b'--xyz\r\nContent-Disposition: form-data; name="file"; filename="a.bin"\r\n\r\n']
+                            + [b"x" * 4096] * 5 + [b"\r\n--xyz--\r\n"]),
+        )
+        assert_error(chunked, 413, "asset_file_too_large")
+        listed = await http.get("/v1/assets", headers=headers)
+        assert listed.json()["total"] == 0
     assert data_files(settings) == {"originals": [], "tmp": []}
 
 
@@ -203,20 +200,10 @@ async def test_too_many_pixels_is_refused_from_the_header(tmp_path: Path) -> Non
     """A 20000x20000 PNG of zeros is tiny on disk; it must be refused before any decoding."""
     import pyvips
 
-    from tests.factories import make_settings
-
     bomb = pyvips.Image.black(20000, 20000).cast("uchar").pngsave_buffer(compression=9)
-    settings = make_settings(tmp_path)
-    settings = settings.model_copy(update={"ingest": settings.ingest.model_copy(update={"max_pixels": 50_000_000})})
-    from picsha_mcp.rest import create_app
-    import httpx2
-
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url="http://t") as http:
-            api = ApiClient(http, app.state.engine)
-            error = assert_error(await upload(api, await api.account(), bomb, "bomb.png"), 400, "asset_image_too_many_pixels")
-            assert error["width"] == 20000 and error["max_pixels"] == 50_000_000
+    async with app_client(with_ingest_limits(tmp_path, max_pixels=50_000_000)) as api:
+        error = assert_error(await upload(api, await api.account(), bomb, "bomb.png"), 400, "asset_image_too_many_pixels")
+        assert error["width"] == 20000 and error["max_pixels"] == 50_000_000
 
 
 async def test_corrupt_image(api: ApiClient) -> None:

@@ -4,32 +4,27 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import httpx2
-
 from engine.settings import CatalogSettings
-from picsha_mcp.rest import create_app
-from tests.conftest import ApiClient
+from tests.conftest import app_client
 from tests.factories import image_bytes, make_settings
 
 
 async def test_asset_flow_on_postgresql(postgres_url: str, tmp_path: Path) -> None:
     settings = make_settings(tmp_path, catalog=CatalogSettings(url=postgres_url))
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url="http://testserver") as http:
-            api = ApiClient(http, app.state.engine)
-            alice, bob = await api.account("alice"), await api.account("bob")
-            data = image_bytes(120, 80, "png")
-            created = await http.post("/v1/assets", headers=alice, files={"file": ("pg.png", data)}, data={"tags": "x,y"})
-            assert created.status_code == 201, created.text
-            asset = created.json()
-            assert asset["tags"] == ["x", "y"] and asset["created_at"].endswith("Z")
-            assert (await http.get("/v1/assets", headers=alice, params={"q": "PG"})).json()["total"] == 1
-            assert (await http.get("/v1/assets", headers=bob)).json()["total"] == 0
-            patched = await http.patch(f"/v1/assets/{asset['id']}", headers=alice, json={"metadata": {"k": 1}})
-            assert patched.json()["metadata"] == {"k": 1}
-            assert (await http.get(f"/v1/assets/{asset['id']}/content", headers=alice)).content == data
-            usage = (await http.get("/v1/usage", headers=alice)).json()
-            assert usage["breakdown"]["bandwidth_gb"] > 0
-            assert (await http.delete(f"/v1/assets/{asset['id']}", headers=alice)).status_code == 200
-            assert (await http.get("/v1/assets", headers=alice)).json()["total"] == 0
+    async with app_client(settings) as api:
+        http = api.http
+        alice, bob = await api.account("alice"), await api.account("bob")
+        data = image_bytes(120, 80, "png")
+        created = await http.post("/v1/assets", headers=alice, files={"file": ("pg.png", data)}, data={"tags": "x,y"})
+        assert created.status_code == 201, created.text
+        asset = created.json()
+        assert asset["tags"] == ["x", "y"] and asset["created_at"].endswith("Z")
+        assert (await http.get("/v1/assets", headers=alice, params={"q": "PG"})).json()["total"] == 1
+        assert (await http.get("/v1/assets", headers=bob)).json()["total"] == 0
+        patched = await http.patch(f"/v1/assets/{asset['id']}", headers=alice, json={"metadata": {"k": 1}})
+        assert patched.json()["metadata"] == {"k": 1}
+        assert (await http.get(f"/v1/assets/{asset['id']}/content", headers=alice)).content == data
+        usage = (await http.get("/v1/usage", headers=alice)).json()
+        assert usage["breakdown"]["bandwidth_gb"] > 0
+        assert (await http.delete(f"/v1/assets/{asset['id']}", headers=alice)).status_code == 200
+        assert (await http.get("/v1/assets", headers=alice)).json()["total"] == 0
