@@ -1,0 +1,89 @@
+"""The derivative cache: one blob plus one ``derivatives`` row per (asset, normalised parameters).
+
+Derivatives are blobs under ``derivatives/<asset id>/``; deleting the asset deletes the rows and blobs
+(``AssetService._delete_many``). A row is written only after its blob exists, so a row always has bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from engine.assets.service import THUMBNAIL_KIND
+from engine.catalog import Catalog, tables
+from engine.catalog.database import now
+from engine.ids import IdPrefix, new_id
+from engine.storage import BlobStore
+
+EXTENSIONS = {"jpeg": "jpg"}
+
+Also = Callable[[AsyncConnection], Awaitable[None]]
+
+
+class Kind:
+    """What a derivative was made for (the ``kind`` column)."""
+
+    THUMBNAIL = THUMBNAIL_KIND  # the ingest preview, linked as ``urls.thumbnail``
+    RESPONSIVE = "responsive"  # a pre_render_sizes width made at ingest
+    RENDER = "render"  # made on request
+
+
+@dataclass
+class Rendered:
+    """Bytes a render produced, before they are stored."""
+
+    params_hash: str
+    kind: str
+    data: bytes
+    format: str
+    content_type: str
+    width: int
+    height: int
+
+    def blob_key(self, asset_id: str) -> str:
+        return f"derivatives/{asset_id}/{self.params_hash}.{EXTENSIONS.get(self.format, self.format)}"
+
+
+class DerivativeCache:
+    def __init__(self, catalog: Catalog, store: BlobStore):
+        self.catalog = catalog
+        self.store = store
+
+    async def find(self, asset_id: str, params_hash: str) -> sa.Row | None:
+        d = tables.derivatives
+        query = sa.select(d).where(d.c.asset_id == asset_id, d.c.params_hash == params_hash)
+        async with self.catalog.connect() as conn:
+            return (await conn.execute(query)).first()
+
+    async def store_blob(self, asset_id: str, account_id: str, rendered: Rendered) -> dict[str, object]:
+        """Write the blob; return the row to insert (the caller inserts it, possibly in its own transaction)."""
+        key = rendered.blob_key(asset_id)
+        await self.store.put_bytes(key, rendered.data)
+        return dict(
+            id=new_id(IdPrefix.DERIVATIVE), asset_id=asset_id, account_id=account_id,
+            params_hash=rendered.params_hash, kind=rendered.kind, blob_key=key, content_type=rendered.content_type,
+            size=len(rendered.data), width=rendered.width, height=rendered.height, created_at=now(),
+        )
+
+    async def put(
+        self, asset_id: str, account_id: str, rendered: Rendered, also: Also | None = None
+    ) -> sa.Row:
+        """Store a derivative (``also`` runs in the same transaction: its usage row); when another process
+        stored the same one first, theirs is kept."""
+        row = await self.store_blob(asset_id, account_id, rendered)
+        try:
+            async with self.catalog.begin() as conn:
+                await conn.execute(tables.derivatives.insert().values(**row))
+                if also is not None:
+                    await also(conn)
+        except IntegrityError:
+            pass  # same key, same bytes: the existing row stands
+        found = await self.find(asset_id, rendered.params_hash)
+        if found is None:  # the asset was deleted meanwhile
+            await self.store.delete(row["blob_key"])  # type: ignore[arg-type]
+            raise LookupError(asset_id)
+        return found

@@ -1,0 +1,79 @@
+"""``GET /v1/assets/{id}/render``: an image of the asset in the size and format asked, cached.
+
+Access: a signed URL (no key needed; tampered or expired -> 403) or the account's key.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from starlette.background import BackgroundTask
+
+from engine import Engine
+from engine.errors import InvalidInput
+from engine.render import RenderParams, RenderResult
+from engine.render.params import VALID
+from picsha_mcp.rest.delivery import stream_content
+from picsha_mcp.rest.deps import get_principal
+
+router = APIRouter(prefix="/v1/assets", tags=["render"])
+
+PRIVATE_CACHE = "private, max-age=0, must-revalidate"
+SIGNED_CACHE = "public, max-age=31536000, immutable"
+WHOLE_BODY_MAX = 4 * 1024 * 1024  # smaller answers are sent in one piece; larger ones (and ranges) stream
+
+_QUERY_DOCS: list[dict[str, Any]] = [
+    {"name": name, "in": "query", "required": False, "description": valid, "schema": {"type": "string"}}
+    for name, valid in VALID.items()
+] + [
+    {"name": name, "in": "query", "required": False, "description": text, "schema": {"type": "string"}}
+    for name, text in (("kid", "Signing key id (signed URLs)"), ("exp", "Expiry, Unix seconds"), ("sig", "Signature"))
+]
+
+
+def _query(request: Request) -> dict[str, str]:
+    seen: dict[str, str] = {}
+    for name, value in request.query_params.multi_items():
+        if name in seen:
+            raise InvalidInput(f"The parameter {name!r} is given more than once.", code="render_param_repeated", param=name)
+        seen[name] = value
+    return seen
+
+
+@router.get("/{asset_id}/render", openapi_extra={"parameters": _QUERY_DOCS}, response_class=Response)
+async def render_asset(asset_id: str, request: Request) -> Response:
+    """Resize, crop, convert, watermark or rasterise a PDF page; the first render is stored and reused."""
+    engine: Engine = request.app.state.engine  # not EngineDep: a sync dependency costs a thread hop per hit
+    query = _query(request)
+    signed = engine.signer.is_signed(query)
+    if signed:
+        engine.signer.verify(request.url.path, query)
+        principal = None
+    else:
+        principal = await get_principal(request, engine)
+    params = RenderParams.from_query(query)
+    result = await engine.render.render(
+        asset_id, params, principal=principal, accept=request.headers.get("accept"), wait_for_store=False
+    )
+    response = await _send(request, engine, result, SIGNED_CACHE if signed else PRIVATE_CACHE)
+    if result.negotiated:
+        response.headers["Vary"] = "Accept"
+    if params.download:
+        response.headers["Content-Disposition"] = f'attachment; filename="{result.download_name}"'
+    return response
+
+
+async def _send(request: Request, engine: Engine, result: RenderResult, cache_control: str) -> Response:
+    """Answer 304, or the whole body with the usage row written after the response, or a ranged stream."""
+    if request.headers.get("range") or result.content.size > WHOLE_BODY_MAX:
+        await engine.render.stored(result)  # a brand-new derivative may still be on its way to the store
+        return stream_content(request, engine, result.content, cache_control=cache_control)
+    headers = {"ETag": result.etag, "Accept-Ranges": "bytes", "Cache-Control": cache_control}
+    if request.headers.get("if-none-match") in (result.etag, "*"):
+        return Response(status_code=304, headers=headers)
+    body = await engine.render.read(result)
+    return Response(
+        body, media_type=result.content.content_type, headers=headers,
+        background=BackgroundTask(engine.render.delivered, result),
+    )
