@@ -1,0 +1,79 @@
+"""MCP over streamable HTTP at ``/mcp``, inside the REST app: the same keys, DNS-rebinding protection on."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from mcp.server.transport_security import TransportSecuritySettings
+from starlette.requests import Request
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from engine import Engine, Settings
+from engine.auth import Principal
+from engine.errors import PicshaError
+from engine.settings import AuthMode
+from picsha_mcp.rest.deps import bearer_token
+from picsha_mcp.rest.errors import error_response
+from tools_manifest.calls import Transport
+
+if TYPE_CHECKING:
+    from picsha_mcp.server import PicshaServer
+
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+
+
+def transport_security(settings: Settings) -> TransportSecuritySettings:
+    """Accept Host/Origin of the loopback names and of the public URL; anything else is a rebinding attempt."""
+    public = urlsplit(settings.public_url)
+    hosts = sorted({*LOCAL_HOSTS, *([public.hostname] if public.hostname else [])})
+    allowed_hosts = [*hosts, *(f"{host}:*" for host in hosts)]
+    allowed_origins = [
+        f"{scheme}://{host}{port}" for host in hosts for scheme in ("http", "https") for port in ("", ":*")
+    ]
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=True, allowed_hosts=allowed_hosts, allowed_origins=allowed_origins
+    )
+
+
+class KeyedMCP:
+    """ASGI app in front of the session manager: a valid Bearer key or 401, then the MCP request.
+
+    The principal rides on the request state; the server's tools read it from the request they serve.
+    """
+
+    def __init__(self, server: PicshaServer, engine: Callable[[], Engine]):
+        self.server = server
+        self.engine = engine
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        engine = self.engine()
+        try:
+            if engine.settings.auth is AuthMode.OFF:
+                principal = Principal(account_id=engine.owner_account_id)
+            else:
+                principal = await engine.keys.authenticate(bearer_token(Request(scope)))
+        except PicshaError as error:
+            response = error_response(error.status, error.code, error.message, **error.details)
+            response.headers["WWW-Authenticate"] = 'Bearer realm="picsha"'
+            await response(scope, receive, send)
+            return
+        scope.setdefault("state", {})["principal"] = principal
+        await self.server.session_manager.handle_request(scope, receive, send)
+
+
+def mcp_http(settings: Settings, engine: Callable[[], Engine]) -> tuple[PicshaServer, Route]:
+    """The server (run ``server.session_manager.run()`` in the app lifespan) and its ``/mcp`` route.
+
+    A route, not a mount: a mount answers ``/mcp`` with a redirect to ``/mcp/``, which MCP clients don't follow.
+    """
+    from picsha_mcp.server import build_server  # here: the server module imports picsha_mcp.rest.errors
+
+    server = build_server(engine, transport=Transport.HTTP)
+    # Builds the session manager; its own Starlette app is not used (the route below replaces it).
+    server.streamable_http_app(transport_security=transport_security(settings))
+    return server, Route("/mcp", endpoint=KeyedMCP(server, engine), methods=["GET", "POST", "DELETE"])

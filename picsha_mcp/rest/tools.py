@@ -1,0 +1,66 @@
+"""Routes generated from the tool registry: ``GET /v1/tools``, ``POST /v1/tools/{id}``, ``/llms*.txt``."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
+from pydantic import ValidationError
+
+from engine.errors import InvalidInput, NotFound
+from picsha_mcp.rest.deps import EngineDep, PrincipalDep
+from picsha_mcp.rest.errors import validation_error
+from tools_manifest.calls import ToolCall, Transport, calling
+from tools_manifest.docs import llms_full_txt, llms_txt, tool_entry
+from tools_manifest.registry import all_tools, get_tool
+
+router = APIRouter(tags=["tools"])
+
+TOOL_BODY = {"requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}}}
+
+
+@router.get("/v1/tools")
+async def list_tools() -> dict[str, Any]:
+    """Every tool: id, description, annotations, cost and the input and output JSON schemas."""
+    return {"tools": [tool_entry(spec) for spec in all_tools()]}
+
+
+async def _json_object(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except json.JSONDecodeError as error:
+        raise InvalidInput(f"The body must be a JSON object: {error.msg}.", code="invalid_json") from error
+    if not isinstance(body, dict):
+        raise InvalidInput("The body must be a JSON object of the tool's input.", code="invalid_json")
+    return body
+
+
+@router.post("/v1/tools/{tool_id}", openapi_extra=TOOL_BODY)
+async def call_tool(tool_id: str, request: Request, engine: EngineDep, principal: PrincipalDep) -> JSONResponse:
+    """Run one tool with the same JSON input as its MCP form; the answer is its output JSON."""
+    spec = get_tool(tool_id)
+    if spec is None:
+        names = ", ".join(tool.id for tool in all_tools())
+        raise NotFound(f"No tool {tool_id!r}. Tools: {names}.", code="tool_not_found")
+    try:
+        given = spec.input.model_validate(await _json_object(request))
+    except ValidationError as error:
+        raise validation_error(error) from error
+    with calling(ToolCall(Transport.REST)):
+        output = await spec.run(engine, principal, given)
+    return JSONResponse(output.model_dump(mode="json"))
+
+
+@router.get("/llms.txt", include_in_schema=False)
+async def llms() -> PlainTextResponse:
+    return PlainTextResponse(llms_txt(), media_type="text/markdown; charset=utf-8")
+
+
+@router.get("/llms-full.txt", include_in_schema=False)
+async def llms_full() -> PlainTextResponse:
+    return PlainTextResponse(llms_full_txt(), media_type="text/markdown; charset=utf-8")

@@ -1,0 +1,46 @@
+"""A client nobody here wrote: the MCP Inspector's CLI lists the tools and calls get_usage on ``picsha mcp``.
+
+The Inspector is installed by ``make mcp-inspector`` (npm, into tests/mcp/inspector/node_modules).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).parent / "inspector"
+INSPECTOR = HERE / "node_modules" / ".bin" / "mcp-inspector"
+PICSHA = str(Path(sys.executable).with_name("picsha"))
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not INSPECTOR.exists() or shutil.which("node") is None,
+        reason="MCP Inspector not installed: run `make mcp-inspector` (needs node and npm)",
+    ),
+]
+
+
+def inspect(data_dir: Path, *args: str) -> dict[str, object]:
+    env = {**os.environ, "PICSHA_DATA_DIR": str(data_dir)}
+    done = subprocess.run(
+        [str(INSPECTOR), "--cli", PICSHA, "mcp", *args], cwd=HERE, env=env, capture_output=True, text=True,
+        timeout=180, check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout)
+
+
+def test_inspector_lists_tools_and_calls_get_usage(tmp_path: Path) -> None:
+    listed = inspect(tmp_path, "--method", "tools/list")
+    names = [tool["name"] for tool in listed["tools"]]  # type: ignore[index, union-attr]
+    assert {"upload_asset", "get_asset", "render_asset", "get_usage"} <= set(names)
+    called = inspect(tmp_path, "--method", "tools/call", "--tool-name", "get_usage")
+    assert called["isError"] is False
+    assert called["structuredContent"]["period"] == "current_month"  # type: ignore[index]

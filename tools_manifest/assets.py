@@ -1,0 +1,201 @@
+"""Asset tools: upload, get, list, update, delete."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from engine.assets import Asset, AssetPage, AssetPatch, IngestConfig, IngestOptions, ListQuery
+from engine.assets.models import TEXT_FIELD_MAX
+from engine.errors import Forbidden, InvalidInput
+from engine.usage import UsageKind
+from tools_manifest.calls import current_call
+from tools_manifest.spec import Cost, Hints, ToolSpec
+
+if TYPE_CHECKING:
+    from engine import Engine
+    from engine.auth import Principal
+
+ASSET_ID = Field(min_length=3, max_length=80, pattern=r"^as_[A-Za-z0-9]+$", description="Asset id (as_...).")
+
+# -- upload_asset ---------------------------------------------------------------------------------------
+
+UPLOAD_SOURCES = ("url", "base64", "path", "upload_id")  # exactly one is given; a new source is one more name here
+
+
+class UploadAssetInput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: str | None = Field(default=None, max_length=2048, description="http(s) URL to fetch.")
+    base64: str | None = Field(default=None, description="File bytes as base64 (needs filename).")
+    filename: str | None = Field(default=None, min_length=1, max_length=255, description="Name for base64 data.")
+    path: str | None = Field(default=None, max_length=4096, description="Local file path (stdio only).")
+    upload_id: str | None = Field(
+        default=None, max_length=80, pattern=r"^up_[A-Za-z0-9]+$",
+        description="A finished resumable (TUS) upload's id (up_...); its options came with the upload.",
+    )
+    config: IngestConfig | None = Field(default=None, description="Processing flags; omitted = server defaults.")
+    tags: list[str] = Field(default_factory=list, max_length=100)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    description: str | None = Field(default=None, max_length=TEXT_FIELD_MAX)
+
+    def options(self) -> IngestOptions:
+        return IngestOptions(
+            config=self.config or IngestConfig(), tags=self.tags, metadata=self.metadata,
+            description=self.description,
+        )
+
+
+def _one_source(given: UploadAssetInput) -> str:
+    present = [name for name in UPLOAD_SOURCES if getattr(given, name) is not None]
+    if len(present) != 1:
+        raise InvalidInput(
+            f"Give exactly one of {', '.join(UPLOAD_SOURCES)}; got {', '.join(present) or 'none'}.",
+            code="asset_file_required", allowed=list(UPLOAD_SOURCES),
+        )
+    return present[0]
+
+
+async def upload_asset(engine: Engine, principal: Principal, given: UploadAssetInput) -> Asset:
+    """Fetching a URL and making previews can take seconds: the caller hears when it starts and ends."""
+    progress = current_call().progress
+    await progress(0, 1, "fetching and storing" if given.url else "storing")
+    asset = await _ingest(engine, principal, given)
+    await progress(1, 1, "stored")
+    return asset
+
+
+async def _ingest(engine: Engine, principal: Principal, given: UploadAssetInput) -> Asset:
+    source = _one_source(given)
+    options = given.options()
+    if source == "url":
+        return await engine.ingest.from_url(principal, given.url or "", options)
+    if source == "upload_id":
+        return await engine.uploads.finished_asset(principal, given.upload_id or "")
+    if source == "base64":
+        if not given.filename:
+            raise InvalidInput("base64 needs a filename (e.g. 'photo.jpg').", code="asset_filename_required")
+        return await engine.ingest.from_base64(principal, given.base64 or "", given.filename, options)
+    if not current_call().is_local:
+        raise Forbidden(
+            "'path' works only when Picsha runs on your machine (MCP over stdio); send 'url' or 'base64' instead.",
+            code="asset_path_not_allowed",
+        )
+    return await engine.ingest.from_path(principal, Path(given.path or "").expanduser(), options)
+
+
+# -- get / list / update / delete --------------------------------------------------------------------------
+
+
+class AssetRef(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = ASSET_ID
+
+
+class UpdateAssetInput(AssetPatch):
+    """The asset id plus the REST PATCH body: only fields given change."""
+
+    id: str = ASSET_ID
+
+
+class DeleteAssetInput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = ASSET_ID
+    confirm: bool = Field(default=False, description="Must be true: deletion cannot be undone.")
+
+
+async def get_asset(engine: Engine, principal: Principal, given: AssetRef) -> Asset:
+    return await engine.assets.get(principal, given.id)
+
+
+async def list_assets(engine: Engine, principal: Principal, given: ListQuery) -> AssetPage:
+    return await engine.assets.list(principal, given)
+
+
+async def update_asset(engine: Engine, principal: Principal, given: UpdateAssetInput) -> Asset:
+    patch = AssetPatch.model_validate(given.model_dump(exclude={"id"}, exclude_unset=True))
+    return await engine.assets.update(principal, given.id, patch)
+
+
+async def delete_asset(engine: Engine, principal: Principal, given: DeleteAssetInput) -> Asset:
+    if not given.confirm:
+        raise InvalidInput(
+            f"Deleting {given.id} cannot be undone; call again with confirm: true.", code="confirmation_required",
+        )
+    return await engine.assets.delete(principal, given.id)
+
+
+READ = Hints(read_only=True, destructive=False, idempotent=True, open_world=False)
+FREE = Cost(note="free")
+
+TOOLS: list[ToolSpec[Any, Any]] = [
+    ToolSpec(
+        id="upload_asset",
+        title="Upload an asset",
+        description=(
+            "Store an image, PDF or document in Picsha. Give exactly one source: url (Picsha fetches it), "
+            "base64 with filename, path (a local file; only when Picsha runs locally over stdio), or upload_id "
+            "(a finished resumable upload to /v1/upload/resumable, for large files). "
+            "Returns the asset JSON with its id (as_...), type, size, dimensions and signed URLs."
+        ),
+        example={"url": "https://example.com/cat.jpg", "tags": ["cats"]},
+        input=UploadAssetInput,
+        output=Asset,
+        hints=Hints(read_only=False, destructive=False, idempotent=False, open_world=True),
+        cost=Cost(billed_as=[UsageKind.STORAGE], note="storage: one month of the file's bytes, at upload"),
+        run=upload_asset,
+    ),
+    ToolSpec(
+        id="get_asset",
+        title="Get an asset",
+        description="Read one asset's JSON: status, type, meta (size, dimensions, EXIF), AI fields, tags, URLs.",
+        example={"id": "as_2x9Kq"},
+        input=AssetRef,
+        output=Asset,
+        hints=READ,
+        cost=FREE,
+        run=get_asset,
+    ),
+    ToolSpec(
+        id="list_assets",
+        title="List assets",
+        description=(
+            "Page through this account's assets, newest first; filter by q (text in filename or description), "
+            "type or status. Returns items, total, page and page_size."
+        ),
+        example={"type": "image", "page_size": 10},
+        input=ListQuery,
+        output=AssetPage,
+        hints=READ,
+        cost=FREE,
+        run=list_assets,
+    ),
+    ToolSpec(
+        id="update_asset",
+        title="Update an asset",
+        description="Change an asset's filename, description, alt_text, tags, metadata or is_public; "
+        "fields not given stay. Returns the updated asset.",
+        example={"id": "as_2x9Kq", "tags": ["cats", "garden"]},
+        input=UpdateAssetInput,
+        output=Asset,
+        hints=Hints(read_only=False, destructive=False, idempotent=True, open_world=False),
+        cost=FREE,
+        run=update_asset,
+    ),
+    ToolSpec(
+        id="delete_asset",
+        title="Delete an asset",
+        description="Delete an asset and its renders for good. Refuses unless confirm is true. "
+        "Returns the asset as it was.",
+        example={"id": "as_2x9Kq", "confirm": True},
+        input=DeleteAssetInput,
+        output=Asset,
+        hints=Hints(read_only=False, destructive=True, idempotent=True, open_world=False),
+        cost=FREE,
+        run=delete_asset,
+    ),
+]

@@ -1,0 +1,30 @@
+"""The list of tool groups. A new group module is one line in ``GROUPS``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tools_manifest import assets, render, search, usage
+from tools_manifest.spec import ToolSpec
+
+GROUPS = [
+    assets,
+    render,
+    search,
+    usage,
+]
+
+
+def all_tools() -> list[ToolSpec[Any, Any]]:
+    """Every tool, in group order; ids are unique (checked here, so a clash fails at import of the server)."""
+    tools = [tool for group in GROUPS for tool in group.TOOLS]
+    seen: set[str] = set()
+    for tool in tools:
+        if tool.id in seen:
+            raise ValueError(f"Two tools are declared with the id {tool.id!r}.")
+        seen.add(tool.id)
+    return tools
+
+
+def get_tool(tool_id: str) -> ToolSpec[Any, Any] | None:
+    return next((tool for tool in all_tools() if tool.id == tool_id), None)

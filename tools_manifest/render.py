@@ -1,0 +1,93 @@
+"""Render tools: one asset at the size and format asked, as a signed URL, a resource link and a preview."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, Field
+
+from engine.assets import AssetType
+from engine.render.params import RenderParams
+from engine.usage import UsageKind
+from tools_manifest.assets import ASSET_ID
+from tools_manifest.calls import current_call
+from tools_manifest.spec import Cost, Hints, ImageAttachment, LinkAttachment, ToolOutput, ToolSpec
+
+if TYPE_CHECKING:
+    from engine import Engine
+    from engine.auth import Principal
+
+
+class RenderAssetInput(RenderParams):
+    """The asset id plus every render parameter (the same model as the REST render query)."""
+
+    id: str = ASSET_ID
+
+
+class AssetSummary(BaseModel):
+    id: str
+    filename: str
+    type: AssetType
+    width: int | None = None
+    height: int | None = None
+
+
+class RenderAssetOutput(ToolOutput):
+    asset: AssetSummary
+    url: str = Field(description="Signed URL of the render; works without a key until it expires.")
+    resource_uri: str = Field(description="picsha:// URI of a model-sized view of this render.")
+    format: str
+    width: int | None = None
+    height: int | None = None
+    size: int = Field(description="Bytes of the render at url.")
+
+
+def render_uri(asset_id: str, params: RenderParams) -> str:
+    from urllib.parse import urlencode
+
+    query = urlencode(params.to_query())
+    return f"picsha://assets/{asset_id}/render" + (f"?{query}" if query else "")
+
+
+async def render_asset(engine: Engine, principal: Principal, given: RenderAssetInput) -> RenderAssetOutput:
+    params = RenderParams.parse(given.model_dump(exclude={"id"}, exclude_unset=True))
+    progress = current_call().progress
+    await progress(0, 3, "rendering")
+    result = await engine.render.render(given.id, params, principal=principal, accept=None)
+    await progress(1, 3, "making the preview")
+    preview = await engine.previews.of_render(principal, given.id, params)
+    asset = await engine.assets.get(principal, given.id)
+    await progress(2, 3, "done")
+    uri = render_uri(given.id, params)
+    output = RenderAssetOutput(
+        asset=AssetSummary(
+            id=asset.id, filename=asset.filename, type=asset.type, width=asset.meta.width, height=asset.meta.height
+        ),
+        url=engine.render.signed_url(given.id, params), resource_uri=uri, format=result.format,
+        width=result.width, height=result.height, size=result.content.size,
+    )
+    output.attach(
+        LinkAttachment(uri=uri, name=result.download_name, mime_type=preview.mime_type,
+                       description="This render, sized for a model."),
+        ImageAttachment(data=preview.data, mime_type=preview.mime_type),
+    )
+    return output
+
+
+TOOLS: list[ToolSpec[Any, Any]] = [
+    ToolSpec(
+        id="render_asset",
+        title="Render an asset",
+        description=(
+            "Resize, crop, convert or watermark an image (or a PDF page) on the fly. Give id plus render "
+            "parameters (w, h, fit, gravity, format, q, ...). Returns a signed URL of the render, its size "
+            "and format, a picsha:// resource link and a small preview image."
+        ),
+        example={"id": "as_2x9Kq", "w": 256, "h": 256, "fit": "cover", "format": "webp"},
+        input=RenderAssetInput,
+        output=RenderAssetOutput,
+        hints=Hints(read_only=False, destructive=False, idempotent=True, open_world=False),
+        cost=Cost(billed_as=[UsageKind.RENDER], note="render: one per new derivative; cached renders are free"),
+        run=render_asset,
+    ),
+]

@@ -1,0 +1,99 @@
+"""JSON schemas as the model sees them: the pydantic schema with the noise taken out.
+
+The tool list is read by a model on every turn, so every token counts. Input schemas keep their meaning
+(types, enums, bounds, descriptions, defaults) but lose pydantic's generated titles and ``null`` defaults,
+and ``anyOf [T, null]`` becomes ``type: [T, "null"]``. Output schemas are shallow: the top level's fields
+with their types; nested objects are just ``object`` (the full shape is in tools.json and llms-full.txt).
+A shallow schema is still a true schema: every answer validates against it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+Schema = dict[str, Any]
+_SCALARS = {"string", "integer", "number", "boolean", "null"}
+
+
+def _resolve(node: Schema, defs: dict[str, Schema]) -> Schema:
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/$defs/"):
+        return {**defs[ref.removeprefix("#/$defs/")], **{k: v for k, v in node.items() if k != "$ref"}}
+    return node
+
+
+def _merge_nullable(node: Schema) -> Schema:
+    options = node.get("anyOf")
+    if not isinstance(options, list) or len(options) != 2 or {"type": "null"} not in options:
+        return node
+    other = next(option for option in options if option != {"type": "null"})
+    if set(other) - {"type", "enum", "format", "minimum", "maximum", "minLength", "maxLength", "pattern"}:
+        return node
+    kind = other.get("type")
+    if not isinstance(kind, str) or kind not in _SCALARS:
+        return node
+    rest = {k: v for k, v in node.items() if k != "anyOf"}
+    merged = {**other, **rest, "type": [kind, "null"]}
+    if "enum" in merged:
+        merged["enum"] = [*merged["enum"], None]
+    return merged
+
+
+def _clean(node: Any) -> Any:
+    if isinstance(node, list):
+        return [_clean(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    node = _merge_nullable(node)
+    cleaned: Schema = {}
+    for key, value in node.items():
+        if key == "title" or (key == "default" and value is None):
+            continue
+        if key in ("properties", "$defs"):
+            cleaned[key] = {name: _clean(sub) for name, sub in value.items()}
+        else:
+            cleaned[key] = _clean(value)
+    return cleaned
+
+
+def _inline(node: Any, defs: dict[str, Schema]) -> Any:
+    """Replace ``$ref``s by what they name (the tools' models have no recursive types)."""
+    if isinstance(node, list):
+        return [_inline(item, defs) for item in node]
+    if not isinstance(node, dict):
+        return node
+    node = _resolve(node, defs)
+    return {key: _inline(value, defs) for key, value in node.items() if key != "$defs"}
+
+
+def input_schema(schema: Schema) -> Schema:
+    """The full input schema, self-contained, with titles, ``null`` noise and the model's docstring removed.
+
+    The docstring is for developers; the tool description already tells the model what the input is.
+    """
+    inlined = _inline(schema, schema.get("$defs", {}))
+    inlined.pop("description", None)
+    return _clean(inlined)
+
+
+def _shallow(node: Schema, defs: dict[str, Schema]) -> Schema:
+    node = _merge_nullable(_resolve(node, defs))
+    if "anyOf" in node:
+        return {"anyOf": [_shallow(option, defs) for option in node["anyOf"]]}
+    kind = node.get("type")
+    if kind == "array":
+        return {"type": "array"}
+    if kind == "object" or "properties" in node:
+        return {"type": "object"}
+    return {"type": node["type"]} if "type" in node else {}
+
+
+def output_schema(schema: Schema) -> Schema:
+    """The top level's fields and their JSON types; nested objects, arrays and enums are not spelled out.
+
+    No ``required`` list: the answer always has every field (unset ones are ``null``).
+    """
+    defs = schema.get("$defs", {})
+    root = _resolve(schema, defs)
+    properties = {name: _shallow(sub, defs) for name, sub in root.get("properties", {}).items()}
+    return {"type": "object", "properties": properties}
