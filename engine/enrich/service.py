@@ -1,0 +1,213 @@
+"""Enrichment: plans the analyses an upload asks for, runs them as a job, writes ``ai`` and the index."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import anyio
+import sqlalchemy as sa
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from engine.assets.models import Asset, AssetStatus, IngestOptions
+from engine.assets.service import THUMBNAIL_KIND, AssetService, not_found
+from engine.auth.keys import Principal
+from engine.catalog import Catalog, tables
+from engine.catalog.database import now
+from engine.enrich.claude import ClaudeWriter
+from engine.enrich.derived_text import derived_text
+from engine.enrich.model_store import ModelStore
+from engine.enrich.settings import EnrichSettings
+from engine.enrich.skills import ANALYSIS_FLAGS, BY_NAME, SKILLS, Skill, plan, resolve_flags
+from engine.enrich.reindex import rebuild_index
+from engine.enrich.source import RECORD_FIELDS, AssetRecord, load_source
+from engine.enrich.steps import State, Steps
+from engine.errors import InvalidInput, NotFound
+from engine.jobs import Job, JobContext, JobRunner
+from engine.places.google import GoogleGeocoder
+from engine.search.index import SearchIndex
+from engine.search.models import IndexRow
+from engine.storage import BlobStore
+from engine.usage import UsageKind, UsageLedger
+
+log = logging.getLogger("picsha.enrich")
+
+JOB_KIND = "enrich"
+
+
+class SkillRun(BaseModel):
+    succeeded: bool
+    skill: str
+    job: Job
+    asset: Asset
+
+
+class EnrichService:
+    def __init__(self, *, settings: EnrichSettings, catalog: Catalog, store: BlobStore, ledger: UsageLedger,
+                 jobs: JobRunner, index: SearchIndex, models: ModelStore, assets: AssetService,
+                 writer: ClaudeWriter | None = None, geocoder: GoogleGeocoder | None = None):
+        self.settings = settings
+        self.catalog = catalog
+        self.store = store
+        self.ledger = ledger
+        self.jobs = jobs
+        self.index = index
+        self.assets = assets
+        self.limiter = anyio.CapacityLimiter(1)
+        self._maintenance: asyncio.Task[None] | None = None
+        self.steps = Steps(settings=settings, models=models, charge=self._charge, writer=writer, limiter=self.limiter,
+                           geocoder=geocoder)
+        jobs.register(JOB_KIND, self.handle)
+
+    async def close(self) -> None:
+        if self._maintenance is not None:
+            await asyncio.shield(self._maintenance)
+        if self.steps.geocoder is not None:
+            await self.steps.geocoder.close()
+
+    def skills(self) -> list[Skill]:
+        return SKILLS
+
+    # -- the ingest hook ---------------------------------------------------------------------------
+
+    def plan(self, options: IngestOptions, asset_type: str) -> list[str]:
+        flags = resolve_flags(options.config, self.settings.defaults)
+        return plan(asset_type, flags, google_maps=self.steps.geocoder is not None)
+
+    async def schedule(self, conn: AsyncConnection, *, account_id: str, asset_id: str, skills: list[str],
+                       options: IngestOptions) -> str:
+        flags = resolve_flags(options.config, self.settings.defaults)
+        return await self.jobs.create(conn, account_id=account_id, kind=JOB_KIND, asset_id=asset_id,
+                                      payload={"skills": skills, "flags": flags})
+
+    async def committed(self, account_id: str, asset_id: str, job_id: str | None) -> None:
+        """After the ingest transaction: the asset becomes findable by its words now, by meaning later."""
+        if job_id:
+            self.jobs.submit(job_id)
+        try:
+            await self.index_now(account_id, asset_id)
+        except Exception:  # the row is committed; ``picsha reindex`` repairs a missed index write
+            log.exception("indexing %s failed", asset_id)
+
+    async def index_now(self, account_id: str, asset_id: str) -> None:
+        record = await self._record(account_id, asset_id)
+        row = await self.index_row(record, derived_text(record), record.status, None, None)
+        await anyio.to_thread.run_sync(self.index.upsert, row)
+        self._maybe_maintain()
+
+    async def forget(self, asset_ids: list[str]) -> None:
+        await anyio.to_thread.run_sync(self.index.delete, list(asset_ids))
+        self._maybe_maintain()
+
+    def _maybe_maintain(self) -> None:
+        """Every few writes, compact and refresh the index in the background (one run at a time)."""
+        if self.index.needs_maintenance() and (self._maintenance is None or self._maintenance.done()):
+            self._maintenance = asyncio.create_task(self._maintain(), name="picsha-index-maintenance")
+
+    async def _maintain(self) -> None:
+        try:
+            await anyio.to_thread.run_sync(self.index.maintain)
+        except Exception:  # the index stays correct without it, only slower
+            log.exception("index maintenance failed")
+
+    async def wait_for_asset(self, account_id: str, asset_id: str, timeout_s: float | None = None) -> bool:
+        job = await self.jobs.latest_for_asset(account_id, asset_id)
+        return True if job is None else await self.jobs.wait(job.id, timeout_s or self.settings.wait_timeout_s)
+
+    # -- running ---------------------------------------------------------------------------------
+
+    async def handle(self, job: JobContext) -> None:
+        if job.asset_id is None:
+            raise InvalidInput("An enrichment job needs an asset.", code="job_invalid")
+        record = await self._record(job.account_id, job.asset_id)
+        flags: dict[str, bool] = job.payload.get("flags") or {}
+        state: State | None = None
+
+        async def load() -> None:
+            nonlocal state
+            async with self.store.local_path(record.blob_key) as path:
+                source = await anyio.to_thread.run_sync(lambda: load_source(
+                    record, path, max_side=self.settings.max_side_px, pdf_pages=self.settings.pdf_pages),
+                    limiter=self.limiter)
+            state = State(source=source, flags=flags, ai=dict(record.ai or {}))
+
+        if not await job.run_step("load", load) or state is None:
+            await self._finish(record, dict(record.ai or {}), AssetStatus.FAILED, None)
+            return await self.index_now(record.account_id, record.id)  # the index shows the failed status
+        loaded: State = state
+        for name in job.payload.get("skills") or []:
+            if name != "index":
+                await job.run_step(name, lambda name=name: getattr(self.steps, name)(loaded))
+        status = AssetStatus.FAILED if job.failed_step else AssetStatus.READY
+        await job.run_step("index", lambda: self._index(loaded, status))
+        await self._finish(record, loaded.ai, AssetStatus.FAILED if job.failed_step else AssetStatus.READY, loaded.location)
+
+    async def _index(self, state: State, status: AssetStatus) -> str | None:
+        skipped = await self.steps.index_text(state)
+        row = await self.index_row(state.source.record, state.text, status.value, state.text_vec, state.clip_vec)
+        await anyio.to_thread.run_sync(self.index.upsert, row)
+        self._maybe_maintain()
+        return skipped
+
+    async def _finish(self, record: AssetRecord, ai: dict[str, Any], status: AssetStatus,
+                      location: dict[str, Any] | None) -> None:
+        a = tables.assets
+        values: dict[str, Any] = dict(ai=ai, status=status.value, updated_at=now())
+        if location is not None:
+            values["location"] = location
+        async with self.catalog.begin() as conn:
+            await conn.execute(a.update().where(a.c.id == record.id, a.c.account_id == record.account_id).values(**values))
+
+    async def _charge(self, record: AssetRecord, step: str, model: str, cost_usd: float | None) -> None:
+        await self.ledger.record(account_id=record.account_id, asset_id=record.id, kind=UsageKind.AI_OPERATION, quantity=1,
+                                 cost_usd=cost_usd, detail={"step": step, "model": model})
+
+    # -- skills on demand ----------------------------------------------------------------------------
+
+    async def run_skill(self, principal: Principal, asset_id: str, name: str) -> SkillRun:
+        skill = BY_NAME.get(name)
+        if skill is None:
+            raise NotFound(f"No skill {name!r}. Skills: {', '.join(BY_NAME)}.", code="skill_not_found", skill=name)
+        asset = await self.assets.get(principal, asset_id)
+        if asset.type.value not in skill.types:
+            raise InvalidInput(f"Skill {name!r} runs on {', '.join(skill.types)}, not {asset.type.value}.",
+                               code="skill_not_applicable", skill=name)
+        flags = {flag: True for flag in ANALYSIS_FLAGS}
+        job_id = await self.jobs.enqueue(account_id=principal.account_id, kind=JOB_KIND, asset_id=asset_id,
+                                         payload={"skills": [name], "flags": flags})
+        await self.jobs.wait(job_id, self.settings.wait_timeout_s)
+        job = await self.jobs.get(principal.account_id, job_id)
+        ok = job.status.value == "ready"
+        return SkillRun(succeeded=ok, skill=name, job=job, asset=await self.assets.get(principal, asset_id))
+
+    async def reindex(self, progress: Callable[[int, int], None] | None = None) -> int:
+        """Rebuild the whole search index from the catalog; the number of assets written."""
+        return await rebuild_index(self, progress)
+
+    # -- catalog -------------------------------------------------------------------------------------
+
+    async def _record(self, account_id: str, asset_id: str) -> AssetRecord:
+        a = tables.assets
+        query = sa.select(*(a.c[f] for f in RECORD_FIELDS)).where(a.c.id == asset_id, a.c.account_id == account_id)
+        async with self.catalog.connect() as conn:
+            row = (await conn.execute(query)).first()
+        if row is None:
+            raise not_found(asset_id)
+        return AssetRecord(**{f: getattr(row, f) for f in RECORD_FIELDS})
+
+    async def index_row(self, record: AssetRecord, text: str, status: str, text_vec: list[float] | None,
+                         clip_vec: list[float] | None) -> IndexRow:
+        d = tables.derivatives
+        async with self.catalog.connect() as conn:
+            thumbs = await conn.scalar(sa.select(sa.func.count()).select_from(d)
+                                       .where(d.c.asset_id == record.id, d.c.kind == THUMBNAIL_KIND))
+        location = record.location or {}
+        return IndexRow(
+            id=record.id, account_id=record.account_id, type=record.type, status=status,
+            created_at=record.created_at, filename=record.filename, tags=record.tags or [],
+            place=location.get("label"), lat=location.get("lat"), lon=location.get("lon"),
+            has_thumbnail=bool(thumbs), text=text, text_vec=text_vec, clip_vec=clip_vec,
+        )

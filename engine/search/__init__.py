@@ -1,0 +1,1 @@
+"""Search: the LanceDB index and hybrid (full-text + vector, RRF) search with filters inside the index."""

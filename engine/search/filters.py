@@ -1,0 +1,42 @@
+"""Turning filters into one LanceDB SQL predicate, always scoped to the caller's account."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, date, datetime, time
+
+from engine.search.index import quote, to_micros
+from engine.search.models import SearchFilters
+
+KM_PER_DEGREE = 111.32
+
+
+def _moment(value: date | datetime) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return datetime.combine(value, time.min, tzinfo=UTC)
+
+
+def where_clause(account_id: str, filters: SearchFilters) -> str:
+    """Entry point. Every value is a typed number/enum or passes through ``quote``."""
+    parts = [f"account_id = {quote(account_id)}"]
+    if filters.type:
+        parts.append(f"type = {quote(filters.type.value)}")
+    if filters.status:
+        parts.append(f"status = {quote(filters.status.value)}")
+    if filters.date_after:
+        parts.append(f"created_us >= {to_micros(_moment(filters.date_after))}")
+    if filters.date_before:
+        parts.append(f"created_us < {to_micros(_moment(filters.date_before))}")
+    if filters.tags:
+        parts.append("array_has_all(tags, [" + ", ".join(quote(t.lower()) for t in filters.tags) + "])")
+    if filters.place:
+        pattern = filters.place.lower().replace("%", "").replace("_", " ")
+        parts.append(f"lower(place) LIKE {quote('%' + pattern + '%')}")
+    if filters.near:
+        # A bounding box inside the index query (an exact circle would need a post-filter after top-k).
+        dlat = filters.near.km / KM_PER_DEGREE
+        dlon = filters.near.km / (KM_PER_DEGREE * max(math.cos(math.radians(filters.near.lat)), 0.01))
+        parts.append(f"lat BETWEEN {filters.near.lat - dlat} AND {filters.near.lat + dlat}")
+        parts.append(f"lon BETWEEN {filters.near.lon - dlon} AND {filters.near.lon + dlon}")
+    return " AND ".join(parts)

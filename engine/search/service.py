@@ -1,0 +1,136 @@
+"""Hybrid search: full-text and vector paths, each filtered inside the index, fused by RRF."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import anyio
+import sqlalchemy as sa
+
+from engine.assets.links import AssetLinks
+from engine.assets.models import Asset, AssetPage, ListQuery
+from engine.assets.service import AssetService
+from engine.auth.keys import Principal
+from engine.catalog import Catalog, tables
+from engine.enrich.model_store import ModelStore
+from engine.search.filters import where_clause
+from engine.search.fusion import rrf
+from engine.search.index import SearchIndex, from_micros
+from engine.search.models import SearchFilters, SearchHit, SearchRequest, SearchResponse
+from engine.search.query_parser import parse_query
+from engine.search.settings import SearchSettings
+
+log = logging.getLogger("picsha.search")
+
+T = TypeVar("T")
+Refiner = Callable[[str, str, SearchFilters], Awaitable[SearchFilters]]
+"""(account_id, query, filters parsed so far) -> refined filters."""
+
+
+def merge_filters(given: SearchFilters, query: str) -> tuple[str, SearchFilters]:
+    """Filters the caller gave win; the parser only fills the ones left empty."""
+    parsed = parse_query(query)
+    merged = given.model_copy(update={
+        "type": given.type or parsed.type,
+        "date_after": given.date_after or parsed.date_after,
+        "date_before": given.date_before or parsed.date_before,
+        "place": given.place or parsed.place,
+    })
+    return parsed.text, merged
+
+
+class SearchService:
+    def __init__(self, *, index: SearchIndex, settings: SearchSettings, models: ModelStore, links: AssetLinks,
+                 catalog: Catalog, assets: AssetService, refiner: Refiner | None = None):
+        self.index = index
+        self.settings = settings
+        self.models = models
+        self.links = links
+        self.catalog = catalog
+        self.assets = assets
+        self.refiner = refiner
+        self.limiter = anyio.CapacityLimiter(4)
+        self._vectors_seen: set[str] = set()
+
+    async def _run(self, fn: Callable[[], T]) -> T:
+        return await anyio.to_thread.run_sync(fn, limiter=self.limiter)
+
+    async def ranked(self, account_id: str, query: str, filters: SearchFilters) -> tuple[list[tuple[str, float]], list[str]]:
+        """Every match (up to the candidate pool), best first, and the paths that ran."""
+        where = where_clause(account_id, filters)
+        if not query.strip():
+            ids = await self._run(lambda: self.index.filtered(where, max(self.settings.candidates, self.index.count(where))))
+            return [(i, 1.0) for i in ids], ["filter"]
+        rankings: dict[str, list[str]] = {}
+
+        async def path(name: str, search: Callable[[], list[tuple[str, float]]]) -> None:
+            rankings[name] = [asset_id for asset_id, _ in await self._run(search)]
+
+        async with anyio.create_task_group() as group:  # the paths run side by side
+            group.start_soon(path, "fts", lambda: self.index.full_text(query, where, self.settings.candidates))
+            if await self._has_vectors("has_text_vec"):
+                group.start_soon(path, "text_vector", lambda: self._text_path(query, where))
+            if await self._has_vectors("has_clip_vec") and await self._run(self.models.clip) is not None:
+                group.start_soon(path, "clip", lambda: self._clip_path(query, where))
+        names = [name for name in ("fts", "text_vector", "clip") if name in rankings]
+        return rrf([rankings[n] for n in names if rankings[n]] or [[]], k=self.settings.rrf_k), names
+
+    async def _has_vectors(self, flag: str) -> bool:
+        """Vectors exist once any upload asked for them; until then the model need not even load."""
+        if flag not in self._vectors_seen and await self._run(lambda: self.index.count(flag) > 0):
+            self._vectors_seen.add(flag)
+        return flag in self._vectors_seen
+
+    def _text_path(self, query: str, where: str) -> list[tuple[str, float]]:
+        vector = self.models.embed_texts([query])[0]
+        return self.index.nearest("text_vec", vector, where, self.settings.candidates, self.settings.min_text_similarity)
+
+    def _clip_path(self, query: str, where: str) -> list[tuple[str, float]]:
+        clip = self.models.clip()
+        if clip is None:
+            return []
+        vector = clip.embed_texts([query])[0]
+        return self.index.nearest("clip_vec", vector, where, self.settings.candidates, self.settings.min_clip_similarity)
+
+    async def search(self, principal: Principal, request: SearchRequest) -> SearchResponse:
+        text, filters = merge_filters(request.filters, request.query)
+        if self.refiner is not None and self.settings.refine_with_claude and request.query.strip():
+            try:
+                refined = await self.refiner(principal.account_id, request.query, filters)
+                given = request.filters.model_dump(exclude_defaults=True)
+                filters = refined.model_copy(update={k: getattr(request.filters, k) for k in given})  # given wins
+            except Exception:  # refinement is a nicety; the rule-based filters stand without it
+                log.warning("query refinement failed; using the parsed filters", exc_info=True)
+        ranked, paths = await self.ranked(principal.account_id, text, filters)
+        page = ranked[request.offset : request.offset + request.limit]
+        rows = await self._run(lambda: self.index.rows([i for i, _ in page]))
+        hits = [self._hit(rows[i], score) for i, score in page if i in rows]
+        return SearchResponse(results=hits, total=len(ranked), query=text, filters=filters, paths=paths)
+
+    def _hit(self, row: dict[str, Any], score: float) -> SearchHit:
+        urls = self.links.for_asset(str(row["id"]), has_thumbnail=bool(row["has_thumbnail"]))
+        return SearchHit(
+            id=str(row["id"]), score=score, url=urls.thumbnail, filename=str(row["filename"]), type=row["type"],
+            tags=list(row["tags"] or []), created_at=from_micros(int(row["created_us"])), status=row["status"],
+        )
+
+    async def asset_page(self, principal: Principal, query: ListQuery) -> AssetPage:
+        """``GET /v1/assets?q=``: the same search, pages of full assets in relevance order."""
+        filters = SearchFilters(type=query.type, status=query.status)
+        text, filters = merge_filters(filters, query.q or "")
+        ranked, _ = await self.ranked(principal.account_id, text, filters)
+        start = (query.page - 1) * query.page_size
+        ids = [i for i, _ in ranked[start : start + query.page_size]]
+        items = await self._assets(principal, ids)
+        return AssetPage(items=items, total=len(ranked), page=query.page, page_size=query.page_size)
+
+    async def _assets(self, principal: Principal, ids: list[str]) -> list[Asset]:
+        if not ids:
+            return []
+        a = tables.assets
+        async with self.catalog.connect() as conn:
+            rows = (await conn.execute(sa.select(a).where(a.c.id.in_(ids), a.c.account_id == principal.account_id))).all()
+            models = {asset.id: asset for asset in await self.assets.to_models(conn, rows)}
+        return [models[i] for i in ids if i in models]

@@ -1,0 +1,20 @@
+"""Search index settings."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class SearchSettings(BaseModel):
+    uri: str | None = Field(default=None, description="LanceDB folder or s3:// URI; default <data_dir>/index.")
+    table: str = "assets"
+    rrf_k: int = Field(default=60, ge=1, description="Reciprocal rank fusion constant.")
+    candidates: int = Field(default=200, ge=10, le=5000, description="Rows each search path hands to fusion.")
+    min_text_similarity: float = Field(
+        default=0.25, ge=-1, le=1, description="MiniLM cosine similarity below which a vector hit is noise."
+    )
+    min_clip_similarity: float = Field(default=0.18, ge=-1, le=1)
+    vector_index_threshold: int = Field(
+        default=100_000, ge=256, description="Rows above which an ANN vector index is built (exact search below)."
+    )
+    refine_with_claude: bool = Field(default=True, description="Let Claude refine parsed filters when a key is set.")

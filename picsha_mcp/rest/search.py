@@ -1,0 +1,16 @@
+"""``POST /v1/search``: hybrid search over the caller's assets."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from engine.search.models import SearchRequest, SearchResponse
+from picsha_mcp.rest.deps import EngineDep, PrincipalDep
+
+router = APIRouter(prefix="/v1", tags=["search"])
+
+
+@router.post("/search", response_model=SearchResponse)
+async def search(request: SearchRequest, engine: EngineDep, principal: PrincipalDep) -> SearchResponse:
+    """Natural-language query plus filters; full-text and vector results fused by reciprocal rank."""
+    return await engine.search.search(principal, request)
