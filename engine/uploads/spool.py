@@ -1,0 +1,163 @@
+"""Where an unfinished upload's bytes live. ``LocalSpool`` appends to one file in the data folder;
+the S3 spool (``s3_spool.py``) keeps a local tail and ships full parts as S3 multipart parts.
+
+A chunk is written in bounded buffers (never held whole in memory), hashed as it is written, and cut
+back to its start offset when it is refused (checksum mismatch, over the size limit, a failed write).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from engine.errors import PicshaError
+from engine.ingest.staging import too_large
+from engine.uploads.checksum import ChunkDigests
+
+FLUSH_BYTES = 4 * 1024 * 1024
+IOV_MAX = 512
+SpoolState = dict[str, Any]
+KeepAlive = Callable[[], Awaitable[None]]
+
+
+class ChunkWriter:
+    """Appends one chunk to a file at ``start``; two buffers, so the disk write overlaps the next receive."""
+
+    def __init__(self, path: Path, start: int, digests: ChunkDigests, limit: int, max_bytes: int):
+        self.path, self.start, self.digests = path, start, digests
+        self.limit, self.max_bytes = limit, max_bytes
+        self.written = 0
+        self.fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+        if os.fstat(self.fd).st_size < start:  # never pad a lost file with zeros
+            os.close(self.fd)
+            raise bytes_missing(path.stem)
+        # Bytes past the committed offset come from a writer that crashed: they are not part of the upload.
+        os.ftruncate(self.fd, start)
+        os.lseek(self.fd, start, os.SEEK_SET)
+        self.pending: asyncio.Future[None] | None = None
+
+    def _write(self, parts: list[bytes]) -> None:
+        """``writev`` the received pieces as they are (no joining copy); finish a short write by hand."""
+        if len(parts) > IOV_MAX:
+            parts = [b"".join(parts)]
+        done = os.writev(self.fd, parts)
+        total = sum(len(part) for part in parts)
+        if done < total:
+            rest = memoryview(b"".join(parts))[done:]
+            while rest:
+                rest = rest[os.write(self.fd, rest) :]
+
+    def _hash(self, parts: list[bytes]) -> None:
+        for part in parts:
+            self.digests.update(part)
+
+    async def _flush(self, parts: list[bytes]) -> None:
+        if self.pending is not None:
+            await self.pending
+            self.pending = None
+        if parts:
+            # Hashing and writing both release the GIL: they run side by side while the next bytes arrive.
+            write = anyio.to_thread.run_sync(self._write, parts)
+            digest = anyio.to_thread.run_sync(self._hash, parts)
+            self.pending = asyncio.ensure_future(asyncio.gather(write, digest))
+
+    async def run(self, chunks: AsyncIterator[bytes], keepalive: KeepAlive) -> int:
+        try:
+            parts: list[bytes] = []
+            buffered = 0
+            async for chunk in chunks:
+                self.written += len(chunk)
+                if self.written > self.limit:
+                    raise too_large(self.max_bytes)
+                parts.append(chunk)
+                buffered += len(chunk)
+                if buffered >= FLUSH_BYTES:
+                    await self._flush(parts)
+                    parts, buffered = [], 0
+                    await keepalive()
+            await self._flush(parts)
+            await self._flush([])
+            self.digests.verify()
+            return self.written
+        except BaseException:
+            await self._drain()
+            os.ftruncate(self.fd, self.start)
+            raise
+        finally:
+            os.close(self.fd)
+
+    async def _drain(self) -> None:
+        if self.pending is not None:
+            try:
+                await self.pending
+            except Exception:  # noqa: BLE001 - the chunk is being discarded anyway
+                pass
+            self.pending = None
+
+
+def bytes_missing(upload_id: str) -> PicshaError:
+    return PicshaError(
+        f"The bytes of upload {upload_id!r} are gone from the server's disk; start a new upload.",
+        code="upload_bytes_missing", status=410,
+    )
+
+
+def fit(path: Path, upload_id: str, size: int) -> None:
+    """Cut bytes a crashed writer left past the committed offset; refuse a file that lost bytes."""
+    try:
+        actual = path.stat().st_size
+    except FileNotFoundError:
+        actual = 0
+        if size == 0:
+            path.touch()
+    if actual < size:
+        raise bytes_missing(upload_id)
+    if actual > size:
+        os.truncate(path, size)
+
+
+class Spool:
+    """The interface both backends fulfil; ``state`` is kept in the upload's catalog row."""
+
+    def __init__(self, root: Path, max_bytes: int):
+        self.root = root
+        self.max_bytes = max_bytes
+        root.mkdir(parents=True, exist_ok=True)
+
+    def path(self, upload_id: str) -> Path:
+        return self.root / f"{upload_id}.bin"
+
+    async def write(
+        self, upload_id: str, state: SpoolState, start: int, chunks: AsyncIterator[bytes], *,
+        limit: int, digests: ChunkDigests, keepalive: KeepAlive,
+    ) -> tuple[int, SpoolState]:
+        raise NotImplementedError
+
+    async def materialize(self, upload_id: str, state: SpoolState, size: int) -> Path:
+        """A local file (on the data folder's filesystem) with the upload's ``size`` bytes, for ingest to consume."""
+        raise NotImplementedError
+
+    async def discard(self, upload_id: str, state: SpoolState) -> None:
+        raise NotImplementedError
+
+
+class LocalSpool(Spool):
+    async def write(
+        self, upload_id: str, state: SpoolState, start: int, chunks: AsyncIterator[bytes], *,
+        limit: int, digests: ChunkDigests, keepalive: KeepAlive,
+    ) -> tuple[int, SpoolState]:
+        writer = ChunkWriter(self.path(upload_id), start, digests, limit, self.max_bytes)
+        return await writer.run(chunks, keepalive), state
+
+    async def materialize(self, upload_id: str, state: SpoolState, size: int) -> Path:
+        path = self.path(upload_id)
+        fit(path, upload_id, size)
+        return path
+
+    async def discard(self, upload_id: str, state: SpoolState) -> None:
+        self.path(upload_id).unlink(missing_ok=True)
