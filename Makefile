@@ -4,7 +4,7 @@ PYTHON ?= python3
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 
-.PHONY: install serve test bench-ingest clean
+.PHONY: install serve test bench-ingest bench-render clean tus-js bench-tus mcp-inspector tiktoken-cache bench-tools
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,11 +21,41 @@ install: $(STAMP)
 serve: install
 	$(VENV)/bin/picsha serve
 
-test: install
+test: install tus-js mcp-inspector tiktoken-cache
 	$(VENV)/bin/pytest -q
+
+# Real TUS clients and the reference server (tus-js-client, @tus/server) for tests and bench/tus.py.
+tus-js: tests/tus_js/node_modules/.package-lock.json
+
+tests/tus_js/node_modules/.package-lock.json: tests/tus_js/package.json
+	@if command -v npm >/dev/null; then cd tests/tus_js && npm install --no-audit --no-fund; \
+	else echo "npm not found: the tus-js-client tests will be skipped"; fi
+
+# The MCP Inspector's CLI (tests/mcp/test_inspector.py drives it against `picsha mcp`); no browser is fetched.
+mcp-inspector: tests/mcp/inspector/node_modules/.package-lock.json
+
+tests/mcp/inspector/node_modules/.package-lock.json: tests/mcp/inspector/package.json
+	@if command -v npm >/dev/null; then cd tests/mcp/inspector && npm install --no-audit --no-fund; \
+	else echo "npm not found: the MCP Inspector test will be skipped"; fi
+
+# cl100k_base for bench/tool_tokens.py without internet (tiktoken checks the file's SHA-256 itself).
+tiktoken-cache: .cache/tiktoken/9b5ad71b2ce5302211f9c61530b329a4922fc6a4
+
+.cache/tiktoken/9b5ad71b2ce5302211f9c61530b329a4922fc6a4: | install
+	$(VENV)/bin/python bench/tiktoken_cache.py
+
+bench-tools: install tiktoken-cache
+	$(VENV)/bin/python bench/tool_tokens.py
+	$(VENV)/bin/python bench/mcp_overhead.py
+
+bench-tus: install tus-js
+	$(VENV)/bin/python bench/tus.py
 
 bench-ingest: install
 	$(VENV)/bin/python bench/ingest.py
+
+bench-render: install
+	$(VENV)/bin/python bench/render.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -14,10 +14,17 @@ from engine.assets.service import AssetService
 from engine.auth.keys import KeyService
 from engine.auth.signing import UrlSigner
 from engine.catalog import Catalog
+from engine.enrich.factory import start_brain
+from engine.enrich.service import EnrichService
 from engine.ingest import IngestService
+from engine.jobs import JobRunner
 from engine.places import OfflineGeocoder
+from engine.previews.service import PreviewService
+from engine.render.service import RenderService, thumbnail_params
+from engine.search.service import SearchService
 from engine.settings import Settings
 from engine.storage import BlobStore, open_blob_store
+from engine.uploads.factory import Uploads, start_uploads
 from engine.usage import UsageLedger
 
 log = logging.getLogger("picsha.engine")
@@ -64,7 +71,13 @@ class Engine:
     ingest: IngestService
     signer: UrlSigner
     links: AssetLinks
+    render: RenderService
+    previews: PreviewService
+    uploads: Uploads
     owner_account_id: str
+    jobs: JobRunner
+    enrich: EnrichService
+    search: SearchService
 
     def __init__(self, settings: Settings):
         self.settings = settings
@@ -97,12 +110,28 @@ class Engine:
         self.keys = KeyService(self.catalog)
         self.owner_account_id = await self.keys.owner_account()
         self.signer = self._signer()
-        self.links = AssetLinks(self.signer, settings.public_url)
+        self.links = AssetLinks(
+            self.signer, settings.public_url, thumbnail_query=thumbnail_params(settings.ingest.thumbnail_px).to_query()
+        )
         self.ledger = UsageLedger(self.catalog, settings.prices)
         self.assets = AssetService(self.catalog, self.store, self.ledger, self.links)
+        self.render = RenderService(
+            settings=settings.render, catalog=self.catalog, store=self.store, ledger=self.ledger, links=self.links,
+            assets=self.assets,
+            thumbnail_px=settings.ingest.thumbnail_px, pre_render_default=settings.enrich.defaults.pre_render_sizes,
+        )
+        self.previews = PreviewService(settings=settings.previews, assets=self.assets, render=self.render, store=self.store)
         self.ingest = IngestService(
             settings=settings.ingest, catalog=self.catalog, store=self.store, ledger=self.ledger,
-            assets=self.assets, geocoder=self.geocoder, work_dir=self.work_dir,
+            assets=self.assets, geocoder=self.geocoder, work_dir=self.work_dir, render=self.render,
+        )
+        brain = await start_brain(
+            settings, catalog=self.catalog, store=self.store, ledger=self.ledger, assets=self.assets,
+            ingest=self.ingest, links=self.links,
+        )
+        self.jobs, self.enrich, self.search = brain.jobs, brain.enrich, brain.search
+        self.uploads = start_uploads(
+            settings, catalog=self.catalog, store=self.store, ingest=self.ingest, assets=self.assets
         )
 
     def _signer(self) -> UrlSigner:
@@ -113,6 +142,13 @@ class Engine:
         return UrlSigner.load_or_create(self.settings.data_dir / "signing-keys.json", default_ttl_s=configured.url_ttl_s)
 
     async def close(self) -> None:
+        if hasattr(self, "render"):
+            await self.render.settle()  # new derivatives still being stored
+        if hasattr(self, "jobs"):
+            await self.jobs.close()
+            await self.enrich.close()
+        if hasattr(self, "uploads"):
+            await self.uploads.close()
         await self.store.close()
         await self.catalog.close()
         shutil.rmtree(self.work_dir, ignore_errors=True)

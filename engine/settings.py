@@ -13,6 +13,13 @@ from pathlib import Path
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from engine.enrich.settings import EnrichSettings
+from engine.jobs.settings import JobSettings
+from engine.previews.settings import PreviewSettings
+from engine.render.settings import RenderSettings
+from engine.search.settings import SearchSettings
+from engine.uploads.settings import UploadSettings
+
 
 class StorageBackend(StrEnum):
     LOCAL = "local"
@@ -93,6 +100,12 @@ class Settings(BaseSettings):
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     signing: SigningSettings = Field(default_factory=SigningSettings)
     prices: PriceTable = Field(default_factory=PriceTable)
+    uploads: UploadSettings = Field(default_factory=UploadSettings)
+    jobs: JobSettings = Field(default_factory=JobSettings)
+    enrich: EnrichSettings = Field(default_factory=EnrichSettings)
+    search: SearchSettings = Field(default_factory=SearchSettings)
+    render: RenderSettings = Field(default_factory=RenderSettings)
+    previews: PreviewSettings = Field(default_factory=PreviewSettings)
 
     def catalog_url(self) -> str:
         return self.catalog.url or f"sqlite+aiosqlite:///{(self.data_dir / 'catalog.db').resolve()}"

@@ -62,6 +62,20 @@ def serve(
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
 
 
+@app.command()
+def mcp() -> None:
+    """Speak MCP over stdio (Claude Desktop, Cursor): as the owner account; local file paths allowed."""
+    from picsha_mcp.server import build_server
+    from tools_manifest.calls import Transport
+
+    async def main() -> None:
+        # stdout carries the protocol: nothing else may print to it (logs go to stderr).
+        async with Engine.open(Settings()) as engine:
+            await build_server(engine, transport=Transport.STDIO).run_stdio_async()
+
+    asyncio.run(main())
+
+
 async def _first_key(engine: Engine) -> None:
     """A fresh install has no key: make one for the owner and show it once, so curl works at once."""
     if await engine.keys.count_active_keys():
@@ -137,3 +151,16 @@ def ingest(
 
 if __name__ == "__main__":
     app()
+
+
+@app.command()
+def reindex() -> None:
+    """Rebuild the search index from the catalog (every asset's words, text vectors and CLIP vectors)."""
+
+    async def work(engine: Engine) -> int:
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+        with Progress(*columns, console=console) as progress:
+            task = progress.add_task("indexing", total=None)
+            return await engine.enrich.reindex(lambda done, total: progress.update(task, completed=done, total=total))
+
+    console.print(f"{run_with_engine(work)} assets indexed")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import TypeVar
 from pathlib import Path
 
 import httpx2
@@ -18,6 +20,8 @@ from engine.auth import Principal
 from picsha_mcp.rest import create_app
 from tests.factories import make_settings
 
+T = TypeVar("T")
+
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
@@ -26,7 +30,7 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 async def engine(settings: Settings) -> AsyncIterator[Engine]:
-    async with Engine.open(settings) as opened:
+    async with in_own_task(Engine.open(settings)) as opened:
         yield opened
 
 
@@ -52,10 +56,38 @@ class ApiClient:
 async def app_client(settings: Settings) -> AsyncIterator[ApiClient]:
     """The REST app with its lifespan running, behind an in-process httpx2 client."""
     app = create_app(settings)
-    async with app.router.lifespan_context(app):
+    async with in_own_task(app.router.lifespan_context(app)):
         transport = httpx2.ASGITransport(app=app)
         async with httpx2.AsyncClient(transport=transport, base_url="http://testserver") as client:
             yield ApiClient(client, app.state.engine)
+
+
+@asynccontextmanager
+async def in_own_task(context: AbstractAsyncContextManager[T]) -> AsyncIterator[T]:
+    """Enter and exit ``context`` in one task of its own.
+
+    pytest-asyncio may set a fixture up and tear it down in different tasks; a context holding an anyio
+    task group (the MCP session manager, the job runner) must be left in the task that entered it.
+    """
+    entered: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+    leave = asyncio.Event()
+
+    async def hold() -> None:
+        try:
+            async with context as value:
+                entered.set_result(value)
+                await leave.wait()
+        except BaseException as error:
+            if not entered.done():
+                entered.set_exception(error)
+            raise
+
+    task = asyncio.create_task(hold())
+    try:
+        yield await entered
+    finally:
+        leave.set()
+        await task
 
 
 @pytest.fixture

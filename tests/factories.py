@@ -11,10 +11,14 @@ import pyvips
 from PIL import Image
 
 from engine import Engine, Settings
+from engine.enrich.settings import AnalysisDefaults
+from engine.enrich.skills import ANALYSIS_FLAGS
 
 
 def make_settings(tmp_path: Path, **overrides: object) -> Settings:
     base = Settings(data_dir=tmp_path / "data", public_url="http://testserver")
+    # Uploads in tests answer 201 ready unless a test turns analysis on (tests/engine/enrich does).
+    base.enrich.defaults = AnalysisDefaults(**{flag: False for flag in ANALYSIS_FLAGS}, location_lookup=True)
     return base.model_copy(update=overrides)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,6 +58,9 @@ class AssetService:
         self.ledger = ledger
         self.links = links
         self.blob_locks = KeyedLock()
+        # Called with the ids of deleted assets (the search index drops their rows) and of changed ones.
+        self.on_delete: list[Callable[[list[str]], Awaitable[None]]] = []
+        self.on_change: list[Callable[[str, str], Awaitable[None]]] = []
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -151,6 +154,8 @@ class AssetService:
                     a.update().where(a.c.id == asset_id, a.c.account_id == principal.account_id)
                     .values(**changes, updated_at=now())
                 )
+        for hook in self.on_change:
+            await hook(principal.account_id, asset_id)
         return await self.get(principal, asset_id)
 
     async def delete(self, principal: Principal, asset_id: str) -> Asset:
@@ -179,6 +184,8 @@ class AssetService:
             derivative_keys = list((await conn.execute(sa.select(d.c.blob_key).where(d.c.asset_id.in_(ids)))).scalars())
             await conn.execute(d.delete().where(d.c.asset_id.in_(ids)))
             await conn.execute(a.delete().where(a.c.id.in_(ids)))
+        for hook in self.on_delete:
+            await hook(ids)
         for key in derivative_keys:
             await self.store.delete(key)
         for row in rows:
@@ -208,22 +215,6 @@ class AssetService:
             asset_id=row.id, account_id=row.account_id, blob_key=row.blob_key, size=row.size,
             content_type=row.content_type, filename=row.filename, sha256=row.sha256,
             is_public=row.is_public,
-        )
-
-    async def thumbnail(self, asset_id: str, principal: Principal | None) -> Content:
-        a, d = tables.assets, tables.derivatives
-        where = [d.c.asset_id == asset_id, d.c.kind == THUMBNAIL_KIND]
-        if principal:
-            where.append(d.c.account_id == principal.account_id)
-        async with self.catalog.connect() as conn:
-            row = (await conn.execute(
-                sa.select(d, a.c.filename).join(a, a.c.id == d.c.asset_id).where(*where)
-            )).first()
-        if row is None:
-            raise NotFound(f"Asset {asset_id!r} has no thumbnail.", code="thumbnail_not_found", id=asset_id)
-        return Content(
-            asset_id=asset_id, account_id=row.account_id, blob_key=row.blob_key, size=row.size,
-            content_type=row.content_type, filename=row.filename, sha256=row.params_hash,
         )
 
     async def stream(self, content: Content, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:

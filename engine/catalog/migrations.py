@@ -140,9 +140,27 @@ def _m002_uploads_and_size_index(conn: Connection) -> None:
     sa.Index("ix_assets_account_size", assets.c.account_id, assets.c.size).create(conn)
 
 
+def _m003_resumable_upload_state(conn: Connection) -> None:
+    """TUS state: concatenation, the spool's backend state, the echoed metadata and the writer's lease."""
+    columns = [
+        sa.Column("concat", sa.String(10), nullable=True),
+        sa.Column("parts", sa.JSON, nullable=True),
+        sa.Column("spool", sa.JSON, nullable=True),
+        sa.Column("metadata_header", sa.Text, nullable=True),
+        sa.Column("lease", sa.String(40), nullable=True),
+        sa.Column("lease_until", sa.DateTime(timezone=True), nullable=True),
+    ]
+    for column in columns:
+        kind = column.type.compile(dialect=conn.dialect)
+        conn.execute(sa.text(f"ALTER TABLE uploads ADD COLUMN {column.name} {kind}"))
+    uploads = sa.Table("uploads", sa.MetaData(), sa.Column("expires_at"))
+    sa.Index("ix_uploads_expires_at", uploads.c.expires_at).create(conn)
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("initial", _m001_initial),
     ("uploads_and_size_index", _m002_uploads_and_size_index),
+    ("resumable_upload_state", _m003_resumable_upload_state),
 ]
 
 

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 from collections.abc import AsyncIterator
 from pathlib import Path, PurePath
+from typing import Protocol
 
 import anyio
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from engine.assets.models import Asset, AssetStatus, IngestOptions
-from engine.assets.service import THUMBNAIL_KIND, AssetService
+from engine.assets.service import AssetService
 from engine.auth.keys import Principal
 from engine.catalog import Catalog, tables
 from engine.catalog.database import now
@@ -25,13 +26,26 @@ from engine.ingest.fetch import fetch_url
 from engine.ingest.sniff import ALLOWED_FORMATS, KINDS, FileKind, sniff
 from engine.ingest.staging import StagedFile, StagingWriter, stage
 from engine.media.probe import Probe, probe
-from engine.media.thumbnail import make_thumbnail
 from engine.places import OfflineGeocoder
+from engine.render.cache import Rendered
+from engine.render.service import RenderService
 from engine.settings import IngestSettings
 from engine.storage import BlobStore, original_key
 from engine.usage import UsageKind, UsageLedger
 
 BASE64_CHUNK = 4 * 1024 * 1024  # a multiple of 4, so every slice decodes on its own
+
+
+class Analysis(Protocol):
+    """Background analysis of a new asset (enrichment): planned before the row is written, started after."""
+
+    def plan(self, options: IngestOptions, asset_type: str) -> list[str]: ...
+
+    async def schedule(
+        self, conn: AsyncConnection, *, account_id: str, asset_id: str, skills: list[str], options: IngestOptions
+    ) -> str: ...
+
+    async def committed(self, account_id: str, asset_id: str, job_id: str | None) -> None: ...
 
 
 def clean_filename(name: str | None) -> str:
@@ -51,6 +65,7 @@ class IngestService:
         assets: AssetService,
         geocoder: OfflineGeocoder,
         work_dir: Path,
+        render: RenderService,
     ):
         self.settings = settings
         self.catalog = catalog
@@ -59,7 +74,9 @@ class IngestService:
         self.assets = assets
         self.geocoder = geocoder
         self.work_dir = work_dir
+        self.render = render
         self.cpu = anyio.CapacityLimiter(4)
+        self.analysis: Analysis | None = None  # set by the engine once enrichment exists
 
     # -- sources ---------------------------------------------------------------------------------
 
@@ -99,11 +116,12 @@ class IngestService:
             info = await anyio.to_thread.run_sync(
                 lambda: probe(staged.path, kind, max_pixels=self.settings.max_pixels), limiter=self.cpu
             )
-            thumbnail = await anyio.to_thread.run_sync(
-                lambda: make_thumbnail(staged.path, kind, self.settings.thumbnail_px), limiter=self.cpu
+            # the preview (and responsive sizes) go through the render path, as ordinary cached derivatives
+            previews = await self.render.for_ingest(
+                staged.path, kind.format, width=info.width, pre_render=options.config.pre_render_sizes
             )
             location = await self._location(info, options)
-            return await self._commit(principal, staged, filename, kind, info, thumbnail, location, options)
+            return await self._commit(principal, staged, filename, kind, info, previews, location, options)
         finally:
             staged.discard()
 
@@ -123,7 +141,7 @@ class IngestService:
         filename: str,
         kind: FileKind,
         info: Probe,
-        thumbnail: tuple[bytes, int, int] | None,
+        previews: list[Rendered],
         location: dict[str, object] | None,
         options: IngestOptions,
     ) -> Asset:
@@ -139,33 +157,28 @@ class IngestService:
             alt_text=options.alt_text, is_public=options.is_public, ai={},
             config=options.config.model_dump(exclude_none=True), created_at=stamp, updated_at=stamp,
         )
+        skills = self.analysis.plan(options, kind.type.value) if self.analysis else []
+        if skills:
+            row["status"] = AssetStatus.PROCESSING.value
+        job_id: str | None = None
         async with self.assets.blob_locks.hold(staged.sha256):
             await self.store.put_file(blob_key, staged.path)
-            derivative = await self._store_thumbnail(asset_id, principal.account_id, thumbnail)
+            derivatives = [await self.render.cache.store_blob(asset_id, principal.account_id, p) for p in previews]
             async with self.catalog.begin() as conn:
                 await conn.execute(tables.assets.insert().values(**row))
-                if derivative:
+                for derivative in derivatives:
                     await conn.execute(tables.derivatives.insert().values(**derivative))
                 await self.ledger.record(
                     account_id=principal.account_id, asset_id=asset_id, kind=UsageKind.STORAGE,
                     quantity=staged.size, conn=conn,
                 )
+                if skills and self.analysis:  # the job is written with the row, so neither exists alone
+                    job_id = await self.analysis.schedule(
+                        conn, account_id=principal.account_id, asset_id=asset_id, skills=skills, options=options
+                    )
+        if self.analysis:
+            await self.analysis.committed(principal.account_id, asset_id, job_id)
         return await self.assets.get(principal, asset_id)
-
-    async def _store_thumbnail(
-        self, asset_id: str, account_id: str, thumbnail: tuple[bytes, int, int] | None
-    ) -> dict[str, object] | None:
-        if thumbnail is None:
-            return None
-        data, width, height = thumbnail
-        params_hash = hashlib.sha256(f"{THUMBNAIL_KIND}:{self.settings.thumbnail_px}".encode()).hexdigest()
-        key = f"derivatives/{asset_id}/{params_hash}.webp"
-        await self.store.put_bytes(key, data)
-        return dict(
-            id=new_id(IdPrefix.DERIVATIVE), asset_id=asset_id, account_id=account_id, params_hash=params_hash,
-            kind=THUMBNAIL_KIND, blob_key=key, content_type="image/webp", size=len(data), width=width,
-            height=height, created_at=now(),
-        )
 
 
 async def _decode_base64(data: str) -> AsyncIterator[bytes]:

@@ -97,6 +97,42 @@ class S3BlobStore(BlobStore):
     async def delete(self, key: str) -> None:
         await anyio.to_thread.run_sync(lambda: self.client.delete_object(Bucket=self.bucket, Key=self._key(key)))
 
+    # -- multipart, for uploads that arrive in pieces over time (resumable uploads) ----------------
+
+    async def start_multipart(self, key: str) -> str:
+        created = await anyio.to_thread.run_sync(
+            lambda: self.client.create_multipart_upload(Bucket=self.bucket, Key=self._key(key))
+        )
+        return str(created["UploadId"])
+
+    async def upload_part(self, key: str, multipart_id: str, number: int, path: Path) -> str:
+        def send() -> str:
+            with open(path, "rb") as body:
+                answer = self.client.upload_part(
+                    Bucket=self.bucket, Key=self._key(key), UploadId=multipart_id, PartNumber=number, Body=body
+                )
+            return str(answer["ETag"])
+
+        return await anyio.to_thread.run_sync(send)
+
+    async def complete_multipart(self, key: str, multipart_id: str, etags: list[str]) -> None:
+        parts = [{"PartNumber": number, "ETag": etag} for number, etag in enumerate(etags, start=1)]
+        await anyio.to_thread.run_sync(
+            lambda: self.client.complete_multipart_upload(
+                Bucket=self.bucket, Key=self._key(key), UploadId=multipart_id, MultipartUpload={"Parts": parts}
+            )
+        )
+
+    async def abort_multipart(self, key: str, multipart_id: str) -> None:
+        def abort() -> None:
+            try:
+                self.client.abort_multipart_upload(Bucket=self.bucket, Key=self._key(key), UploadId=multipart_id)
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") != "NoSuchUpload":
+                    raise
+
+        await anyio.to_thread.run_sync(abort)
+
     @asynccontextmanager
     async def local_path(self, key: str) -> AsyncIterator[Path]:
         target = self.tmp_dir / f"s3-{uuid.uuid4().hex}"

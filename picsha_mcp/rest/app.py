@@ -10,17 +10,25 @@ from fastapi import FastAPI
 from engine import Engine, Settings
 from picsha_mcp import __version__
 from picsha_mcp.rest import assets, usage
+from picsha_mcp.rest import render as render_routes
+from picsha_mcp.rest import jobs as jobs_routes
+from picsha_mcp.rest import search as search_routes
 from picsha_mcp.rest.errors import install_error_handlers
+from picsha_mcp.rest.mcp_mount import mcp_http
+from picsha_mcp.rest import tools as tool_routes
+from picsha_mcp.rest.tus import router as tus_router
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    mcp_server, mcp_route = mcp_http(settings, lambda: app.state.engine)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with Engine.open(settings) as engine:
             app.state.engine = engine
-            yield
+            async with mcp_server.session_manager.run():  # mounted apps' lifespans do not run
+                yield
 
     app = FastAPI(
         title="Picsha",
@@ -32,8 +40,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    app.include_router(jobs_routes.router)  # before assets: /v1/assets/skills is not an asset id
     app.include_router(assets.router)
+    app.include_router(render_routes.router)
+    app.include_router(search_routes.router)
     app.include_router(usage.router)
+    app.include_router(tool_routes.router)
+    app.router.routes.append(mcp_route)
+    app.include_router(tus_router)
 
     @app.get("/healthz", include_in_schema=False)
     async def health() -> dict[str, str]:

@@ -19,12 +19,27 @@ PRIVATE_CACHE = "private, max-age=0, must-revalidate"
 SIGNED_CACHE = "public, max-age=31536000, immutable"
 
 
-@router.post("", status_code=201, response_model=Asset, openapi_extra=INGEST_OPENAPI)
+@router.post(
+    "", status_code=201, response_model=Asset, openapi_extra=INGEST_OPENAPI,
+    responses={
+        200: {"model": Asset, "description": "Analysed and ready (wait=true)."},
+        202: {"model": Asset, "description": "Stored; analyses running. Location: /v1/jobs/{id}."},
+    },
+)
 async def create_asset(request: Request, engine: EngineDep, principal: PrincipalDep) -> JSONResponse:
-    """Upload a file (multipart, JSON url/base64, or raw body). 201 when ready, 202 while processing."""
-    asset, _wait = await ingest_request(request, engine, principal)
-    status = 201 if asset.status is AssetStatus.READY else 202
-    return JSONResponse(asset.model_dump(mode="json"), status_code=status)
+    """Upload a file (multipart, JSON url/base64, or raw body).
+
+    201 when ready; 202 ``processing`` while analyses run (``Location`` names the job); with ``wait=true``
+    the call waits up to the configured timeout and answers 200 once they finished.
+    """
+    asset, wait = await ingest_request(request, engine, principal)
+    if asset.status is not AssetStatus.PROCESSING:
+        return JSONResponse(asset.model_dump(mode="json"), status_code=201)
+    if wait and await engine.enrich.wait_for_asset(principal.account_id, asset.id):
+        return JSONResponse((await engine.assets.get(principal, asset.id)).model_dump(mode="json"), status_code=200)
+    job = await engine.jobs.latest_for_asset(principal.account_id, asset.id)
+    headers = {"Location": f"/v1/jobs/{job.id}"} if job else {}
+    return JSONResponse(asset.model_dump(mode="json"), status_code=202, headers=headers)
 
 
 @router.get("", response_model=AssetPage)
@@ -40,6 +55,8 @@ async def list_assets(
     order: SortOrder = SortOrder.DESC,
 ) -> AssetPage:
     query = ListQuery(page=page, page_size=page_size, q=q, type=type, status=status, sort=sort, order=order)
+    if q and q.strip():  # words: the same hybrid search as POST /v1/search, in relevance order
+        return await engine.search.asset_page(principal, query)
     return await engine.assets.list(principal, query)
 
 
@@ -75,12 +92,5 @@ async def delete_asset(asset_id: str, engine: EngineDep, principal: PrincipalDep
 async def get_content(asset_id: str, request: Request, engine: EngineDep) -> Response:
     """The original bytes, with HTTP Range. Works with a key, a signed URL, or for a public asset."""
     content = await authorize(request, engine, asset_id, engine.assets.content)
-    cache = SIGNED_CACHE if engine.signer.is_signed(request.query_params) else PRIVATE_CACHE
-    return stream_content(request, engine, content, cache_control=cache)
-
-
-@router.get("/{asset_id}/thumbnail")
-async def get_thumbnail(asset_id: str, request: Request, engine: EngineDep) -> Response:
-    content = await authorize(request, engine, asset_id, engine.assets.thumbnail)
     cache = SIGNED_CACHE if engine.signer.is_signed(request.query_params) else PRIVATE_CACHE
     return stream_content(request, engine, content, cache_control=cache)

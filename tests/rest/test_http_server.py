@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from engine import Engine
 from engine.catalog import tables
+from engine.enrich.skills import ANALYSIS_FLAGS
 from tests.conftest import LiveServer, free_port
 from tests.factories import image_bytes, make_key, make_settings
 
@@ -42,6 +43,7 @@ def test_upload_and_download_over_http(live_server: LiveServer) -> None:
 
 def _serve(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
     env = os.environ | {"PICSHA_DATA_DIR": str(data_dir), "PICSHA_PORT": str(port), "PICSHA_HOST": "127.0.0.1"}
+    env |= {f"PICSHA_ENRICH__DEFAULTS__{flag.upper()}": "false" for flag in ANALYSIS_FLAGS}  # 201 ready, no models
     process = subprocess.Popen(
         [sys.executable, "-m", "picsha_mcp.cli", "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
