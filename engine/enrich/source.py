@@ -10,6 +10,7 @@ import numpy as np
 import pyvips
 
 from engine.media.decoders import register_pillow_plugins, vips_can_decode, vips_load
+from engine.media.pdf import open_pdf
 
 TEXT_LIMIT = 200_000  # characters of document text kept for summaries and the index
 RECORD_FIELDS = ("id", "account_id", "type", "format", "filename", "status", "created_at", "tags", "description",
@@ -82,10 +83,7 @@ def load_image(path: Path, fmt: str, max_side: int) -> tuple[np.ndarray, float]:
 
 
 def load_pdf(path: Path, pages: int, max_side: int) -> tuple[list[np.ndarray], str]:
-    import pypdfium2
-
-    document = pypdfium2.PdfDocument(str(path))
-    try:
+    with open_pdf(path) as document:
         rasters: list[np.ndarray] = []
         texts: list[str] = []
         for index in range(len(document)):
@@ -97,9 +95,7 @@ def load_pdf(path: Path, pages: int, max_side: int) -> tuple[list[np.ndarray], s
                 rasters.append(np.asarray(page.render(scale=scale).to_pil().convert("RGB")))
             if sum(len(t) for t in texts) > TEXT_LIMIT:
                 break
-        return rasters, "\n".join(texts)[:TEXT_LIMIT]
-    finally:
-        document.close()
+    return rasters, "\n".join(texts)[:TEXT_LIMIT]
 
 
 def load_text(path: Path) -> str:

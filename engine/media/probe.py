@@ -14,6 +14,7 @@ from engine.assets.models import AssetType
 from engine.errors import InvalidInput
 from engine.ingest.sniff import FileKind
 from engine.media.decoders import register_pillow_plugins, vips_load
+from engine.media.pdf import UnreadablePdf, open_pdf
 
 # EXIF tag numbers (TIFF/EXIF 2.3).
 _IFD_EXIF, _IFD_GPS = 0x8769, 0x8825
@@ -127,22 +128,18 @@ def _office_properties(path: Path) -> dict[str, Any]:
 
 
 def _pdf(path: Path, kind: FileKind) -> Probe:
-    import pypdfium2
-
     try:
-        document = pypdfium2.PdfDocument(str(path))
-    except pypdfium2.PdfiumError as error:
+        with open_pdf(path) as document:
+            meta = document.get_metadata_dict(skip_empty=True)
+            width, height = document.get_page_size(0) if len(document) else (None, None)
+            pages = len(document)
+    except UnreadablePdf as error:
         raise corrupt(kind, error) from error
-    try:
-        meta = document.get_metadata_dict(skip_empty=True)
-        width, height = document.get_page_size(0) if len(document) else (None, None)
-        exif = {"author": meta.get("Author"), "title": meta.get("Title"), "created": meta.get("CreationDate")}
-        return Probe(
-            width=round(width) if width else None, height=round(height) if height else None,
-            pages=len(document), exif={k: v for k, v in exif.items() if v},
-        )
-    finally:
-        document.close()
+    exif = {"author": meta.get("Author"), "title": meta.get("Title"), "created": meta.get("CreationDate")}
+    return Probe(
+        width=round(width) if width else None, height=round(height) if height else None,
+        pages=pages, exif={k: v for k, v in exif.items() if v},
+    )
 
 
 def probe(path: Path, kind: FileKind, *, max_pixels: int) -> Probe:

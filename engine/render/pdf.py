@@ -1,57 +1,43 @@
-"""PDF pages with pypdfium2: the page size (in points, one point = one source pixel) and a raster of it."""
+"""PDF pages for render: the page size (in points, one point = one source pixel) and a raster of it."""
 
 from __future__ import annotations
 
-import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pyvips
 
 from engine.errors import InvalidInput, PicshaError
-
-# PDFium is not thread-safe: one page at a time in the process.
-_pdfium = threading.Lock()
+from engine.media.pdf import UnreadablePdf, open_pdf
 
 
-def _page_index(document: object, page: int) -> int:
-    count = len(document)  # type: ignore[arg-type]
-    if not 1 <= page <= count:
-        raise InvalidInput(
-            f"Page {page} does not exist; this PDF has pages 1 to {count}.",
-            code="render_page_out_of_range", param="page", valid=f"1 to {count}",
-        )
-    return page - 1
-
-
-def _open(path: Path) -> object:
-    import pypdfium2
-
+@contextmanager
+def _page(path: Path, page: int) -> Iterator[Any]:
     try:
-        return pypdfium2.PdfDocument(str(path))
-    except pypdfium2.PdfiumError as error:
+        with open_pdf(path) as document:
+            count = len(document)
+            if not 1 <= page <= count:
+                raise InvalidInput(
+                    f"Page {page} does not exist; this PDF has pages 1 to {count}.",
+                    code="render_page_out_of_range", param="page", valid=f"1 to {count}",
+                )
+            yield document[page - 1]
+    except UnreadablePdf as error:
         raise PicshaError(
             f"The PDF could not be opened: {error}.", code="render_decode_failed", status=422
         ) from error
 
 
 def page_size(path: Path, page: int) -> tuple[int, int]:
-    with _pdfium:
-        document: Any = _open(path)
-        try:
-            width, height = document[_page_index(document, page)].get_size()
-        finally:
-            document.close()
+    with _page(path, page) as pdf_page:
+        width, height = pdf_page.get_size()
     return max(1, round(width)), max(1, round(height))
 
 
 def rasterise(path: Path, page: int, scale: float) -> pyvips.Image:
     """The page as an sRGB image at ``scale`` pixels per point, on white."""
-    with _pdfium:
-        document: Any = _open(path)
-        try:
-            bitmap = document[_page_index(document, page)].render(scale=scale)
-            pil = bitmap.to_pil().convert("RGB")
-        finally:
-            document.close()
+    with _page(path, page) as pdf_page:
+        pil = pdf_page.render(scale=scale).to_pil().convert("RGB")
     return pyvips.Image.new_from_memory(pil.tobytes(), pil.width, pil.height, 3, "uchar").copy(interpretation="srgb")
