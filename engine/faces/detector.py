@@ -6,17 +6,16 @@ and render (gravity=face) share this detector.
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, Field
 
+from engine.load_once import load_once
+
 FACE_CLASSES = {"FACE_FEMALE", "FACE_MALE"}
 
-_lock = threading.Lock()
-_detector: Any = None
 
 
 class FaceBox(BaseModel):
@@ -33,14 +32,11 @@ class Region(FaceBox):
     label: str
 
 
+@load_once
 def _load() -> Any:
-    global _detector
-    with _lock:
-        if _detector is None:
-            from nudenet import NudeDetector
+    from nudenet import NudeDetector
 
-            _detector = NudeDetector()
-    return _detector
+    return NudeDetector()
 
 
 def _as_input(image: Path | str | np.ndarray) -> str | np.ndarray:
