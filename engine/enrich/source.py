@@ -62,24 +62,27 @@ def _to_array(image: pyvips.Image) -> np.ndarray:
 
 
 def load_image(path: Path, fmt: str, max_side: int) -> tuple[np.ndarray, float]:
-    """Decode with the sniffed format's loader only, scaled so the longer side is at most ``max_side``.
+    """Decode with the sniffed format's loader only, upright (EXIF orientation applied, as render does),
+    scaled so the longer side is at most ``max_side``.
 
-    Returns the pixels and the factor from them back to the original's pixels.
+    Returns the pixels and the factor from them back to the upright original's pixels.
     """
     if vips_can_decode(fmt):
         image = vips_load(str(path), fmt, access="sequential")
     else:
-        from PIL import Image
+        from PIL import Image, ImageOps
 
         register_pillow_plugins()
         with Image.open(path) as opened:
-            rgb = opened.convert("RGB")
+            rgb = ImageOps.exif_transpose(opened).convert("RGB")
         image = pyvips.Image.new_from_array(np.asarray(rgb)).copy(interpretation="srgb")
-    scale = min(1.0, max_side / max(image.width, image.height))
-    original_width = image.width
+    original_side = max(image.width, image.height)
+    scale = min(1.0, max_side / original_side)
     if scale < 1.0:
         image = image.resize(scale)
-    return _to_array(image), original_width / image.width
+    # Rotating needs the pixels in any order, which a sequential load cannot give: do it on the small copy.
+    image = image.copy_memory().autorot()
+    return _to_array(image), original_side / max(image.width, image.height)
 
 
 def load_pdf(path: Path, pages: int, max_side: int) -> tuple[list[np.ndarray], str]:
