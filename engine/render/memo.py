@@ -57,8 +57,11 @@ class HotBytes:
         return entry[1]
 
     def put(self, blob_key: str, data: bytes) -> None:
-        if self.ttl_s <= 0 or len(data) > self.largest or blob_key in self._entries:
+        if self.ttl_s <= 0 or len(data) > self.largest:
             return
+        previous = self._entries.pop(blob_key, None)  # an expired entry is replaced, not kept forever
+        if previous is not None:
+            self.used -= len(previous[1])
         self._entries[blob_key] = (time.monotonic() + self.ttl_s, data)
         self.used += len(data)
         while self.used > self.budget and self._entries:

@@ -32,3 +32,13 @@ def test_hot_bytes_keep_within_the_budget_and_skip_large_blobs() -> None:
     assert hot.get("derivatives/as_d/1.webp") is None and hot.used == 10
     hot.forget(["as_c"])
     assert hot.get("derivatives/as_c/1.webp") is None and hot.used == 4
+
+
+def test_hot_bytes_take_back_an_expired_entry() -> None:
+    hot = HotBytes(ttl_s=0.01, budget_bytes=100, largest_bytes=50)
+    hot.put("derivatives/as_a/1.webp", b"aaaa")
+    time.sleep(0.02)
+    assert hot.get("derivatives/as_a/1.webp") is None  # expired: the caller reads the store and puts it back
+    hot.ttl_s = 60
+    hot.put("derivatives/as_a/1.webp", b"aaaa")
+    assert hot.get("derivatives/as_a/1.webp") == b"aaaa" and hot.used == 4
