@@ -6,7 +6,6 @@ The Inspector is installed by ``make mcp-inspector`` (npm, into tests/mcp/inspec
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -28,10 +27,10 @@ pytestmark = [
 
 
 def inspect(data_dir: Path, *args: str) -> dict[str, object]:
-    env = {**os.environ, "PICSHA_DATA_DIR": str(data_dir)}
+    # The Inspector hands the server only a few variables of its own environment: pass the data folder.
     done = subprocess.run(
-        [str(INSPECTOR), "--cli", PICSHA, "mcp", *args], cwd=HERE, env=env, capture_output=True, text=True,
-        timeout=180, check=False,
+        [str(INSPECTOR), "--cli", "-e", f"PICSHA_DATA_DIR={data_dir}", PICSHA, "mcp", *args], cwd=HERE,
+        capture_output=True, text=True, timeout=180, check=False,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     return json.loads(done.stdout)
