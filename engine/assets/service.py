@@ -27,7 +27,7 @@ from engine.auth.keys import Principal
 from engine.catalog import Catalog, tables
 from engine.catalog.database import now, utc
 from engine.errors import NotFound
-from engine.storage import BlobStore
+from engine.storage import BlobStore, derivatives_prefix
 from engine.usage import UsageKind, UsageLedger, format_usd
 
 THUMBNAIL_KIND = "thumbnail"
@@ -181,13 +181,12 @@ class AssetService:
                 .where(a.c.id.in_(asset_ids), a.c.account_id == principal.account_id)
             )).all()
             ids = [row.id for row in rows]
-            derivative_keys = list((await conn.execute(sa.select(d.c.blob_key).where(d.c.asset_id.in_(ids)))).scalars())
             await conn.execute(d.delete().where(d.c.asset_id.in_(ids)))
             await conn.execute(a.delete().where(a.c.id.in_(ids)))
         for hook in self.on_delete:
             await hook(ids)
-        for key in derivative_keys:
-            await self.store.delete(key)
+        for asset_id in ids:
+            await self.store.delete_prefix(derivatives_prefix(asset_id))
         for row in rows:
             await self.release_blob(row.sha256, row.blob_key)
         return set(ids)

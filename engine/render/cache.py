@@ -17,7 +17,7 @@ from engine.assets.service import THUMBNAIL_KIND
 from engine.catalog import Catalog, tables
 from engine.catalog.database import now
 from engine.ids import IdPrefix, new_id
-from engine.storage import BlobStore
+from engine.storage import BlobStore, derivatives_prefix
 
 EXTENSIONS = {"jpeg": "jpg"}
 
@@ -45,7 +45,7 @@ class Rendered:
     height: int
 
     def blob_key(self, asset_id: str) -> str:
-        return f"derivatives/{asset_id}/{self.params_hash}.{EXTENSIONS.get(self.format, self.format)}"
+        return f"{derivatives_prefix(asset_id)}{self.params_hash}.{EXTENSIONS.get(self.format, self.format)}"
 
 
 class DerivativeCache:

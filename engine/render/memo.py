@@ -11,6 +11,8 @@ import time
 from collections import OrderedDict
 from typing import Any
 
+from engine.storage import derivatives_prefix
+
 
 class Memo:
     def __init__(self, *, ttl_s: float, size: int):
@@ -69,6 +71,6 @@ class HotBytes:
             self.used -= len(dropped)
 
     def forget(self, asset_ids: list[str]) -> None:
-        prefixes = tuple(f"derivatives/{asset_id}/" for asset_id in asset_ids)
+        prefixes = tuple(derivatives_prefix(asset_id) for asset_id in asset_ids)
         for key in [k for k in self._entries if k.startswith(prefixes)]:
             self.used -= len(self._entries.pop(key)[1])

@@ -15,6 +15,12 @@ def original_key(sha256: str) -> str:
     return f"originals/{sha256[:2]}/{sha256}"
 
 
+def derivatives_prefix(asset_id: str) -> str:
+    """Every derivative of an asset lives under this prefix, so deleting the asset can clear them all,
+    including one whose row was not yet visible when the asset's rows went."""
+    return f"derivatives/{asset_id}/"
+
+
 class BlobStore(ABC):
     """Blobs are written whole or not at all: a reader never sees a partial blob."""
 
@@ -41,6 +47,10 @@ class BlobStore(ABC):
     @abstractmethod
     async def delete(self, key: str) -> None:
         """Remove a blob; removing a missing blob is not an error."""
+
+    @abstractmethod
+    async def delete_prefix(self, prefix: str) -> None:
+        """Remove every blob whose key starts with ``prefix`` (a folder-like prefix ending in ``/``)."""
 
     @abstractmethod
     def local_path(self, key: str) -> AbstractAsyncContextManager[Path]:

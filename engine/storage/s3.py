@@ -97,6 +97,16 @@ class S3BlobStore(BlobStore):
     async def delete(self, key: str) -> None:
         await anyio.to_thread.run_sync(lambda: self.client.delete_object(Bucket=self.bucket, Key=self._key(key)))
 
+    async def delete_prefix(self, prefix: str) -> None:
+        def delete_all() -> None:
+            pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self._key(prefix))
+            for page in pages:  # a page holds at most 1,000 keys, as many as one delete_objects call takes
+                keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
+                if keys:
+                    self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": keys, "Quiet": True})
+
+        await anyio.to_thread.run_sync(delete_all)
+
     # -- multipart, for uploads that arrive in pieces over time (resumable uploads) ----------------
 
     async def start_multipart(self, key: str) -> str:

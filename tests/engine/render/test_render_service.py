@@ -15,6 +15,7 @@ from engine.auth import Principal
 from engine.catalog import tables
 from engine.errors import Busy, InvalidInput, NotFound
 from engine.render import RenderParams
+from engine.storage import derivatives_prefix
 from tests.factories import image_bytes, pdf_bytes
 
 Add = Callable[..., Any]
@@ -167,6 +168,15 @@ async def test_a_derivative_of_an_asset_deleted_while_it_was_stored_leaves_nothi
     await engine.assets.delete(owner, asset.id)
     await engine.render.settle()
     assert await _derivatives(engine, asset.id) == [] and not await engine.store.exists(result.content.blob_key)
+
+
+async def test_deleting_an_asset_clears_a_derivative_blob_whose_row_it_never_saw(engine: Engine, owner: Principal, add_asset: Add) -> None:
+    """A render stored by another request can commit its row just as the delete reads; its blob must go too."""
+    asset = await add_asset(image_bytes(400, 300), "photo.jpg")
+    in_flight = f"{derivatives_prefix(asset.id)}in-flight.webp"
+    await engine.store.put_bytes(in_flight, b"RIFF....WEBP")
+    await engine.assets.delete(owner, asset.id)
+    assert not await engine.store.exists(in_flight)
 
 
 async def test_by_default_a_render_returns_once_its_blob_is_stored(engine: Engine, owner: Principal, add_asset: Add) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.storage import BlobStore, original_key
+from engine.storage import BlobStore, derivatives_prefix, original_key
 from engine.storage.local import LocalBlobStore
 from engine.storage.s3 import S3BlobStore
 from tests.s3 import s3_settings
@@ -74,6 +74,15 @@ async def test_delete(store: BlobStore) -> None:
     await store.put_bytes("gone", b"x")
     await store.delete("gone")
     assert not await store.exists("gone")
+
+
+async def test_delete_prefix_removes_only_that_folder(store: BlobStore) -> None:
+    for key in ("derivatives/as_a/1.webp", "derivatives/as_a/2.png", "derivatives/as_ab/1.webp"):
+        await store.put_bytes(key, b"x")
+    await store.delete_prefix(derivatives_prefix("as_a"))
+    assert not await store.exists("derivatives/as_a/1.webp") and not await store.exists("derivatives/as_a/2.png")
+    assert await store.exists("derivatives/as_ab/1.webp")  # a longer id with the same start is untouched
+    await store.delete_prefix(derivatives_prefix("as_missing"))  # nothing there: not an error
 
 
 async def test_local_path_gives_the_bytes(store: BlobStore) -> None:
