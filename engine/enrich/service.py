@@ -100,8 +100,18 @@ class EnrichService:
             log.exception("indexing %s failed", asset_id)
 
     async def index_now(self, account_id: str, asset_id: str) -> None:
+        """After an edit: the index gets the new words at once, and, when the asset was uploaded with
+        vectors, a new MiniLM vector of them (the CLIP vector describes pixels, which an edit leaves alone)."""
         record = await self._record(account_id, asset_id)
-        row = await self.index_row(record, derived_text(record), record.status, None, None)
+        text = derived_text(record)
+        text_vec = None
+        if resolve_flags(record.config or {}, self.settings.defaults)["vectorize"]:
+            embedded = await anyio.to_thread.run_sync(
+                lambda: self.steps.models.embed_texts([text or record.filename]), limiter=self.limiter
+            )
+            text_vec = [float(v) for v in embedded[0]]
+            await self._charge(record, "index", "all-MiniLM-L6-v2", None)
+        row = await self.index_row(record, text, record.status, text_vec, None)
         await anyio.to_thread.run_sync(self.index.upsert, row)
         self._maybe_maintain()
 

@@ -158,3 +158,24 @@ async def test_an_unreadable_original_fails_the_job_at_the_load_step(brain: Engi
     assert [s.name for s in run.job.steps] == ["load"] and run.asset.status is AssetStatus.FAILED
     where = f"id = '{asset_id}' AND status = 'failed'"
     assert brain.search.index.count(where) == 1
+
+
+async def test_an_edit_updates_the_indexed_words_and_their_vector(brain: Engine) -> None:
+    from engine.assets.models import AssetPatch
+    from engine.enrich.derived_text import derived_text
+
+    owner = Principal(account_id=brain.owner_account_id)
+    asset_id = await upload(brain, owner, jpeg(text_image(["HELLO"])), "plain.jpg", auto_tag=False, safe_search=False,
+                            auto_summarize=False, ocr=False)
+    assert await brain.enrich.wait_for_asset(owner.account_id, asset_id, 120)
+    before = np.asarray(brain.enrich.index._existing_vectors(asset_id)["text_vec"])
+
+    await brain.assets.update(owner, asset_id, AssetPatch(description="a red bicycle leaning on a lamp post"))
+
+    after = np.asarray(brain.enrich.index._existing_vectors(asset_id)["text_vec"])
+    record = await brain.enrich._record(owner.account_id, asset_id)
+    expected = brain.enrich.steps.models.embed_texts([derived_text(record)])[0]
+    assert "bicycle" in derived_text(record)
+    assert float(before @ after) < 0.99 and float(after @ expected) > 0.999
+    found = await brain.search.search(owner, SearchRequest(query="bicycle"))
+    assert found.results and found.results[0].id == asset_id
