@@ -47,6 +47,6 @@ async def start_brain(settings: Settings, *, catalog: Catalog, store: BlobStore,
                            assets=assets, refiner=ClaudeRefiner(writer, ledger) if writer else None)
     ingest.analysis = enrich
     assets.on_delete.append(enrich.forget)
-    assets.on_change.append(enrich.index_now)
+    assets.on_change.append(enrich.edited)
     await jobs.start()
     return Brain(jobs=jobs, enrich=enrich, search=search)

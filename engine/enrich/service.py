@@ -99,13 +99,13 @@ class EnrichService:
         except Exception:  # the row is committed; ``picsha reindex`` repairs a missed index write
             log.exception("indexing %s failed", asset_id)
 
-    async def index_now(self, account_id: str, asset_id: str) -> None:
-        """After an edit: the index gets the new words at once, and, when the asset was uploaded with
-        vectors, a new MiniLM vector of them (the CLIP vector describes pixels, which an edit leaves alone)."""
+    async def index_now(self, account_id: str, asset_id: str, *, embed: bool = False) -> None:
+        """Write the asset's current words (and status) to the index; its vectors stay as they are unless
+        ``embed`` asks for a new MiniLM vector of the words (when the asset was uploaded with vectors)."""
         record = await self._record(account_id, asset_id)
         text = derived_text(record)
         text_vec = None
-        if resolve_flags(record.config or {}, self.settings.defaults)["vectorize"]:
+        if embed and resolve_flags(record.config or {}, self.settings.defaults)["vectorize"]:
             embedded = await anyio.to_thread.run_sync(
                 lambda: self.steps.models.embed_texts([text or record.filename]), limiter=self.limiter
             )
@@ -114,6 +114,11 @@ class EnrichService:
         row = await self.index_row(record, text, record.status, text_vec, None)
         await anyio.to_thread.run_sync(self.index.upsert, row)
         self._maybe_maintain()
+
+    async def edited(self, account_id: str, asset_id: str) -> None:
+        """After an edit (tags, description, ...): new words and their vector at once; the CLIP vector
+        describes the pixels, which an edit leaves alone."""
+        await self.index_now(account_id, asset_id, embed=True)
 
     async def forget(self, asset_ids: list[str]) -> None:
         await anyio.to_thread.run_sync(self.index.delete, list(asset_ids))
