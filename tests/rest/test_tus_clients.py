@@ -9,9 +9,10 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 import pytest
@@ -21,11 +22,28 @@ from tusclient import client as tus
 from tusclient.exceptions import TusCommunicationError
 from tusclient.storage.filestorage import FileStorage
 
-from engine import Engine, Settings
-from engine.catalog import tables
+from engine import Settings
+from engine.catalog import Catalog, tables
 from engine.catalog.database import now
+from engine.uploads.records import UploadRecords
 from tests.conftest import LiveServer
 from tests.factories import image_bytes, make_key
+
+T = TypeVar("T")
+
+
+def in_catalog(settings: Settings, work: Callable[[Catalog], Awaitable[T]]) -> T:
+    """Read or change the catalog the live server uses, without starting a second engine beside it."""
+
+    async def run() -> T:
+        catalog = Catalog(settings.catalog_url())
+        try:
+            return await work(catalog)
+        finally:
+            await catalog.close()
+
+    return asyncio.run(run())
+
 
 ENDPOINT = "/v1/upload/resumable"
 TUS_JS = Path(__file__).resolve().parents[1] / "tus_js"
@@ -172,12 +190,7 @@ def test_expired_upload_is_refused_and_its_bytes_removed(
         spooled = settings.data_dir / "uploads" / f"{upload_id}.bin"
         assert spooled.exists()
 
-        async def expire() -> None:
-            async with Engine.open(settings.model_copy(update={"uploads": settings.uploads.model_copy(
-                update={"sweep_interval_s": 3600})})) as engine:
-                await engine.uploads.records.update(upload_id, expires_at=now() - timedelta(seconds=1))
-
-        asyncio.run(expire())
+        in_catalog(settings, lambda catalog: UploadRecords(catalog).update(upload_id, expires_at=now() - timedelta(seconds=1)))
         for _ in range(400):
             if not spooled.exists():
                 break
@@ -225,13 +238,11 @@ def test_tus_js_client_50_mb_interrupted_then_resumed(
 def lease_of(settings: Settings, upload_id: str) -> str | None:
     """Who holds the upload's write lease, read from the catalog the server uses."""
 
-    async def read() -> str | None:
-        quiet = settings.model_copy(update={"uploads": settings.uploads.model_copy(update={"sweep_interval_s": 3600})})
-        async with Engine.open(quiet) as engine, engine.catalog.connect() as conn:
-            query = sa.select(tables.uploads.c.lease).where(tables.uploads.c.id == upload_id)
-            return await conn.scalar(query)
+    async def read(catalog: Catalog) -> str | None:
+        async with catalog.connect() as conn:
+            return await conn.scalar(sa.select(tables.uploads.c.lease).where(tables.uploads.c.id == upload_id))
 
-    return asyncio.run(read())
+    return in_catalog(settings, read)
 
 
 def test_a_second_patch_while_one_is_writing_gets_423(
