@@ -66,12 +66,17 @@ def _inline(node: Any, defs: dict[str, Schema]) -> Any:
     return {key: _inline(value, defs) for key, value in node.items() if key != "$defs"}
 
 
+def self_contained(schema: Schema) -> Schema:
+    """The schema with its ``$defs`` inlined, so it can be embedded in another document (OpenAPI)."""
+    return _inline(schema, schema.get("$defs", {}))
+
+
 def input_schema(schema: Schema) -> Schema:
     """The full input schema, self-contained, with titles, ``null`` noise and the model's docstring removed.
 
     The docstring is for developers; the tool description already tells the model what the input is.
     """
-    inlined = _inline(schema, schema.get("$defs", {}))
+    inlined = self_contained(schema)
     inlined.pop("description", None)
     return _clean(inlined)
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic.json_schema import SkipJsonSchema
 
 TEXT_FIELD_MAX = 1000
 
@@ -104,16 +105,24 @@ class IngestOptions(BaseModel):
 
 
 class AssetPatch(BaseModel):
-    """Patch semantics: only fields present in the request change."""
+    """Patch semantics: only fields present in the request change. ``null`` clears the description or the
+    alt text; the other fields always have a value, so for them ``null`` is refused."""
 
     model_config = ConfigDict(extra="forbid")
 
-    filename: str | None = Field(default=None, min_length=1, max_length=512)
+    filename: Annotated[str, Field(min_length=1, max_length=512)] | SkipJsonSchema[None] = None
     description: str | None = Field(default=None, max_length=TEXT_FIELD_MAX)
     alt_text: str | None = Field(default=None, max_length=TEXT_FIELD_MAX)
-    is_public: bool | None = None
-    tags: list[str] | None = Field(default=None, max_length=100)
-    metadata: dict[str, Any] | None = None
+    is_public: bool | SkipJsonSchema[None] = None
+    tags: Annotated[list[str], Field(max_length=100)] | SkipJsonSchema[None] = None
+    metadata: dict[str, Any] | SkipJsonSchema[None] = None
+
+    @field_validator("filename", "is_public", "tags", "metadata")
+    @classmethod
+    def _given_means_a_value(cls, value: object, info: ValidationInfo) -> object:
+        if value is None:  # only a value the client sent is validated, so this null was explicit
+            raise ValueError(f"{info.field_name} cannot be null; give a value, or leave it out to keep the current one")
+        return value
 
 
 class SortField(StrEnum):

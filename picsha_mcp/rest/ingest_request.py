@@ -17,6 +17,7 @@ from engine.ingest.service import clean_filename
 from engine.ingest.staging import too_large
 from picsha_mcp.rest.errors import validation_error
 from picsha_mcp.rest.multipart_upload import read_multipart
+from tools_manifest.schema import self_contained
 
 MULTIPART_OVERHEAD = 64 * 1024
 
@@ -185,7 +186,7 @@ INGEST_OPENAPI: dict[str, Any] = {
                     },
                 }
             },
-            "application/json": {"schema": JsonIngest.model_json_schema()},
+            "application/json": {"schema": self_contained(JsonIngest.model_json_schema())},
             "application/octet-stream": {
                 "schema": {"type": "string", "format": "binary"},
                 "description": "Raw bytes; filename in the X-Filename header, options as query parameters.",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import pytest
@@ -113,6 +115,19 @@ async def test_patch_changes_only_what_is_sent(api: ApiClient) -> None:
     assert unknown.status_code == 400
 
 
+async def test_patch_null_clears_the_texts_and_is_refused_elsewhere(api: ApiClient) -> None:
+    headers = await api.account()
+    asset = await put(api, headers, image_bytes(10, 10), "a.jpg", description="before", tags="x")
+    cleared = await api.http.patch(f"/v1/assets/{asset['id']}", headers=headers, json={"description": None})
+    assert cleared.status_code == 200 and cleared.json()["description"] is None
+    for field in ("is_public", "filename", "tags", "metadata"):
+        refused = await api.http.patch(f"/v1/assets/{asset['id']}", headers=headers, json={"alt_text": "x", field: None})
+        assert refused.status_code == 400, field
+        assert field in refused.json()["error"]["message"] and "cannot be null" in refused.json()["error"]["message"]
+    unchanged = (await api.http.get(f"/v1/assets/{asset['id']}", headers=headers)).json()
+    assert unchanged["alt_text"] is None and unchanged["tags"] == ["x"] and unchanged["is_public"] is False
+
+
 async def test_delete_removes_rows_blob_and_derivatives(api: ApiClient) -> None:
     headers = await api.account()
     asset = await put(api, headers, image_bytes(300, 200), "gone.jpg")
@@ -203,6 +218,8 @@ async def test_one_error_shape_and_openapi(api: ApiClient) -> None:
     spec = (await api.http.get("/v1/openapi.json")).json()
     assert spec["openapi"].startswith("3.1")
     assert {"/v1/assets", "/v1/assets/{asset_id}", "/v1/usage"} <= set(spec["paths"])
+    refs = re.findall(r'"\$ref":\s*"([^"]+)"', json.dumps(spec))
+    assert refs and all(ref.removeprefix("#/components/schemas/") in spec["components"]["schemas"] for ref in refs)
     assert (await api.http.get("/docs")).status_code == 200
 
 
