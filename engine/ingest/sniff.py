@@ -90,6 +90,8 @@ def _is_text(path: Path) -> bool:
         while chunk := handle.read(decoder_chunk):
             if b"\x00" in chunk:
                 return False
+            if not tail and chunk.isascii():  # valid UTF-8 as it is, checked without decoding
+                continue
             data = tail + chunk
             try:
                 data.decode("utf-8")

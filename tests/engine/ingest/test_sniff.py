@@ -55,3 +55,21 @@ def test_other_files_are_refused(tmp_path: Path, data: bytes) -> None:
     path = tmp_path / "evil.jpg"
     path.write_bytes(data)
     assert sniff(path, "evil.jpg") is None
+
+
+MIB = 1024 * 1024
+
+
+@pytest.mark.parametrize(
+    ("data", "is_text"),
+    [
+        (b"a" * (2 * MIB) + b"\xff" + b"b" * 100, False),  # bad bytes after megabytes of plain ASCII
+        (b"a" * (MIB - 1) + "é".encode() + b"b" * MIB, True),  # a character split across two reads
+        (b"a" * (MIB - 1) + b"\xc3", False),  # a character cut off at the end of the file
+        (b"a" * (3 * MIB) + b"\x00", False),  # a NUL far into the file
+    ],
+)
+def test_the_whole_file_is_checked_for_text(tmp_path: Path, data: bytes, is_text: bool) -> None:
+    path = tmp_path / "long.txt"
+    path.write_bytes(data)
+    assert (sniff(path, "long.txt") is not None) is is_text
