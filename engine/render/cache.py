@@ -48,6 +48,10 @@ class Rendered:
         return f"{derivatives_prefix(asset_id)}{self.params_hash}.{EXTENSIONS.get(self.format, self.format)}"
 
 
+class BlobNotStored(Exception):
+    """The derivative's bytes could not be written to the store (so no row and no usage row were written)."""
+
+
 class DerivativeCache:
     def __init__(self, catalog: Catalog, store: BlobStore):
         self.catalog = catalog
@@ -74,7 +78,10 @@ class DerivativeCache:
     ) -> sa.Row:
         """Store a derivative (``also`` runs in the same transaction: its usage row); when another process
         stored the same one first, theirs is kept."""
-        row = await self.store_blob(asset_id, account_id, rendered)
+        try:
+            row = await self.store_blob(asset_id, account_id, rendered)
+        except Exception as error:
+            raise BlobNotStored(asset_id) from error
         try:
             async with self.catalog.begin() as conn:
                 await conn.execute(tables.derivatives.insert().values(**row))

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from engine.render.cache import Also, DerivativeCache, Rendered
+from engine.render.cache import Also, BlobNotStored, DerivativeCache, Rendered
 
 log = logging.getLogger("picsha.render")
 
@@ -75,11 +75,24 @@ class DerivativeWriter:
             stored(row, rendered.data)
         except LookupError:
             pass  # the asset was deleted meanwhile; the cache cleaned up after itself
+        except BlobNotStored:  # the answer went out, so its usage still counts
+            log.exception("storing a derivative of %s failed", asset_id)
+            await self._account_anyway(asset_id, also)
         except Exception:  # a lost cache entry is re-rendered next time; never take the server down
             log.exception("storing a derivative of %s failed", asset_id)
         finally:
             self._fresh.pop((asset_id, rendered.params_hash), None)
             self._tasks.pop(rendered.blob_key(asset_id), None)
+
+    async def _account_anyway(self, asset_id: str, also: Also | None) -> None:
+        """The render was served although its blob could not be stored: its usage row is written alone."""
+        if also is None:
+            return
+        try:
+            async with self.cache.catalog.begin() as conn:
+                await also(conn)
+        except Exception:  # the catalog itself is failing; the error above is already logged
+            log.warning("the usage of a render of %s could not be recorded either", asset_id)
 
     async def wait(self, blob_key: str) -> None:
         """Wait until this derivative's blob is in the store (for answers streamed from it)."""

@@ -215,3 +215,27 @@ async def test_a_failing_render_fails_every_waiting_caller_with_the_same_error(e
         *(engine.render.render(asset.id, params, principal=owner, accept=None) for _ in range(3)), return_exceptions=True
     )
     assert all(isinstance(a, InvalidInput) and a.details["param"] == "crop" for a in answers)
+
+
+async def test_a_render_whose_blob_cannot_be_stored_is_still_billed(
+    engine: Engine, owner: Principal, add_asset: Add, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asset = await add_asset(image_bytes(400, 300), "photo.jpg")
+    real_put = engine.store.put_bytes
+
+    async def full_disk(key: str, data: bytes) -> None:
+        if key.startswith(derivatives_prefix(asset.id)):
+            raise OSError(28, "No space left on device")
+        await real_put(key, data)
+
+    monkeypatch.setattr(engine.store, "put_bytes", full_disk)
+    result = await engine.render.render(
+        asset.id, RenderParams(w=120, format="webp"), principal=owner, accept=None, wait_for_store=False
+    )
+    assert result.width == 120  # the answer itself was made
+    await engine.render.settle()
+    u = tables.usage_events
+    async with engine.catalog.connect() as conn:
+        billed = (await conn.execute(sa.select(u.c.detail).where(u.c.asset_id == asset.id, u.c.kind == "render"))).all()
+    assert [row.detail["width"] for row in billed] == [120]
+    assert result.content.sha256 not in {row.params_hash for row in await _derivatives(engine, asset.id)}  # no row
