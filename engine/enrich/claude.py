@@ -8,12 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from tenacity import (
-    AsyncRetrying,
-    retry_if_exception,
-    stop_after_attempt,
-    wait_exponential,
-)
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from engine.enrich.settings import ClaudeSettings
 

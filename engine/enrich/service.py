@@ -22,14 +22,7 @@ from engine.enrich.derived_text import derived_text
 from engine.enrich.model_store import ModelStore
 from engine.enrich.reindex import rebuild_index
 from engine.enrich.settings import EnrichSettings
-from engine.enrich.skills import (
-    ANALYSIS_FLAGS,
-    BY_NAME,
-    SKILLS,
-    Skill,
-    plan,
-    resolve_flags,
-)
+from engine.enrich.skills import ANALYSIS_FLAGS, BY_NAME, SKILLS, Skill, plan, resolve_flags
 from engine.enrich.source import RECORD_FIELDS, AssetRecord, load_source
 from engine.enrich.steps import State, Steps
 from engine.errors import InvalidInput, NotFound
