@@ -149,10 +149,6 @@ def ingest(
         raise typer.Exit(1)
 
 
-if __name__ == "__main__":
-    app()
-
-
 @app.command()
 def reindex() -> None:
     """Rebuild the search index from the catalog (every asset's words, text vectors and CLIP vectors)."""
@@ -164,3 +160,7 @@ def reindex() -> None:
             return await engine.enrich.reindex(lambda done, total: progress.update(task, completed=done, total=total))
 
     console.print(f"{run_with_engine(work)} assets indexed")
+
+
+if __name__ == "__main__":
+    app()

@@ -10,12 +10,12 @@ from fastapi import FastAPI
 from engine import Engine, Settings
 from picsha_mcp import __version__
 from picsha_mcp.rest import assets, usage
-from picsha_mcp.rest import render as render_routes
 from picsha_mcp.rest import jobs as jobs_routes
+from picsha_mcp.rest import render as render_routes
 from picsha_mcp.rest import search as search_routes
+from picsha_mcp.rest import tools as tool_routes
 from picsha_mcp.rest.errors import install_error_handlers
 from picsha_mcp.rest.mcp_mount import mcp_http
-from picsha_mcp.rest import tools as tool_routes
 from picsha_mcp.rest.tus import router as tus_router
 
 

@@ -9,14 +9,11 @@ from fastapi.responses import JSONResponse
 
 from engine.assets import Asset, AssetPage, AssetPatch, AssetStatus, AssetType, ListQuery
 from engine.assets.models import BatchDeleteResult, SortField, SortOrder, UsageStats
-from picsha_mcp.rest.delivery import authorize, stream_content
+from picsha_mcp.rest.delivery import PRIVATE_CACHE, SIGNED_CACHE, authorize, stream_content
 from picsha_mcp.rest.deps import EngineDep, PrincipalDep
 from picsha_mcp.rest.ingest_request import INGEST_OPENAPI, ingest_request
 
 router = APIRouter(prefix="/v1/assets", tags=["assets"])
-
-PRIVATE_CACHE = "private, max-age=0, must-revalidate"
-SIGNED_CACHE = "public, max-age=31536000, immutable"
 
 
 @router.post(

@@ -17,6 +17,9 @@ from picsha_mcp.rest.errors import error_response
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
+PRIVATE_CACHE = "private, max-age=0, must-revalidate"
+SIGNED_CACHE = "public, max-age=31536000, immutable"  # a signed URL names immutable bytes
+
 Lookup = Callable[[str, Principal | None], Awaitable[Content]]
 
 

@@ -14,13 +14,11 @@ from engine import Engine
 from engine.errors import InvalidInput
 from engine.render import RenderParams, RenderResult
 from engine.render.params import VALID
-from picsha_mcp.rest.delivery import stream_content
+from picsha_mcp.rest.delivery import PRIVATE_CACHE, SIGNED_CACHE, stream_content
 from picsha_mcp.rest.deps import get_principal
 
 router = APIRouter(prefix="/v1/assets", tags=["render"])
 
-PRIVATE_CACHE = "private, max-age=0, must-revalidate"
-SIGNED_CACHE = "public, max-age=31536000, immutable"
 WHOLE_BODY_MAX = 4 * 1024 * 1024  # smaller answers are sent in one piece; larger ones (and ranges) stream
 
 _QUERY_DOCS: list[dict[str, Any]] = [
