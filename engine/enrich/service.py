@@ -128,6 +128,14 @@ class EnrichService:
         except Exception:  # the index stays correct without it, only slower
             log.exception("index maintenance failed")
 
+    async def after_upload(self, principal: Principal, asset: Asset, *, wait: bool) -> tuple[Asset, str | None]:
+        """An upload whose analyses run in the background: the id of its job, and with ``wait`` the asset as it
+        is once that job finished (still ``processing`` when the wait timed out)."""
+        job = await self.jobs.latest_for_asset(principal.account_id, asset.id)
+        if wait and (job is None or await self.jobs.wait(job.id, self.settings.wait_timeout_s)):
+            asset = await self.assets.get(principal, asset.id)
+        return asset, job.id if job else None
+
     async def wait_for_asset(self, account_id: str, asset_id: str, timeout_s: float | None = None) -> bool:
         job = await self.jobs.latest_for_asset(account_id, asset_id)
         return True if job is None else await self.jobs.wait(job.id, timeout_s or self.settings.wait_timeout_s)

@@ -32,10 +32,10 @@ async def create_asset(request: Request, engine: EngineDep, principal: Principal
     asset, wait = await ingest_request(request, engine, principal)
     if asset.status is not AssetStatus.PROCESSING:
         return JSONResponse(asset.model_dump(mode="json"), status_code=201)
-    if wait and await engine.enrich.wait_for_asset(principal.account_id, asset.id):
-        return JSONResponse((await engine.assets.get(principal, asset.id)).model_dump(mode="json"), status_code=200)
-    job = await engine.jobs.latest_for_asset(principal.account_id, asset.id)
-    headers = {"Location": f"/v1/jobs/{job.id}"} if job else {}
+    asset, job_id = await engine.enrich.after_upload(principal, asset, wait=wait)
+    if asset.status is not AssetStatus.PROCESSING:
+        return JSONResponse(asset.model_dump(mode="json"), status_code=200)
+    headers = {"Location": f"/v1/jobs/{job_id}"} if job_id else {}
     return JSONResponse(asset.model_dump(mode="json"), status_code=202, headers=headers)
 
 
