@@ -2,13 +2,15 @@
 
     python bench/search.py --rows 1000000
 
-Builds (once per row count, kept in .bench-data/search-<rows>/) a table with Picsha's index schema:
-random unit 512-d (CLIP) and 384-d (MiniLM) vectors, generated text, 50 accounts, three types, tags and
-dates; then the same indexes the server keeps (native full-text, scalar indexes on the filter columns,
-IVF_HNSW_SQ on both vector columns). Queries go through ``engine.search`` (``SearchIndex`` and ``rrf``),
-with the query vectors given (model time is measured by bench/enrich.py). Prints p50/p99 latency of
-vector, full-text, hybrid (both vector paths + full text, fused) and filtered hybrid queries, and
-recall@10 of the vector index against exact search on the same filters.
+Builds (once per row and account count, kept in .bench-data/search-<rows>-<accounts>a/) rows with
+Picsha's index schema: random unit 512-d (CLIP) and 384-d (MiniLM) vectors, generated text, 50 accounts
+(``--accounts``), three types, tags and dates, written as the server writes them (one table per
+account); then the same indexes the server keeps (native full-text, scalar indexes on the filter
+columns, IVF_HNSW_SQ on both vector columns of each account's table). Queries go through
+``engine.search`` (``SearchIndex`` and ``rrf``) as one account, with the query vectors given (model time
+is measured by bench/enrich.py). Prints p50/p99 latency of vector, full-text, hybrid (both vector paths +
+full text, fused) and filtered hybrid queries, and recall@10 of the vector index against exact search on
+the same filters.
 """
 
 from __future__ import annotations
@@ -35,7 +37,6 @@ from engine.search.models import SearchFilters  # noqa: E402
 WORDS = ("harbour boat sunset beach mountain invoice receipt contract meeting team cat dog garden street "
          "market bridge river forest snow city night portrait family birthday wedding concert museum train "
          "airport kitchen recipe report budget quarter revenue slide poster menu ticket passport map").split()
-ACCOUNTS = [f"acct_{n:02d}" for n in range(50)]
 TYPES = ["image", "image", "image", "document", "text"]
 BATCH = 50_000
 
@@ -45,14 +46,14 @@ def unit_rows(rng: np.random.Generator, count: int, dim: int) -> np.ndarray:
     return matrix / np.linalg.norm(matrix, axis=1, keepdims=True)
 
 
-def batch_records(rng: np.random.Generator, start: int, count: int, clip_dim: int) -> list[dict[str, object]]:
+def batch_records(rng: np.random.Generator, start: int, count: int, clip_dim: int, accounts: list[str]) -> list[dict[str, object]]:
     clip, text = unit_rows(rng, count, clip_dim), unit_rows(rng, count, 384)
     base = datetime(2024, 1, 1, tzinfo=UTC)
     records = []
     for i in range(count):
         words = " ".join(random.choices(WORDS, k=12))
         records.append({
-            "id": f"as_{start + i:010d}", "account_id": ACCOUNTS[(start + i) % len(ACCOUNTS)],
+            "id": f"as_{start + i:010d}", "account_id": accounts[(start + i) % len(accounts)],
             "type": TYPES[(start + i) % len(TYPES)], "status": "ready",
             "created_us": to_micros(base + timedelta(minutes=start + i)), "filename": f"file_{start + i}.jpg",
             "tags": random.sample(WORDS[:10], 2), "place": None, "lat": None, "lon": None, "has_thumbnail": True,
@@ -61,20 +62,21 @@ def batch_records(rng: np.random.Generator, start: int, count: int, clip_dim: in
     return records
 
 
-def build(folder: Path, rows: int) -> SearchIndex:
+def build(folder: Path, rows: int, accounts: list[str]) -> SearchIndex:
     marker = folder / "complete"
     if marker.exists():
         return SearchIndex(str(folder), "assets", clip_dim=512)
     shutil.rmtree(folder, ignore_errors=True)
-    index = SearchIndex(str(folder), "assets", clip_dim=512)
+    index = SearchIndex(str(folder), "assets", clip_dim=512, vector_index_threshold=0)
     rng, started = np.random.default_rng(7), time.perf_counter()
     random.seed(7)
     for start in range(0, rows, BATCH):
-        index.add_many(batch_records(rng, start, min(BATCH, rows - start), 512))
+        index.add_many(batch_records(rng, start, min(BATCH, rows - start), 512, accounts))
         print(f"  wrote {min(start + BATCH, rows):,} rows ({time.perf_counter() - started:.0f} s)", flush=True)
-    index.vector_index_threshold = 0
-    index.maintain()  # compaction, full-text and scalar index refresh, IVF_HNSW_SQ on both vector columns
-    print(f"  indexed in {time.perf_counter() - started:.0f} s total", flush=True)
+    written = time.perf_counter()
+    index.maintain()  # per account: compaction, full-text and scalar index refresh, IVF_HNSW_SQ on both vectors
+    print(f"  indexed {len(accounts)} account tables in {time.perf_counter() - written:.0f} s "
+          f"({time.perf_counter() - started:.0f} s total)", flush=True)
     marker.write_text(str(rows))
     return index
 
@@ -88,23 +90,24 @@ def timed(fn: object, runs: list[object]) -> list[float]:
     return out
 
 
-def hybrid(index: SearchIndex, pool: ThreadPoolExecutor, query: tuple[str, np.ndarray, np.ndarray], where: str) -> list[str]:
+def hybrid(index: SearchIndex, pool: ThreadPoolExecutor, account: str, query: tuple[str, np.ndarray, np.ndarray],
+           where: str | None) -> list[str]:
     words, text_vec, clip_vec = query
     paths = [
-        pool.submit(index.full_text, words, where, 50),
-        pool.submit(index.nearest, "text_vec", text_vec, where, 50, -1.0),
-        pool.submit(index.nearest, "clip_vec", clip_vec, where, 50, -1.0),
+        pool.submit(index.full_text, account, words, where, 50),
+        pool.submit(index.nearest, account, "text_vec", text_vec, where, 50, -1.0),
+        pool.submit(index.nearest, account, "clip_vec", clip_vec, where, 50, -1.0),
     ]
     return [i for i, _ in rrf([[i for i, _ in f.result()] for f in paths])[:10]]
 
 
-def recall(index: SearchIndex, queries: list[np.ndarray], where: str) -> float:
-    hits = total = 0
+def recall(index: SearchIndex, account: str, queries: list[np.ndarray], where: str | None) -> float:
+    table, hits, total = index.table_for(account), 0, 0
     for vector in queries:
-        ann = {row["id"] for row in index.table.search(vector, vector_column_name="clip_vec").distance_type("cosine")
-               .where(where, prefilter=True).select(["id"]).limit(10).to_list()}
-        exact = {row["id"] for row in index.table.search(vector, vector_column_name="clip_vec").distance_type("cosine")
-                 .where(where, prefilter=True).bypass_vector_index().select(["id"]).limit(10).to_list()}
+        ann = {asset_id for asset_id, _ in index.nearest(account, "clip_vec", vector, where, 10, -1.0)}
+        exact = {row["id"] for row in table.search(vector, vector_column_name="clip_vec").distance_type("cosine")
+                 .where(where or "true", prefilter=True).bypass_vector_index().select(["id", "_distance"])
+                 .limit(10).to_list()}
         hits, total = hits + len(ann & exact), total + len(exact)
     return hits / max(total, 1)
 
@@ -117,33 +120,37 @@ def percentiles(samples: list[float]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--accounts", type=int, default=50, help="accounts the rows are spread over")
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--data", type=Path, default=Path(".bench-data"))
     args = parser.parse_args()
-    print(f"building {args.rows:,} rows")
-    index = build(args.data / f"search-{args.rows}", args.rows)
+    accounts = [f"acct_{n:02d}" for n in range(args.accounts)]
+    account = accounts[min(3, len(accounts) - 1)]  # the account every query runs as
+    print(f"building {args.rows:,} rows in {args.accounts} accounts")
+    index = build(args.data / f"search-{args.rows}-{args.accounts}a", args.rows, accounts)
     rng = np.random.default_rng(11)
     random.seed(11)
-    sample = index.table.search().select(["text_vec", "clip_vec"]).limit(args.queries).to_list()
+    sample = index.table_for(account).search().select(["text_vec", "clip_vec"]).limit(args.queries).to_list()
     # Queries near stored rows (a stored vector plus noise), as a real query is near its answers.
     noisy = [(" ".join(random.choices(WORDS, k=3)),
               _near(np.asarray(r["text_vec"]), rng), _near(np.asarray(r["clip_vec"]), rng)) for r in sample]
-    account = where_clause(ACCOUNTS[3], SearchFilters())
     halfway = datetime(2024, 1, 1, tzinfo=UTC) + timedelta(minutes=args.rows // 2)  # rows are a minute apart
-    filtered = where_clause(ACCOUNTS[3], SearchFilters(type="document", date_after=halfway, tags=[WORDS[2]]))
+    filtered = where_clause(SearchFilters(type="document", date_after=halfway, tags=[WORDS[2]]))
     with ThreadPoolExecutor(3) as pool:
-        hybrid(index, pool, noisy[0], account)  # warm caches once
+        hybrid(index, pool, account, noisy[0], None)  # warm caches once
         results = {
-            "vector (CLIP, account filter)": timed(lambda q: index.nearest("clip_vec", q[2], account, 10, -1.0), noisy),
-            "full text (account filter)": timed(lambda q: index.full_text(q[0], account, 10), noisy),
-            "hybrid (fts + 2 vectors, RRF)": timed(lambda q: hybrid(index, pool, q, account), noisy),
-            "filtered hybrid (type+date+tag)": timed(lambda q: hybrid(index, pool, q, filtered), noisy),
+            "vector (CLIP, one account)": timed(lambda q: index.nearest(account, "clip_vec", q[2], None, 10, -1.0), noisy),
+            "full text (one account)": timed(lambda q: index.full_text(account, q[0], None, 10), noisy),
+            "hybrid (fts + 2 vectors, RRF)": timed(lambda q: hybrid(index, pool, account, q, None), noisy),
+            "filtered hybrid (type+date+tag)": timed(lambda q: hybrid(index, pool, account, q, filtered), noisy),
         }
-    print(f"\nrows {index.count():,}   queries {len(noisy)}")
+    print(f"\nrows {index.count_all():,} in {len(index.account_tables())} account tables; "
+          f"queries {len(noisy)} as {account} ({index.count(account):,} rows)")
     for name, samples in results.items():
         print(f"{name:34s} {percentiles(samples)}")
-    print(f"recall@10 vector index vs exact (account filter): {recall(index, [q[2] for q in noisy[:50]], account):.3f}")
-    print(f"recall@10 vector index vs exact (filtered):       {recall(index, [q[2] for q in noisy[:50]], filtered):.3f}")
+    queries = [q[2] for q in noisy[:50]]
+    print(f"recall@10 vector index vs exact (one account): {recall(index, account, queries, None):.3f}")
+    print(f"recall@10 vector index vs exact (filtered):    {recall(index, account, queries, filtered):.3f}")
 
 
 def _near(vector: np.ndarray, rng: np.random.Generator) -> np.ndarray:

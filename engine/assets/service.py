@@ -58,8 +58,9 @@ class AssetService:
         self.ledger = ledger
         self.links = links
         self.blob_locks = KeyedLock()
-        # Called with the ids of deleted assets (the search index drops their rows) and of changed ones.
-        self.on_delete: list[Callable[[list[str]], Awaitable[None]]] = []
+        # Called with the account and the ids of deleted assets (the search index drops their rows), and of
+        # changed ones.
+        self.on_delete: list[Callable[[str, list[str]], Awaitable[None]]] = []
         self.on_change: list[Callable[[str, str], Awaitable[None]]] = []
 
     # -- reading -------------------------------------------------------------------------------
@@ -184,7 +185,7 @@ class AssetService:
             await conn.execute(d.delete().where(d.c.asset_id.in_(ids)))
             await conn.execute(a.delete().where(a.c.id.in_(ids)))
         for hook in self.on_delete:
-            await hook(ids)
+            await hook(principal.account_id, ids)
         for asset_id in ids:
             await self.store.delete_prefix(derivatives_prefix(asset_id))
         for row in rows:

@@ -35,6 +35,7 @@ async def start_brain(settings: Settings, *, catalog: Catalog, store: BlobStore,
     index = SearchIndex(
         settings.search.uri or str(settings.data_dir / "index"), settings.search.table,
         clip_dim=settings.enrich.clip.dim, vector_index_threshold=settings.search.vector_index_threshold,
+        search_ef=settings.search.vector_search_ef,
     )
     models = ModelStore(settings.enrich.clip)
     key = anthropic_key(settings.enrich)

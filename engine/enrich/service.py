@@ -113,8 +113,8 @@ class EnrichService:
         describes the pixels, which an edit leaves alone."""
         await self.index_now(account_id, asset_id, embed=True)
 
-    async def forget(self, asset_ids: list[str]) -> None:
-        await anyio.to_thread.run_sync(self.index.delete, list(asset_ids))
+    async def forget(self, account_id: str, asset_ids: list[str]) -> None:
+        await anyio.to_thread.run_sync(self.index.delete, account_id, list(asset_ids))
         self._maybe_maintain()
 
     def _maybe_maintain(self) -> None:

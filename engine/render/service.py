@@ -76,7 +76,7 @@ class RenderService:
             ttl_s=settings.memo_ttl_s, budget_bytes=settings.hot_bytes_mb * 1024 * 1024, largest_bytes=512 * 1024
         )
         assets.on_delete.append(self._forget)
-        assets.on_change.append(lambda _account_id, asset_id: self._forget([asset_id]))
+        assets.on_change.append(lambda account_id, asset_id: self._forget(account_id, [asset_id]))
         pyvips.cache_set_max_mem(settings.vips_cache_max_mb * 1024 * 1024)
 
     # -- links ---------------------------------------------------------------------------------
@@ -176,7 +176,7 @@ class RenderService:
         one usage row per answer, written with others in one transaction moments later."""
         self.deliveries.add(result.content.account_id, result.content.asset_id, result.content.size)
 
-    async def _forget(self, asset_ids: list[str]) -> None:
+    async def _forget(self, _account_id: str, asset_ids: list[str]) -> None:
         self.memo.forget(asset_ids)
         self.hot.forget(asset_ids)
 

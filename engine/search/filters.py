@@ -1,4 +1,4 @@
-"""Turning filters into one LanceDB SQL predicate, always scoped to the caller's account."""
+"""Turning filters into one LanceDB SQL predicate over an account's table (the table is the account)."""
 
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ def _moment(value: date | datetime) -> datetime:
     return datetime.combine(value, time.min, tzinfo=UTC)
 
 
-def where_clause(account_id: str, filters: SearchFilters) -> str:
-    """Entry point. Every value is a typed number/enum or passes through ``quote``."""
-    parts = [f"account_id = {quote(account_id)}"]
+def where_clause(filters: SearchFilters) -> str | None:
+    """Entry point; ``None`` when nothing filters. Every value is a typed number/enum or passes through ``quote``."""
+    parts: list[str] = []
     if filters.type:
         parts.append(f"type = {quote(filters.type.value)}")
     if filters.status:
@@ -39,4 +39,4 @@ def where_clause(account_id: str, filters: SearchFilters) -> str:
         dlon = filters.near.km / (KM_PER_DEGREE * max(math.cos(math.radians(filters.near.lat)), 0.01))
         parts.append(f"lat BETWEEN {filters.near.lat - dlat} AND {filters.near.lat + dlat}")
         parts.append(f"lon BETWEEN {filters.near.lon - dlon} AND {filters.near.lon + dlon}")
-    return " AND ".join(parts)
+    return " AND ".join(parts) or None

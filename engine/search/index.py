@@ -1,15 +1,24 @@
-"""The LanceDB table behind search: filter columns, a native full-text index and two vector columns.
+"""The LanceDB tables behind search: one per account, each with filter columns, a native full-text index
+and two vector columns.
+
+An account's rows live in their own table (``<prefix>-<account id>``), so a query never filters by
+account: the account is where it looks, not a predicate over everyone's rows. That keeps isolation
+structural and lets each account's vector index answer on its own (an account prefilter over a shared
+table cost ~28 ms per vector query at a million rows; a table of the account's own rows, ~3 ms).
 
 Rows without a vector carry zeros and ``has_*_vec = false``, and vector queries filter on that flag, so
 an asset is findable by its words the moment it is uploaded and by meaning once its job has run.
 Writes go through one lock; each write adds a small fragment, so ``maintain`` (compaction, index
-refresh and, past a size threshold, the ANN vector index) runs in the background every few writes.
+refresh and, past a size threshold, the ANN vector indexes) runs in the background every few writes.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import re
 import threading
+from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,6 +31,8 @@ log = logging.getLogger("picsha.search.index")
 
 TEXT_DIM = 384
 WRITES_PER_MAINTENANCE = 64
+ROW_COLUMNS = ["id", "account_id", "type", "status", "created_us", "filename", "tags", "has_thumbnail", "place"]
+_SAFE_NAME = re.compile(r"[A-Za-z0-9_]{1,96}")
 
 
 def schema(clip_dim: int) -> pa.Schema:
@@ -60,35 +71,94 @@ def quote(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def _and(*parts: str | None) -> str | None:
+    present = [f"({part})" for part in parts if part]
+    return " AND ".join(present) or None
+
+
 class SearchIndex:
-    def __init__(self, uri: str, table: str, *, clip_dim: int = 512, vector_index_threshold: int = 100_000):
+    def __init__(self, uri: str, prefix: str, *, clip_dim: int = 512, vector_index_threshold: int = 2_000,
+                 search_ef: int = 1_000):
         import lancedb
 
         self.db = lancedb.connect(uri)
+        self.prefix = prefix
         self.clip_dim = clip_dim
         self.vector_index_threshold = vector_index_threshold
+        self.search_ef = search_ef
         self._write_lock = threading.Lock()
-        self._writes = 0
-        self.name = table
-        self.table = self._open(table)
+        self._open_lock = threading.Lock()
+        self._tables: dict[str, Any] = {}
+        self._pending: Counter[str] = Counter()  # writes since the last maintenance, per account
+        self._split_shared_table()
 
-    def reset(self) -> None:
-        """An empty table with all its indexes (a rebuild starts here)."""
-        with self._write_lock:
-            self.db.drop_table(self.name, ignore_missing=True)
-            self.table = self._open(self.name)
+    # -- tables ----------------------------------------------------------------------------------
 
-    def _open(self, name: str) -> Any:
+    def table_name(self, account_id: str) -> str:
+        """LanceDB names allow letters, digits, ``_-.``; an id outside that (none Picsha makes) is hashed."""
+        if _SAFE_NAME.fullmatch(account_id):
+            return f"{self.prefix}-{account_id}"
+        return f"{self.prefix}-h{hashlib.sha256(account_id.encode()).hexdigest()[:40]}"
+
+    def _table_names(self) -> list[str]:
+        names: list[str] = []
+        token: str | None = None
+        while True:
+            page = self.db.list_tables(page_token=token, limit=1000)
+            names += page.tables
+            token = page.page_token
+            if not token:
+                return names
+
+    def account_tables(self) -> list[str]:
+        return [name for name in self._table_names() if name.startswith(f"{self.prefix}-")]
+
+    def table_for(self, account_id: str, *, create: bool = False) -> Any | None:
+        """The account's table (opened once and kept); ``None`` when it has none and ``create`` is off."""
+        name = self.table_name(account_id)
+        table = self._tables.get(name)
+        if table is not None:
+            return table
+        with self._open_lock:
+            if name not in self._tables:
+                if name in self._table_names():
+                    self._tables[name] = self.db.open_table(name)
+                elif create:
+                    self._tables[name] = self._create(name)
+                else:
+                    return None
+            return self._tables[name]
+
+    def _create(self, name: str) -> Any:
         from lancedb.index import FTS, Bitmap, BTree, LabelList
 
-        if name in self.db.list_tables().tables:
-            return self.db.open_table(name)
         table = self.db.create_table(name, schema=schema(self.clip_dim), exist_ok=True)
         table.create_index("text", config=FTS(with_position=False), replace=True)
-        for column, config in (("account_id", BTree()), ("created_us", BTree()), ("type", Bitmap()),
-                               ("status", Bitmap()), ("tags", LabelList())):
+        for column, config in (("id", BTree()), ("created_us", BTree()), ("type", Bitmap()), ("status", Bitmap()),
+                               ("tags", LabelList())):
             table.create_index(column, config=config, replace=True)
         return table
+
+    def reset(self) -> None:
+        """No tables at all (a rebuild starts here)."""
+        with self._write_lock, self._open_lock:
+            for name in self.account_tables() + ([self.prefix] if self.prefix in self._table_names() else []):
+                self.db.drop_table(name, ignore_missing=True)
+            self._tables.clear()
+            self._pending.clear()
+
+    def _split_shared_table(self) -> None:
+        """An index written before tables were per account (one table named ``prefix``) is moved over once."""
+        if self.prefix not in self._table_names():
+            return
+        shared = self.db.open_table(self.prefix)
+        total = shared.count_rows()
+        log.warning("moving %d search rows from the shared table %r to one table per account", total, self.prefix)
+        if total:
+            for batch in shared.search().limit(total).to_batches(10_000):
+                self.add_many(pa.Table.from_batches([batch]).select(schema(self.clip_dim).names).to_pylist())
+        self.maintain()
+        self.db.drop_table(self.prefix, ignore_missing=True)
 
     # -- writing ---------------------------------------------------------------------------------
 
@@ -105,8 +175,12 @@ class SearchIndex:
             "clip_vec": list(clip_vec) if clip_vec is not None else [0.0] * self.clip_dim,
         }
 
-    def _existing_vectors(self, asset_id: str) -> dict[str, Any]:
-        found = (self.table.search().where(f"id = {quote(asset_id)}")
+    def stored_vectors(self, account_id: str, asset_id: str) -> dict[str, Any]:
+        """The vectors indexed for an asset (``None`` where it has none); empty when it has no row."""
+        table = self.table_for(account_id)
+        if table is None:
+            return {}
+        found = (table.search().where(f"id = {quote(asset_id)}")
                  .select(["has_text_vec", "text_vec", "has_clip_vec", "clip_vec"]).limit(1).to_list())
         if not found:
             return {}
@@ -118,71 +192,101 @@ class SearchIndex:
         """Insert or replace one asset; a vector left ``None`` keeps the one already indexed."""
         if row.clip_vec is not None and len(row.clip_vec) != self.clip_dim:
             raise ValueError(f"CLIP vectors here have {self.clip_dim} dimensions, got {len(row.clip_vec)}")
+        table = self.table_for(row.account_id, create=True)
         with self._write_lock:
-            keep = self._existing_vectors(row.id) if keep_vectors and (row.text_vec is None or row.clip_vec is None) else None
-            record = self.to_record(row, keep)
-            (self.table.merge_insert("id").when_matched_update_all().when_not_matched_insert_all()
-             .execute(pa.Table.from_pylist([record], schema=self.table.schema)))
-            self._writes += 1
+            wanted = keep_vectors and (row.text_vec is None or row.clip_vec is None)
+            record = self.to_record(row, self.stored_vectors(row.account_id, row.id) if wanted else None)
+            (table.merge_insert("id").when_matched_update_all().when_not_matched_insert_all()
+             .execute(pa.Table.from_pylist([record], schema=table.schema)))
+            self._pending[row.account_id] += 1
 
     def add_many(self, records: list[dict[str, Any]]) -> None:
-        """Bulk append of ready-made records (rebuilds and benchmarks)."""
-        with self._write_lock:
-            self.table.add(pa.Table.from_pylist(records, schema=self.table.schema))
-            self._writes += len(records)
+        """Bulk append of ready-made records, any mix of accounts (rebuilds and benchmarks)."""
+        by_account: dict[str, list[dict[str, Any]]] = {}
+        for record in records:
+            by_account.setdefault(record["account_id"], []).append(record)
+        for account_id, rows in by_account.items():
+            table = self.table_for(account_id, create=True)
+            with self._write_lock:
+                table.add(pa.Table.from_pylist(rows, schema=table.schema))
+                self._pending[account_id] += len(rows)
 
-    def delete(self, asset_ids: list[str]) -> None:
-        if not asset_ids:
+    def delete(self, account_id: str, asset_ids: list[str]) -> None:
+        table = self.table_for(account_id)
+        if not asset_ids or table is None:
             return
         with self._write_lock:
-            self.table.delete("id IN (" + ", ".join(quote(i) for i in asset_ids) + ")")
-            self._writes += 1
+            table.delete("id IN (" + ", ".join(quote(i) for i in asset_ids) + ")")
+            self._pending[account_id] += 1
 
     def needs_maintenance(self) -> bool:
-        return self._writes >= WRITES_PER_MAINTENANCE
+        return sum(self._pending.values()) >= WRITES_PER_MAINTENANCE
 
     def maintain(self) -> None:
-        """Compact fragments, fold new rows into the indexes, and build the ANN index once it pays off."""
+        """For each account written since last time: compact fragments, fold new rows into the indexes, and
+        build the ANN indexes once the table is large enough for them to pay off."""
         with self._write_lock:
-            self._writes = 0
-            self.table.optimize()
-        names = {index.name for index in self.table.list_indices()}
-        for column, flag in (("text_vec", "has_text_vec"), ("clip_vec", "has_clip_vec")):
-            # Counted per column: without CLIP weights no row has a CLIP vector, and none is needed.
-            if f"{column}_idx" not in names and self.table.count_rows(flag) >= self.vector_index_threshold:
-                # Built outside the write lock (minutes at scale): writes go on; new rows are searched exactly
-                # until the next optimize folds them in.
-                self.table.create_index(metric="cosine", vector_column_name=column, index_type="IVF_HNSW_SQ")
+            accounts, self._pending = list(self._pending), Counter()
+        for account_id in accounts:
+            table = self.table_for(account_id)
+            if table is None:
+                continue
+            with self._write_lock:
+                table.optimize()
+            names = {index.name for index in table.list_indices()}
+            for column, flag in (("text_vec", "has_text_vec"), ("clip_vec", "has_clip_vec")):
+                # Counted per column: without CLIP weights no row has a CLIP vector, and none is needed.
+                if f"{column}_idx" not in names and table.count_rows(flag) >= self.vector_index_threshold:
+                    # Built outside the write lock: writes go on; rows added meanwhile are searched exactly
+                    # until the next optimize folds them in.
+                    table.create_index(metric="cosine", vector_column_name=column, index_type="IVF_HNSW_SQ")
 
-    # -- reading ---------------------------------------------------------------------------------
+    # -- reading (every query names its account) -------------------------------------------------
 
-    def full_text(self, query: str, where: str, limit: int) -> list[tuple[str, float]]:
-        rows = (self.table.search(query, query_type="fts", fts_columns="text").where(where, prefilter=True)
-                .select(["id", "_score"]).limit(limit).to_list())
+    def full_text(self, account_id: str, query: str, where: str | None, limit: int) -> list[tuple[str, float]]:
+        table = self.table_for(account_id)
+        if table is None:
+            return []
+        search = table.search(query, query_type="fts", fts_columns="text")
+        if where:
+            search = search.where(where, prefilter=True)
+        rows = search.select(["id", "_score"]).limit(limit).to_list()
         return [(row["id"], float(row["_score"])) for row in rows]
 
-    def nearest(self, column: str, vector: np.ndarray, where: str, limit: int, min_similarity: float,
-                refine: int | None = None) -> list[tuple[str, float]]:
+    def nearest(self, account_id: str, column: str, vector: np.ndarray, where: str | None, limit: int,
+                min_similarity: float) -> list[tuple[str, float]]:
+        table = self.table_for(account_id)
+        if table is None:
+            return []
         flag = "has_text_vec" if column == "text_vec" else "has_clip_vec"
-        query = (self.table.search(vector.astype(np.float32), vector_column_name=column).distance_type("cosine")
-                 .where(f"({where}) AND {flag}", prefilter=True).select(["id", "_distance"]).limit(limit))
-        if refine:
-            query = query.nprobes(refine).refine_factor(2)
+        query = (table.search(vector.astype(np.float32), vector_column_name=column).distance_type("cosine")
+                 .where(_and(where, flag), prefilter=True).ef(self.search_ef).select(["id", "_distance"]).limit(limit))
         hits = [(row["id"], 1.0 - float(row["_distance"])) for row in query.to_list()]
         return [(asset_id, similarity) for asset_id, similarity in hits if similarity >= min_similarity]
 
-    def rows(self, ids: list[str]) -> dict[str, dict[str, Any]]:
-        if not ids:
+    def rows(self, account_id: str, ids: list[str]) -> dict[str, dict[str, Any]]:
+        table = self.table_for(account_id)
+        if not ids or table is None:
             return {}
-        found = (self.table.search().where("id IN (" + ", ".join(quote(i) for i in ids) + ")")
-                 .select(["id", "account_id", "type", "status", "created_us", "filename", "tags", "has_thumbnail", "place"])
-                 .limit(len(ids)).to_list())
+        found = (table.search().where("id IN (" + ", ".join(quote(i) for i in ids) + ")")
+                 .select(ROW_COLUMNS).limit(len(ids)).to_list())
         return {row["id"]: row for row in found}
 
-    def filtered(self, where: str, limit: int) -> list[str]:
+    def filtered(self, account_id: str, where: str | None, limit: int) -> list[str]:
         """Filter-only search (no words): newest first."""
-        rows = self.table.search().where(where).select(["id", "created_us"]).limit(limit).to_list()
+        table = self.table_for(account_id)
+        if table is None:
+            return []
+        search = table.search()
+        if where:
+            search = search.where(where)
+        rows = search.select(["id", "created_us"]).limit(limit).to_list()
         return [row["id"] for row in sorted(rows, key=lambda r: -r["created_us"])]
 
-    def count(self, where: str | None = None) -> int:
-        return self.table.count_rows(where)
+    def count(self, account_id: str, where: str | None = None) -> int:
+        table = self.table_for(account_id)
+        return 0 if table is None else table.count_rows(where)
+
+    def count_all(self, where: str | None = None) -> int:
+        """Rows across every account (operators and tests)."""
+        return sum(self.db.open_table(name).count_rows(where) for name in self.account_tables())

@@ -52,16 +52,17 @@ class SearchService:
         self.assets = assets
         self.refiner = refiner
         self.limiter = anyio.CapacityLimiter(4)
-        self._vectors_seen: set[str] = set()
+        self._vectors_seen: set[tuple[str, str]] = set()  # (account, flag) once any row has that vector
 
     async def _run(self, fn: Callable[[], T]) -> T:
         return await anyio.to_thread.run_sync(fn, limiter=self.limiter)
 
     async def ranked(self, account_id: str, query: str, filters: SearchFilters) -> tuple[list[tuple[str, float]], list[str]]:
         """Every match (up to the candidate pool), best first, and the paths that ran."""
-        where = where_clause(account_id, filters)
+        where = where_clause(filters)
         if not query.strip():
-            ids = await self._run(lambda: self.index.filtered(where, max(self.settings.candidates, self.index.count(where))))
+            ids = await self._run(lambda: self.index.filtered(
+                account_id, where, max(self.settings.candidates, self.index.count(account_id, where))))
             return [(i, 1.0) for i in ids], ["filter"]
         rankings: dict[str, list[str]] = {}
 
@@ -69,30 +70,33 @@ class SearchService:
             rankings[name] = [asset_id for asset_id, _ in await self._run(search)]
 
         async with anyio.create_task_group() as group:  # the paths run side by side
-            group.start_soon(path, "fts", lambda: self.index.full_text(query, where, self.settings.candidates))
-            if await self._has_vectors("has_text_vec"):
-                group.start_soon(path, "text_vector", lambda: self._text_path(query, where))
-            if await self._has_vectors("has_clip_vec") and await self._run(self.models.clip) is not None:
-                group.start_soon(path, "clip", lambda: self._clip_path(query, where))
+            group.start_soon(path, "fts", lambda: self.index.full_text(account_id, query, where, self.settings.candidates))
+            if await self._has_vectors(account_id, "has_text_vec"):
+                group.start_soon(path, "text_vector", lambda: self._text_path(account_id, query, where))
+            if await self._has_vectors(account_id, "has_clip_vec") and await self._run(self.models.clip) is not None:
+                group.start_soon(path, "clip", lambda: self._clip_path(account_id, query, where))
         names = [name for name in ("fts", "text_vector", "clip") if name in rankings]
         return rrf([rankings[n] for n in names if rankings[n]] or [[]], k=self.settings.rrf_k), names
 
-    async def _has_vectors(self, flag: str) -> bool:
+    async def _has_vectors(self, account_id: str, flag: str) -> bool:
         """Vectors exist once any upload asked for them; until then the model need not even load."""
-        if flag not in self._vectors_seen and await self._run(lambda: self.index.count(flag) > 0):
-            self._vectors_seen.add(flag)
-        return flag in self._vectors_seen
+        key = (account_id, flag)
+        if key not in self._vectors_seen and await self._run(lambda: self.index.count(account_id, flag) > 0):
+            self._vectors_seen.add(key)
+        return key in self._vectors_seen
 
-    def _text_path(self, query: str, where: str) -> list[tuple[str, float]]:
+    def _text_path(self, account_id: str, query: str, where: str | None) -> list[tuple[str, float]]:
         vector = self.models.embed_texts([query])[0]
-        return self.index.nearest("text_vec", vector, where, self.settings.candidates, self.settings.min_text_similarity)
+        return self.index.nearest(
+            account_id, "text_vec", vector, where, self.settings.candidates, self.settings.min_text_similarity)
 
-    def _clip_path(self, query: str, where: str) -> list[tuple[str, float]]:
+    def _clip_path(self, account_id: str, query: str, where: str | None) -> list[tuple[str, float]]:
         clip = self.models.clip()
         if clip is None:
             return []
         vector = clip.embed_texts([query])[0]
-        return self.index.nearest("clip_vec", vector, where, self.settings.candidates, self.settings.min_clip_similarity)
+        return self.index.nearest(
+            account_id, "clip_vec", vector, where, self.settings.candidates, self.settings.min_clip_similarity)
 
     async def search(self, principal: Principal, request: SearchRequest) -> SearchResponse:
         text, filters = merge_filters(request.filters, request.query)
@@ -105,7 +109,7 @@ class SearchService:
                 log.warning("query refinement failed; using the parsed filters", exc_info=True)
         ranked, paths = await self.ranked(principal.account_id, text, filters)
         page = ranked[request.offset : request.offset + request.limit]
-        rows = await self._run(lambda: self.index.rows([i for i, _ in page]))
+        rows = await self._run(lambda: self.index.rows(principal.account_id, [i for i, _ in page]))
         hits = [self._hit(rows[i], score) for i, score in page if i in rows]
         return SearchResponse(results=hits, total=len(ranked), query=text, filters=filters, paths=paths)
 

@@ -7,7 +7,7 @@ from pydantic import BaseModel, Field
 
 class SearchSettings(BaseModel):
     uri: str | None = Field(default=None, description="LanceDB folder or s3:// URI; default <data_dir>/index.")
-    table: str = "assets"
+    table: str = Field(default="assets", description="Name prefix of the index tables (one per account).")
     rrf_k: int = Field(default=60, ge=1, description="Reciprocal rank fusion constant.")
     candidates: int = Field(default=200, ge=10, le=5000, description="Rows each search path hands to fusion.")
     min_text_similarity: float = Field(
@@ -15,6 +15,11 @@ class SearchSettings(BaseModel):
     )
     min_clip_similarity: float = Field(default=0.18, ge=-1, le=1)
     vector_index_threshold: int = Field(
-        default=100_000, ge=256, description="Rows above which an ANN vector index is built (exact search below)."
+        default=2_000, ge=256,
+        description="Rows with vectors in an account above which its ANN vector index is built (exact search below).",
+    )
+    vector_search_ef: int = Field(
+        default=1_000, ge=10, le=10_000,
+        description="Candidates an ANN vector query visits: higher finds more of the true nearest, a little slower.",
     )
     refine_with_claude: bool = Field(default=True, description="Let Claude refine parsed filters when a key is set.")
