@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import re
 import threading
 from collections import Counter
@@ -31,6 +32,7 @@ log = logging.getLogger("picsha.search.index")
 
 TEXT_DIM = 384
 WRITES_PER_MAINTENANCE = 64
+MIN_FILTERED_EF = 200
 ROW_COLUMNS = ["id", "account_id", "type", "status", "created_us", "filename", "tags", "has_thumbnail", "place"]
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_]{1,96}")
 
@@ -259,10 +261,23 @@ class SearchIndex:
         if table is None:
             return []
         flag = "has_text_vec" if column == "text_vec" else "has_clip_vec"
+        ef = self.search_ef
+        if where:
+            matched = table.count_rows(where)
+            if not matched:
+                return []
+            ef = self._filtered_ef(matched / max(table.count_rows(), 1), limit)
         query = (table.search(vector.astype(np.float32), vector_column_name=column).distance_type("cosine")
-                 .where(_and(where, flag), prefilter=True).ef(self.search_ef).select(["id", "_distance"]).limit(limit))
+                 .where(_and(where, flag), prefilter=True).ef(ef).select(["id", "_distance"]).limit(limit))
         hits = [(row["id"], 1.0 - float(row["_distance"])) for row in query.to_list()]
         return [(asset_id, similarity) for asset_id, similarity in hits if similarity >= min_similarity]
+
+    def _filtered_ef(self, share: float, limit: int) -> int:
+        """HNSW breadth for a prefiltered query. The graph walk skips rows the filter drops, so it visits about
+        ef / share nodes, while the rows left need a breadth in proportion to their number: scaling ef by the
+        share keeps recall at about the unfiltered level for about the unfiltered cost (with ef 1,000 at 10%
+        of a 20,000-row account, a query took 2.5x as long for no gain in recall)."""
+        return max(MIN_FILTERED_EF, limit, min(self.search_ef, math.ceil(self.search_ef * share)))
 
     def rows(self, account_id: str, ids: list[str]) -> dict[str, dict[str, Any]]:
         table = self.table_for(account_id)

@@ -159,3 +159,15 @@ def test_a_shared_table_from_before_is_split_by_account(tmp_path: Path) -> None:
     assert "assets" not in moved.db.list_tables().tables
     assert [i for i, _ in moved.full_text("acct_a", "harbour", None, 5)] == ["as_1"]
     assert [i for i, _ in moved.nearest("acct_b", "text_vec", np.array(unit(2)), None, 5, 0.9)] == ["as_2"]
+
+
+def test_a_filtered_vector_query_scales_its_search_breadth_to_the_rows_the_filter_keeps(index: SearchIndex) -> None:
+    assert index.search_ef == 1_000
+    assert index._filtered_ef(1.0, 10) == 1_000
+    assert index._filtered_ef(0.5, 10) == 500
+    assert index._filtered_ef(0.01, 10) == 200  # never below the floor
+    assert index._filtered_ef(0.01, 300) == 300  # nor below the rows asked for
+    place = where_clause(SearchFilters(place="nowhere at all"))
+    assert index.nearest("acct_a", "text_vec", np.array(unit(0)), place, 5, -1.0) == []
+    nice = where_clause(SearchFilters(place="nice"))
+    assert [i for i, _ in index.nearest("acct_a", "text_vec", np.array(unit(1)), nice, 5, -1.0)] == ["as_beach"]
