@@ -107,7 +107,10 @@ class IngestService:
 
     async def from_staged(self, principal: Principal, staged: StagedFile, filename: str, options: IngestOptions) -> Asset:
         try:
-            kind = sniff(staged.path, filename)
+            # in a worker thread: the text check reads the whole file, which must not stall other requests
+            kind = await anyio.to_thread.run_sync(
+                lambda: sniff(staged.path, filename, ascii_text=staged.ascii_text), limiter=self.cpu
+            )
             if kind is None:
                 raise UnsupportedMediaType(
                     f"This file type is not allowed. Allowed types: {ALLOWED_FORMATS}.",

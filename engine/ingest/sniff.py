@@ -103,8 +103,12 @@ def _is_text(path: Path) -> bool:
     return not tail
 
 
-def sniff(path: Path, filename: str) -> FileKind | None:
-    """The file's kind from its first bytes (and, for ZIP containers, its member names)."""
+def sniff(path: Path, filename: str, *, ascii_text: bool = False) -> FileKind | None:
+    """The file's kind from its first bytes (and, for ZIP containers, its member names).
+
+    ``ascii_text``: the caller already saw that every byte is ASCII without NUL, so the whole-file
+    text check is answered without reading the file again.
+    """
     with open(path, "rb") as handle:
         head = handle.read(HEAD_BYTES)
     if head.startswith(b"\xff\xd8\xff"):
@@ -126,6 +130,6 @@ def sniff(path: Path, filename: str) -> FileKind | None:
         return KINDS[office] if office else None
     if _looks_like_svg(head):
         return KINDS["svg"]
-    if head and _is_text(path):
+    if head and (ascii_text or _is_text(path)):
         return KINDS["md"] if Path(filename).suffix.lower() in _MARKDOWN_SUFFIXES else KINDS["txt"]
     return None

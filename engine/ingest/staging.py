@@ -22,6 +22,9 @@ class StagedFile:
     path: Path
     size: int
     sha256: str
+    # Set by a stager that saw every byte and found only ASCII without NUL: the sniffer then knows the
+    # file is text without reading it again.
+    ascii_text: bool = False
 
     def discard(self) -> None:
         self.path.unlink(missing_ok=True)

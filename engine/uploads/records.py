@@ -31,6 +31,15 @@ def to_model(row: Row) -> Upload:
     )
 
 
+def _free(token: str) -> sa.ColumnElement[bool]:
+    """No live lease on the row, or it is ``token``'s own."""
+    return sa.or_(u.c.lease_until.is_(None), u.c.lease_until < now(), u.c.lease == token)
+
+
+def _until(seconds: float) -> datetime:
+    return now() + timedelta(seconds=seconds)
+
+
 class UploadRecords:
     def __init__(self, catalog: Catalog):
         self.catalog = catalog
@@ -53,17 +62,45 @@ class UploadRecords:
             return int(await conn.scalar(query) or 0)
 
     async def take_lease(self, upload_id: str, token: str, seconds: float) -> bool:
-        stamp = now()
-        free = sa.or_(u.c.lease_until.is_(None), u.c.lease_until < stamp, u.c.lease == token)
-        query = u.update().where(u.c.id == upload_id, free).values(lease=token, lease_until=stamp + timedelta(seconds=seconds))
+        query = u.update().where(u.c.id == upload_id, _free(token)).values(lease=token, lease_until=_until(seconds))
         async with self.catalog.begin() as conn:
             return (await conn.execute(query)).rowcount == 1
 
+    async def lease_for_append(
+        self, account_id: str, upload_id: str, offset: int, token: str, seconds: float
+    ) -> Row | None:
+        """Take the lease and read the row in one statement, when a PATCH at ``offset`` can go ahead.
+
+        Only an upload of this account that is receiving bytes, not expired, not a final concatenation,
+        at exactly this offset and free of other writers matches; for anything else (None) the caller
+        reads the row to give the precise refusal.
+        """
+        live = sa.or_(u.c.expires_at.is_(None), u.c.expires_at >= now())
+        query = (
+            u.update()
+            .where(
+                u.c.id == upload_id, u.c.account_id == account_id, u.c.status == UploadStatus.UPLOADING.value,
+                u.c.offset == offset, sa.or_(u.c.concat.is_(None), u.c.concat != ConcatKind.FINAL.value), live,
+                _free(token),
+            )
+            .values(lease=token, lease_until=_until(seconds))
+            .returning(*u.c)
+        )
+        async with self.catalog.begin() as conn:
+            row = (await conn.execute(query)).mappings().first()
+        return dict(row) if row else None
+
     async def release(self, upload_id: str, token: str, **changes: Any) -> None:
-        """Write ``changes`` and drop the lease in one statement, only while the lease is still ours."""
+        """Write ``changes`` and drop the lease in one statement, only while the lease is still ours.
+
+        Without changes only the lease goes: a refused or repeated PATCH leaves ``updated_at`` alone.
+        """
+        values: Row = {"lease": None, "lease_until": None}
+        if changes:
+            values |= {"updated_at": now(), **changes}
         query = u.update().where(u.c.id == upload_id, u.c.lease == token)
         async with self.catalog.begin() as conn:
-            await conn.execute(query.values(lease=None, lease_until=None, updated_at=now(), **changes))
+            await conn.execute(query.values(**values))
 
     async def update(self, upload_id: str, **changes: Any) -> None:
         async with self.catalog.begin() as conn:

@@ -7,7 +7,6 @@ the same sniffing, limits, config flags and analysis as any other ingest.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 import uuid
@@ -26,7 +25,7 @@ from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, PicshaErr
 from engine.ids import IdPrefix, new_id
 from engine.ingest import IngestService
 from engine.ingest.staging import StagedFile, too_large
-from engine.uploads.checksum import ChunkDigests
+from engine.uploads.checksum import ChunkDigests, RunningFile
 from engine.uploads.concat import check_parts, file_sha256, join_files
 from engine.uploads.metadata import parse_metadata
 from engine.uploads.models import (
@@ -65,9 +64,9 @@ class UploadService:
         self.ingest = ingest
         self.assets = assets
         self.max_bytes = max_bytes
-        # The running SHA-256 of each upload this process is receiving: (offset it covers, hash object).
-        # After a restart it is missing and the finished file is hashed once instead.
-        self._hashes: dict[str, tuple[int, Any]] = {}
+        # The running SHA-256 (and text check) of each upload this process is receiving. After a restart
+        # it is missing and the finished file is read once instead.
+        self._hashes: dict[str, RunningFile] = {}
 
     # -- reading --------------------------------------------------------------------------------
 
@@ -132,7 +131,7 @@ class UploadService:
     async def _assemble(self, row: Row, parts: list[Row]) -> None:
         sources = [await self.spool.materialize(p["id"], p["spool"] or {}, p["length"]) for p in parts]
         digest = await join_files(sources, self.spool.path(row["id"]))
-        self._hashes[row["id"]] = (row["length"], digest)
+        self._hashes[row["id"]] = RunningFile(offset=row["length"], sha256=digest, ascii_text=False)
         row.update(offset=row["length"], spool={"joined": True})
         await self.records.update(row["id"], offset=row["length"], spool=row["spool"])
         for part in parts:
@@ -174,16 +173,15 @@ class UploadService:
         self, principal: Principal, upload_id: str, *, offset: int, chunks: AsyncIterator[bytes],
         length: int | None = None, checksum: Checksum | None = None, content_length: int | None = None,
     ) -> Upload:
-        row = await self._row(principal, upload_id)
-        self._check_append(row, offset, length, content_length)  # refuse early, before taking the lease
         token = uuid.uuid4().hex
-        if row["status"] == UploadStatus.PROCESSING.value or not await self.records.take_lease(
-            upload_id, token, self.settings.lease_s
-        ):
-            raise _locked()
+        # The common case (the upload is ours, live, idle and at this offset) takes the lease and reads
+        # the row in one statement; any other case reads the row first, to refuse precisely.
+        row = await self.records.lease_for_append(principal.account_id, upload_id, offset, token, self.settings.lease_s)
+        if row is None:
+            await self._lease_checked(principal, upload_id, token, offset, length, content_length)
         try:
-            # Read again under the lease: another writer may have moved the offset since.
-            row = await self._row(principal, upload_id)
+            if row is None:  # read again under the lease: another writer may have moved the offset since
+                row = await self._row(principal, upload_id)
             known = self._check_append(row, offset, length, content_length)
             if row["status"] != UploadStatus.UPLOADING.value:  # all bytes are in: a repeated last PATCH
                 await self.records.release(upload_id, token)
@@ -195,13 +193,25 @@ class UploadService:
             raise
         return await self._settle(principal, row, token)
 
+    async def _lease_checked(
+        self, principal: Principal, upload_id: str, token: str, offset: int, length: int | None,
+        content_length: int | None,
+    ) -> None:
+        """Take the lease after the row's checks pass, so a refused PATCH gets the protocol's answer, not 423."""
+        row = await self._row(principal, upload_id)
+        self._check_append(row, offset, length, content_length)
+        if row["status"] == UploadStatus.PROCESSING.value or not await self.records.take_lease(
+            upload_id, token, self.settings.lease_s
+        ):
+            raise _locked()
+
     async def _write(
         self, row: Row, token: str, offset: int, known: int | None, chunks: AsyncIterator[bytes],
         checksum: Checksum | None,
     ) -> Row:
         upload_id = row["id"]
         cached = self._hashes.get(upload_id)
-        running = cached[1] if cached and cached[0] == offset else (hashlib.sha256() if offset == 0 else None)
+        running = cached if cached and cached.offset == offset else (RunningFile.empty() if offset == 0 else None)
         digests = ChunkDigests(checksum, running)
         renewed = time.monotonic()
 
@@ -215,8 +225,8 @@ class UploadService:
         written, state = await self.spool.write(
             upload_id, row["spool"] or {}, offset, chunks, limit=limit, digests=digests, keepalive=keepalive
         )
-        if digests.file_hash is not None:
-            self._hashes[upload_id] = (offset + written, digests.file_hash)
+        if (running := digests.running(offset + written)) is not None:
+            self._hashes[upload_id] = running
         return row | {"offset": offset + written, "length": known, "spool": state}
 
     async def _settle(self, principal: Principal, row: Row, token: str) -> Upload:
@@ -252,8 +262,9 @@ class UploadService:
         else:
             path = await self.spool.materialize(row["id"], row["spool"] or {}, size)
         cached = self._hashes.pop(row["id"], None)
-        sha256 = cached[1].hexdigest() if cached and cached[0] == size else await file_sha256(path)
-        return StagedFile(path=path, size=size, sha256=sha256)
+        if cached is None or cached.offset != size:
+            return StagedFile(path=path, size=size, sha256=await file_sha256(path))
+        return StagedFile(path=path, size=size, sha256=cached.sha256.hexdigest(), ascii_text=cached.ascii_text)
 
     async def _finish(self, principal: Principal, row: Row, token: str) -> Upload:
         kept = now() + timedelta(seconds=self.settings.keep_finished_s)

@@ -18,20 +18,31 @@ import anyio
 from engine.errors import PicshaError
 from engine.ingest.staging import too_large
 from engine.uploads.checksum import ChunkDigests
+from engine.uploads.writeback import start_writeback
 
-FLUSH_BYTES = 4 * 1024 * 1024
+# Small enough that a buffer is still in the CPU cache when it is written and hashed, and that freed
+# buffers are reused rather than returned to the OS and faulted in again; large enough that the trips to
+# the worker thread stay cheap (measured: 256 KiB and 4 MiB did worse, 1 MiB no better).
+FLUSH_BYTES = 512 * 1024
 IOV_MAX = 512
 SpoolState = dict[str, Any]
 KeepAlive = Callable[[], Awaitable[None]]
 
 
 class ChunkWriter:
-    """Appends one chunk to a file at ``start``; two buffers, so the disk write overlaps the next receive."""
+    """Appends one chunk to a file at ``start``; two buffers, so the disk write overlaps the next receive.
 
-    def __init__(self, path: Path, start: int, digests: ChunkDigests, limit: int, max_bytes: int):
+    With ``writeback``, each buffer's write-out to the disk starts as soon as it is written (see
+    ``writeback.py``), for files that will be fsync'd as they are.
+    """
+
+    def __init__(
+        self, path: Path, start: int, digests: ChunkDigests, limit: int, max_bytes: int, *, writeback: bool = False
+    ):
         self.path, self.start, self.digests = path, start, digests
-        self.limit, self.max_bytes = limit, max_bytes
+        self.limit, self.max_bytes, self.writeback = limit, max_bytes, writeback
         self.written = 0
+        self.flushed = 0  # bytes handed to the write thread so far
         self.fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
         if os.fstat(self.fd).st_size < start:  # never pad a lost file with zeros
             os.close(self.fd)
@@ -41,7 +52,7 @@ class ChunkWriter:
         os.lseek(self.fd, start, os.SEEK_SET)
         self.pending: asyncio.Future[None] | None = None
 
-    def _write(self, parts: list[bytes]) -> None:
+    def _write(self, parts: list[bytes], at: int) -> None:
         """``writev`` the received pieces as they are (no joining copy); finish a short write by hand."""
         if len(parts) > IOV_MAX:
             parts = [b"".join(parts)]
@@ -51,8 +62,13 @@ class ChunkWriter:
             rest = memoryview(b"".join(parts))[done:]
             while rest:
                 rest = rest[os.write(self.fd, rest) :]
+        if self.writeback:
+            start_writeback(self.fd, at, total)
 
-    def _hash(self, parts: list[bytes]) -> None:
+    def _store(self, parts: list[bytes], at: int) -> None:
+        """Write and hash one buffer in one trip to a worker thread: a trip costs more than the hashing
+        would gain from running beside the write on a second thread."""
+        self._write(parts, at)
         for part in parts:
             self.digests.update(part)
 
@@ -61,10 +77,10 @@ class ChunkWriter:
             await self.pending
             self.pending = None
         if parts:
-            # Hashing and writing both release the GIL: they run side by side while the next bytes arrive.
-            write = anyio.to_thread.run_sync(self._write, parts)
-            digest = anyio.to_thread.run_sync(self._hash, parts)
-            self.pending = asyncio.ensure_future(asyncio.gather(write, digest))
+            # Writing and hashing release the GIL: they run while the next bytes arrive.
+            at = self.start + self.flushed
+            self.flushed += sum(len(part) for part in parts)
+            self.pending = asyncio.ensure_future(anyio.to_thread.run_sync(self._store, parts, at))
 
     async def run(self, chunks: AsyncIterator[bytes], keepalive: KeepAlive) -> int:
         try:
@@ -151,7 +167,8 @@ class LocalSpool(Spool):
         self, upload_id: str, state: SpoolState, start: int, chunks: AsyncIterator[bytes], *,
         limit: int, digests: ChunkDigests, keepalive: KeepAlive,
     ) -> tuple[int, SpoolState]:
-        writer = ChunkWriter(self.path(upload_id), start, digests, limit, self.max_bytes)
+        # the file becomes the asset's blob, fsync'd then: its write-out starts while the bytes arrive
+        writer = ChunkWriter(self.path(upload_id), start, digests, limit, self.max_bytes, writeback=True)
         return await writer.run(chunks, keepalive), state
 
     async def materialize(self, upload_id: str, state: SpoolState, size: int) -> Path:

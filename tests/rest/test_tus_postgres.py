@@ -32,6 +32,10 @@ async def test_tus_flow_on_postgresql(postgres_url: str, tmp_path: Path) -> None
         assert await api.engine.uploads.records.take_lease(upload_id, "other-writer", 60)
         locked = await api.http.patch(url, headers=alice | TUS | OCTET | {"Upload-Offset": str(half)}, content=data[half:])
         assert locked.status_code == 423 and locked.json()["error"]["code"] == "upload_locked"
+        behind = await api.http.patch(url, headers=alice | TUS | OCTET | {"Upload-Offset": "0"}, content=data[:half])
+        assert behind.status_code == 409 and behind.json()["error"]["offset"] == half
+        foreign = await api.http.patch(url, headers=bob | TUS | OCTET | {"Upload-Offset": str(half)}, content=data[half:])
+        assert foreign.status_code == 404
         await api.engine.uploads.records.release(upload_id, "other-writer")
         last = await api.http.patch(url, headers=alice | TUS | OCTET | {"Upload-Offset": str(half)}, content=data[half:])
         assert last.status_code == 204, last.text

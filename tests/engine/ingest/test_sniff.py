@@ -73,3 +73,15 @@ def test_the_whole_file_is_checked_for_text(tmp_path: Path, data: bytes, is_text
     path = tmp_path / "long.txt"
     path.write_bytes(data)
     assert (sniff(path, "long.txt") is not None) is is_text
+
+
+def test_a_stager_that_saw_only_ascii_spares_the_whole_file_check(tmp_path: Path) -> None:
+    path = tmp_path / "f"
+    path.write_bytes(b"a" * 5000 + b"\x00")  # the NUL lies past the head: only the whole-file check finds it
+    assert sniff(path, "f.txt") is None
+    kind = sniff(path, "f.txt", ascii_text=True)  # the stager's word stands in for reading the file again
+    assert kind is not None and kind.format == "txt"
+    png = tmp_path / "p"
+    png.write_bytes(image_bytes(8, 8, "png"))
+    kind = sniff(png, "p.txt", ascii_text=True)  # magic bytes are checked first, as always
+    assert kind is not None and kind.format == "png"

@@ -173,3 +173,96 @@ async def test_lost_bytes_are_reported_not_padded(engine: Engine, owner: Princip
         await engine.uploads.append(owner, upload.id, offset=40, chunks=chunks(b"y" * 60))
     assert lost.value.status == 410 and lost.value.code == "upload_bytes_missing"
     assert not engine.uploads.spool.path(upload.id).exists() or engine.uploads.spool.path(upload.id).stat().st_size == 0
+
+
+async def test_the_one_statement_lease_refuses_as_before(engine: Engine, owner: Principal) -> None:
+    """A PATCH the combined lease-and-read does not let through gets the same answer as ever."""
+    upload = await engine.uploads.create(owner, UploadCreate(length=100))
+    await engine.uploads.append(owner, upload.id, offset=0, chunks=chunks(b"x" * 10))
+    assert await engine.uploads.records.take_lease(upload.id, "other-writer", 60)
+
+    async def refusal(principal: Principal, offset: int) -> tuple[int, str]:
+        with pytest.raises(PicshaError) as refused:
+            await engine.uploads.append(principal, upload.id, offset=offset, chunks=chunks(b"y" * 5))
+        return refused.value.status, refused.value.code
+
+    assert await refusal(owner, 10) == (423, "upload_locked")
+    assert await refusal(owner, 3) == (409, "upload_offset_mismatch")  # the refusal wins over the lock
+    assert await refusal(Principal(account_id="acct_stranger"), 10) == (404, "upload_not_found")
+    await engine.uploads.records.update(upload.id, expires_at=now() - timedelta(seconds=1))
+    assert await refusal(owner, 10) == (410, "upload_expired")
+    row = await engine.uploads.records.fetch(owner.account_id, upload.id)
+    assert row is not None and row["lease"] == "other-writer" and row["offset"] == 10
+
+
+async def test_lease_for_append_matches_only_a_writable_upload(engine: Engine, owner: Principal) -> None:
+    records = engine.uploads.records
+    upload = await engine.uploads.create(owner, UploadCreate(length=100))
+    assert await records.lease_for_append("acct_stranger", upload.id, 0, "t1", 60) is None
+    assert await records.lease_for_append(owner.account_id, upload.id, 5, "t1", 60) is None
+    row = await records.lease_for_append(owner.account_id, upload.id, 0, "t1", 60)
+    assert row == await records.fetch(owner.account_id, upload.id)
+    assert row is not None and row["lease"] == "t1" and isinstance(row["metadata"], dict)
+    assert await records.lease_for_append(owner.account_id, upload.id, 0, "t2", 60) is None  # held by t1
+    await records.release(upload.id, "t1")
+    for changes in ({"status": UploadStatus.COMPLETE.value}, {"expires_at": now() - timedelta(seconds=1)},
+                    {"concat": "final"}):
+        await records.update(upload.id, **changes)
+        assert await records.lease_for_append(owner.account_id, upload.id, 0, "t3", 60) is None
+        await records.update(upload.id, status=UploadStatus.UPLOADING.value, concat=None,
+                             expires_at=now() + timedelta(seconds=60))
+    assert await records.lease_for_append(owner.account_id, upload.id, 0, "t4", 60) is not None
+
+
+async def test_a_refused_chunk_frees_the_lease_and_changes_nothing(engine: Engine, owner: Principal) -> None:
+    upload = await engine.uploads.create(owner, UploadCreate(length=10))
+    before = await engine.uploads.records.fetch(owner.account_id, upload.id)
+    for content_length, body in ((11, b"x" * 11), (None, b"x" * 11)):  # announced, then found while streaming
+        with pytest.raises(PicshaError) as refused:
+            await engine.uploads.append(
+                owner, upload.id, offset=0, chunks=chunks(body), content_length=content_length
+            )
+        assert refused.value.status == 413
+    after = await engine.uploads.records.fetch(owner.account_id, upload.id)
+    assert before is not None and after is not None
+    assert after["lease"] is None and after["offset"] == 0 and after["updated_at"] == before["updated_at"]
+    done = await engine.uploads.append(owner, upload.id, offset=0, chunks=chunks(b"plain text"))
+    assert done.status is UploadStatus.DONE
+
+
+@pytest.mark.parametrize(
+    ("pieces", "ascii_text", "kind"),
+    [
+        ([b"plain ", b"ASCII ", b"text\n"], True, "txt"),
+        (["caf\u00e9 ".encode(), b"au lait\n"], False, "txt"),  # UTF-8 beyond ASCII: the file is read again
+        ([b"looks like text\x00", b" but has a NUL"], False, None),
+    ],
+)
+async def test_text_is_recognised_from_the_streamed_bytes(
+    engine: Engine, owner: Principal, pieces: list[bytes], ascii_text: bool, kind: str | None
+) -> None:
+    data = b"".join(pieces)
+    upload = await engine.uploads.create(owner, UploadCreate(length=len(data), metadata={"filename": "notes.txt"}))
+    offset = 0
+    for piece in pieces[:-1]:
+        offset = (await engine.uploads.append(owner, upload.id, offset=offset, chunks=chunks(piece))).offset
+    assert engine.uploads._hashes[upload.id].ascii_text is ascii_text
+    if kind is None:
+        with pytest.raises(PicshaError) as refused:
+            await engine.uploads.append(owner, upload.id, offset=offset, chunks=chunks(pieces[-1]))
+        assert refused.value.code == "asset_content_type_not_allowed"
+        return
+    await engine.uploads.append(owner, upload.id, offset=offset, chunks=chunks(pieces[-1]))
+    asset = await engine.uploads.finished_asset(owner, upload.id)
+    assert asset.meta.format == kind and asset.meta.sha256 == hashlib.sha256(data).hexdigest()
+
+
+async def test_a_discarded_chunk_leaves_the_text_check_as_it_was(engine: Engine, owner: Principal) -> None:
+    upload = await engine.uploads.create(owner, UploadCreate(length=20))
+    await engine.uploads.append(owner, upload.id, offset=0, chunks=chunks(b"0123456789"))
+    wrong = Checksum(algorithm=ChecksumAlgorithm.SHA256, digest=b"0" * 32)
+    with pytest.raises(PicshaError):
+        await engine.uploads.append(owner, upload.id, offset=10, chunks=chunks(b"\x00" * 10), checksum=wrong)
+    assert engine.uploads._hashes[upload.id].ascii_text is True
+    await engine.uploads.append(owner, upload.id, offset=10, chunks=chunks(b"abcdefghij"))
+    assert (await engine.uploads.finished_asset(owner, upload.id)).meta.format == "txt"
