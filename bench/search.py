@@ -16,14 +16,16 @@ the same filters.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import random
 import shutil
 import statistics
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -40,6 +42,7 @@ WORDS = ("harbour boat sunset beach mountain invoice receipt contract meeting te
          "airport kitchen recipe report budget quarter revenue slide poster menu ticket passport map").split()
 TYPES = ["image", "image", "image", "document", "text"]
 BATCH = 50_000
+T = TypeVar("T")
 CANDIDATES = SearchSettings().candidates  # rows each path hands to fusion, as the server asks
 
 
@@ -64,52 +67,53 @@ def batch_records(rng: np.random.Generator, start: int, count: int, clip_dim: in
     return records
 
 
-def build(folder: Path, rows: int, accounts: list[str]) -> SearchIndex:
+async def build(folder: Path, rows: int, accounts: list[str]) -> SearchIndex:
     marker = folder / "complete"
     if marker.exists():
-        return SearchIndex(str(folder), "assets", clip_dim=512)
+        return await SearchIndex.open(str(folder), "assets", clip_dim=512)
     shutil.rmtree(folder, ignore_errors=True)
-    index = SearchIndex(str(folder), "assets", clip_dim=512, vector_index_threshold=0)
+    index = await SearchIndex.open(str(folder), "assets", clip_dim=512, vector_index_threshold=0)
     rng, started = np.random.default_rng(7), time.perf_counter()
     random.seed(7)
     for start in range(0, rows, BATCH):
-        index.add_many(batch_records(rng, start, min(BATCH, rows - start), 512, accounts))
+        await index.add_many(batch_records(rng, start, min(BATCH, rows - start), 512, accounts))
         print(f"  wrote {min(start + BATCH, rows):,} rows ({time.perf_counter() - started:.0f} s)", flush=True)
     written = time.perf_counter()
-    index.maintain()  # per account: compaction, full-text and scalar index refresh, IVF_HNSW_SQ on both vectors
+    await index.maintain()  # per account: compaction, full-text and scalar index refresh, IVF_HNSW_SQ on both vectors
     print(f"  indexed {len(accounts)} account tables in {time.perf_counter() - written:.0f} s "
           f"({time.perf_counter() - started:.0f} s total)", flush=True)
     marker.write_text(str(rows))
     return index
 
 
-def timed(fn: object, runs: list[object]) -> list[float]:
+async def timed(fn: Callable[[T], Awaitable[object]], runs: list[T]) -> list[float]:
     out = []
     for item in runs:
         started = time.perf_counter()
-        fn(item)  # type: ignore[operator]
+        await fn(item)
         out.append((time.perf_counter() - started) * 1000)
     return out
 
 
-def hybrid(index: SearchIndex, pool: ThreadPoolExecutor, account: str, query: tuple[str, np.ndarray, np.ndarray],
-           where: str | None) -> list[str]:
+async def hybrid(index: SearchIndex, account: str, query: tuple[str, np.ndarray, np.ndarray], where: str | None) -> list[str]:
+    """The three paths side by side and fused, as ``SearchService.ranked`` runs them."""
     words, text_vec, clip_vec = query
-    paths = [
-        pool.submit(index.full_text, account, words, where, CANDIDATES),
-        pool.submit(index.nearest, account, "text_vec", text_vec, where, CANDIDATES, -1.0),
-        pool.submit(index.nearest, account, "clip_vec", clip_vec, where, CANDIDATES, -1.0),
-    ]
-    return [i for i, _ in rrf([[i for i, _ in f.result()] for f in paths])[:10]]
+    paths = await asyncio.gather(
+        index.full_text(account, words, where, CANDIDATES),
+        index.nearest(account, "text_vec", text_vec, where, CANDIDATES, -1.0),
+        index.nearest(account, "clip_vec", clip_vec, where, CANDIDATES, -1.0),
+    )
+    return [i for i, _ in rrf([[i for i, _ in found] for found in paths])[:10]]
 
 
-def recall(index: SearchIndex, account: str, queries: list[np.ndarray], where: str | None) -> float:
-    table, hits, total = index.table_for(account), 0, 0
+async def recall(index: SearchIndex, account: str, queries: list[np.ndarray], where: str | None) -> float:
+    table, hits, total = await index.table_for(account), 0, 0
     for vector in queries:
-        ann = {asset_id for asset_id, _ in index.nearest(account, "clip_vec", vector, where, 10, -1.0)}
-        exact = {row["id"] for row in table.search(vector, vector_column_name="clip_vec").distance_type("cosine")
-                 .where(where or "true", prefilter=True).bypass_vector_index().select(["id", "_distance"])
-                 .limit(10).to_list()}
+        ann = {asset_id for asset_id, _ in await index.nearest(account, "clip_vec", vector, where, 10, -1.0)}
+        exact_query = table.vector_search(vector).column("clip_vec").distance_type("cosine").bypass_vector_index()
+        if where:
+            exact_query = exact_query.where(where)
+        exact = {row["id"] for row in await exact_query.select(["id"]).limit(10).to_list()}
         hits, total = hits + len(ann & exact), total + len(exact)
     return hits / max(total, 1)
 
@@ -119,7 +123,7 @@ def percentiles(samples: list[float]) -> str:
     return f"p50 {statistics.median(ordered):7.2f} ms   p99 {ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]:7.2f} ms"
 
 
-def main() -> None:
+async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--accounts", type=int, default=50, help="accounts the rows are spread over")
@@ -129,33 +133,33 @@ def main() -> None:
     accounts = [f"acct_{n:02d}" for n in range(args.accounts)]
     account = accounts[min(3, len(accounts) - 1)]  # the account every query runs as
     print(f"building {args.rows:,} rows in {args.accounts} accounts")
-    index = build(args.data / f"search-{args.rows}-{args.accounts}a", args.rows, accounts)
+    index = await build(args.data / f"search-{args.rows}-{args.accounts}a", args.rows, accounts)
     rng = np.random.default_rng(11)
     random.seed(11)
-    sample = index.table_for(account).search().select(["text_vec", "clip_vec"]).limit(args.queries).to_list()
+    table = await index.table_for(account)
+    sample = await table.query().select(["text_vec", "clip_vec"]).limit(args.queries).to_list()
     # Queries near stored rows (a stored vector plus noise), as a real query is near its answers.
     noisy = [(" ".join(random.choices(WORDS, k=3)),
               _near(np.asarray(r["text_vec"]), rng), _near(np.asarray(r["clip_vec"]), rng)) for r in sample]
     halfway = datetime(2024, 1, 1, tzinfo=UTC) + timedelta(minutes=args.rows // 2)  # rows are a minute apart
     filtered = where_clause(SearchFilters(type="document", date_after=halfway, tags=[WORDS[2]]))
     recent = where_clause(SearchFilters(date_after=halfway))  # about half of the account's rows
-    with ThreadPoolExecutor(3) as pool:
-        hybrid(index, pool, account, noisy[0], None)  # warm caches once
-        results = {
-            "vector (CLIP, one account)": timed(lambda q: index.nearest(account, "clip_vec", q[2], None, 10, -1.0), noisy),
-            "full text (one account)": timed(lambda q: index.full_text(account, q[0], None, 10), noisy),
-            "hybrid (fts + 2 vectors, RRF)": timed(lambda q: hybrid(index, pool, account, q, None), noisy),
-            "hybrid, date filter (~50%)": timed(lambda q: hybrid(index, pool, account, q, recent), noisy),
-            "filtered hybrid (type+date+tag)": timed(lambda q: hybrid(index, pool, account, q, filtered), noisy),
-        }
-    print(f"\nrows {index.count_all():,} in {len(index.account_tables())} account tables; "
-          f"queries {len(noisy)} as {account} ({index.count(account):,} rows)")
+    await hybrid(index, account, noisy[0], None)  # warm caches once
+    results = {
+        "vector (CLIP, one account)": await timed(lambda q: index.nearest(account, "clip_vec", q[2], None, 10, -1.0), noisy),
+        "full text (one account)": await timed(lambda q: index.full_text(account, q[0], None, 10), noisy),
+        "hybrid (fts + 2 vectors, RRF)": await timed(lambda q: hybrid(index, account, q, None), noisy),
+        "hybrid, date filter (~50%)": await timed(lambda q: hybrid(index, account, q, recent), noisy),
+        "filtered hybrid (type+date+tag)": await timed(lambda q: hybrid(index, account, q, filtered), noisy),
+    }
+    print(f"\nrows {await index.count_all():,} in {len(await index.account_tables())} account tables; "
+          f"queries {len(noisy)} as {account} ({await index.count(account):,} rows)")
     for name, samples in results.items():
         print(f"{name:34s} {percentiles(samples)}")
     queries = [q[2] for q in noisy[:50]]
-    print(f"recall@10 vector index vs exact (one account): {recall(index, account, queries, None):.3f}")
-    print(f"recall@10 vector index vs exact (date filter): {recall(index, account, queries, recent):.3f}")
-    print(f"recall@10 vector index vs exact (filtered):    {recall(index, account, queries, filtered):.3f}")
+    print(f"recall@10 vector index vs exact (one account): {await recall(index, account, queries, None):.3f}")
+    print(f"recall@10 vector index vs exact (date filter): {await recall(index, account, queries, recent):.3f}")
+    print(f"recall@10 vector index vs exact (filtered):    {await recall(index, account, queries, filtered):.3f}")
 
 
 def _near(vector: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -164,4 +168,4 @@ def _near(vector: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 if __name__ == "__main__":
-    main()
+    asyncio.run(main())

@@ -114,14 +114,14 @@ async def rank(engine: Engine, account: str, query: str) -> dict[str, list[str]]
     text, filters = merge_filters(SearchFilters(), query)
     where, index, pool = where_clause(filters), engine.search.index, 50
     if not text:
-        only = index.filtered(account, where, pool)
+        only = await index.filtered(account, where, pool)
         return {"full text": only, "text vector": only, "hybrid": only}
-    out = {"full text": [i for i, _ in index.full_text(account, text, where, pool)]}
+    out = {"full text": [i for i, _ in await index.full_text(account, text, where, pool)]}
     vector = engine.search.models.embed_texts([text])[0]
-    out["text vector"] = [i for i, _ in index.nearest(account, "text_vec", vector, where, pool, -1.0)]
+    out["text vector"] = [i for i, _ in await index.nearest(account, "text_vec", vector, where, pool, -1.0)]
     clip = engine.search.models.clip()
     if clip is not None:
-        out["clip"] = [i for i, _ in index.nearest(account, "clip_vec", clip.embed_texts([text])[0], where, pool, -1.0)]
+        out["clip"] = [i for i, _ in await index.nearest(account, "clip_vec", clip.embed_texts([text])[0], where, pool, -1.0)]
     out["hybrid"] = [i for i, _ in (await engine.search.ranked(account, text, filters))[0]]
     return out
 

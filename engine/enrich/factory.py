@@ -32,7 +32,7 @@ class Brain:
 async def start_brain(settings: Settings, *, catalog: Catalog, store: BlobStore, ledger: UsageLedger,
                       assets: AssetService, ingest: IngestService, links: AssetLinks) -> Brain:
     jobs = JobRunner(catalog, settings.jobs)
-    index = SearchIndex(
+    index = await SearchIndex.open(
         settings.search.uri or str(settings.data_dir / "index"), settings.search.table,
         clip_dim=settings.enrich.clip.dim, vector_index_threshold=settings.search.vector_index_threshold,
         search_ef=settings.search.vector_search_ef,

@@ -25,7 +25,7 @@ async def rebuild_index(service: EnrichService, progress: Callable[[int, int], N
     a = tables.assets
     async with service.catalog.connect() as conn:
         total = await conn.scalar(sa.select(sa.func.count()).select_from(a)) or 0
-    await anyio.to_thread.run_sync(service.index.reset)
+    await service.index.reset()
     clip = await anyio.to_thread.run_sync(service.steps.models.clip)
     done, last_id = 0, ""
     while True:
@@ -50,7 +50,7 @@ async def _write_batch(service: EnrichService, records: list[AssetRecord], clip:
         clip_vec = await _clip_vector(service, clip, record) if wants and clip is not None else None
         text_vec = [float(v) for v in vector] if wants else None
         row = await service.index_row(record, text, record.status, text_vec, clip_vec)
-        await anyio.to_thread.run_sync(lambda row=row: service.index.upsert(row, keep_vectors=False))
+        await service.index.upsert(row, keep_vectors=False)
 
 
 async def _clip_vector(service: EnrichService, clip: ClipModel, record: AssetRecord) -> list[float] | None:

@@ -105,7 +105,7 @@ class EnrichService:
             text_vec = [float(v) for v in embedded[0]]
             await self._charge(record, "index", "all-MiniLM-L6-v2", None)
         row = await self.index_row(record, text, record.status, text_vec, None)
-        await anyio.to_thread.run_sync(self.index.upsert, row)
+        await self.index.upsert(row)
         self._maybe_maintain()
 
     async def edited(self, account_id: str, asset_id: str) -> None:
@@ -114,7 +114,7 @@ class EnrichService:
         await self.index_now(account_id, asset_id, embed=True)
 
     async def forget(self, account_id: str, asset_ids: list[str]) -> None:
-        await anyio.to_thread.run_sync(self.index.delete, account_id, list(asset_ids))
+        await self.index.delete(account_id, list(asset_ids))
         self._maybe_maintain()
 
     def _maybe_maintain(self) -> None:
@@ -124,7 +124,7 @@ class EnrichService:
 
     async def _maintain(self) -> None:
         try:
-            await anyio.to_thread.run_sync(self.index.maintain)
+            await self.index.maintain()
         except Exception:  # the index stays correct without it, only slower
             log.exception("index maintenance failed")
 
@@ -171,7 +171,7 @@ class EnrichService:
     async def _index(self, state: State, status: AssetStatus) -> str | None:
         skipped = await self.steps.index_text(state)
         row = await self.index_row(state.source.record, state.text, status.value, state.text_vec, state.clip_vec)
-        await anyio.to_thread.run_sync(self.index.upsert, row)
+        await self.index.upsert(row)
         self._maybe_maintain()
         return skipped
 

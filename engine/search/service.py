@@ -61,13 +61,13 @@ class SearchService:
         """Every match (up to the candidate pool), best first, and the paths that ran."""
         where = where_clause(filters)
         if not query.strip():
-            ids = await self._run(lambda: self.index.filtered(
-                account_id, where, max(self.settings.candidates, self.index.count(account_id, where))))
+            ids = await self.index.filtered(
+                account_id, where, max(self.settings.candidates, await self.index.count(account_id, where)))
             return [(i, 1.0) for i in ids], ["filter"]
         rankings: dict[str, list[str]] = {}
 
-        async def path(name: str, search: Callable[[], list[tuple[str, float]]]) -> None:
-            rankings[name] = [asset_id for asset_id, _ in await self._run(search)]
+        async def path(name: str, search: Callable[[], Awaitable[list[tuple[str, float]]]]) -> None:
+            rankings[name] = [asset_id for asset_id, _ in await search()]
 
         async with anyio.create_task_group() as group:  # the paths run side by side
             group.start_soon(path, "fts", lambda: self.index.full_text(account_id, query, where, self.settings.candidates))
@@ -81,21 +81,21 @@ class SearchService:
     async def _has_vectors(self, account_id: str, flag: str) -> bool:
         """Vectors exist once any upload asked for them; until then the model need not even load."""
         key = (account_id, flag)
-        if key not in self._vectors_seen and await self._run(lambda: self.index.count(account_id, flag) > 0):
+        if key not in self._vectors_seen and await self.index.count(account_id, flag) > 0:
             self._vectors_seen.add(key)
         return key in self._vectors_seen
 
-    def _text_path(self, account_id: str, query: str, where: str | None) -> list[tuple[str, float]]:
-        vector = self.models.embed_texts([query])[0]
-        return self.index.nearest(
+    async def _text_path(self, account_id: str, query: str, where: str | None) -> list[tuple[str, float]]:
+        vector = await self._run(lambda: self.models.embed_texts([query])[0])
+        return await self.index.nearest(
             account_id, "text_vec", vector, where, self.settings.candidates, self.settings.min_text_similarity)
 
-    def _clip_path(self, account_id: str, query: str, where: str | None) -> list[tuple[str, float]]:
-        clip = self.models.clip()
+    async def _clip_path(self, account_id: str, query: str, where: str | None) -> list[tuple[str, float]]:
+        clip = await self._run(self.models.clip)
         if clip is None:
             return []
-        vector = clip.embed_texts([query])[0]
-        return self.index.nearest(
+        vector = await self._run(lambda: clip.embed_texts([query])[0])
+        return await self.index.nearest(
             account_id, "clip_vec", vector, where, self.settings.candidates, self.settings.min_clip_similarity)
 
     async def search(self, principal: Principal, request: SearchRequest) -> SearchResponse:
@@ -109,7 +109,7 @@ class SearchService:
                 log.warning("query refinement failed; using the parsed filters", exc_info=True)
         ranked, paths = await self.ranked(principal.account_id, text, filters)
         page = ranked[request.offset : request.offset + request.limit]
-        rows = await self._run(lambda: self.index.rows(principal.account_id, [i for i, _ in page]))
+        rows = await self.index.rows(principal.account_id, [i for i, _ in page])
         hits = [self._hit(rows[i], score) for i, score in page if i in rows]
         return SearchResponse(results=hits, total=len(ranked), query=text, filters=filters, paths=paths)
 

@@ -78,6 +78,6 @@ async def test_clip_vectors_and_tags_reach_the_asset_and_the_index(clip_engine: 
     assert clip_step.ok and clip_step.skipped is None
     done = await clip_engine.assets.get(owner, asset.id)
     assert len(done.ai.tags) == 5
-    assert clip_engine.search.index.count(owner.account_id, f"id = '{asset.id}' AND has_clip_vec AND has_text_vec") == 1
+    assert await clip_engine.search.index.count(owner.account_id, f"id = '{asset.id}' AND has_clip_vec AND has_text_vec") == 1
     found = await clip_engine.search.search(owner, SearchRequest(query=done.ai.tags[0]))
     assert "clip" in found.paths and found.results and found.results[0].id == asset.id

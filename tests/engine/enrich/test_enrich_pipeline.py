@@ -101,7 +101,7 @@ async def test_deleting_an_asset_removes_its_index_rows(brain: Engine) -> None:
     assert [h.id for h in (await brain.search.search(owner, SearchRequest(query="uniqueword"))).results] == [asset_id]
     await brain.assets.delete(owner, asset_id)
     assert (await brain.search.search(owner, SearchRequest(query="uniqueword"))).results == []
-    assert brain.search.index.count(owner.account_id, f"id = '{asset_id}'") == 0
+    assert await brain.search.index.count(owner.account_id, f"id = '{asset_id}'") == 0
 
 
 async def test_a_skill_runs_again_on_demand(brain: Engine, chelsea: np.ndarray) -> None:
@@ -157,7 +157,7 @@ async def test_an_unreadable_original_fails_the_job_at_the_load_step(brain: Engi
     assert run.job.error is not None and run.job.error.startswith("step 'load' failed")
     assert [s.name for s in run.job.steps] == ["load"] and run.asset.status is AssetStatus.FAILED
     where = f"id = '{asset_id}' AND status = 'failed'"
-    assert brain.search.index.count(owner.account_id, where) == 1
+    assert await brain.search.index.count(owner.account_id, where) == 1
 
 
 async def test_an_edit_updates_the_indexed_words_and_their_vector(brain: Engine) -> None:
@@ -168,11 +168,11 @@ async def test_an_edit_updates_the_indexed_words_and_their_vector(brain: Engine)
     asset_id = await upload(brain, owner, jpeg(text_image(["HELLO"])), "plain.jpg", auto_tag=False, safe_search=False,
                             auto_summarize=False, ocr=False)
     assert await brain.enrich.wait_for_asset(owner.account_id, asset_id, 120)
-    before = np.asarray(brain.enrich.index.stored_vectors(owner.account_id, asset_id)["text_vec"])
+    before = np.asarray((await brain.enrich.index.stored_vectors(owner.account_id, asset_id))["text_vec"])
 
     await brain.assets.update(owner, asset_id, AssetPatch(description="a red bicycle leaning on a lamp post"))
 
-    after = np.asarray(brain.enrich.index.stored_vectors(owner.account_id, asset_id)["text_vec"])
+    after = np.asarray((await brain.enrich.index.stored_vectors(owner.account_id, asset_id))["text_vec"])
     record = await brain.enrich._record(owner.account_id, asset_id)
     expected = brain.enrich.steps.models.embed_texts([derived_text(record)])[0]
     assert "bicycle" in derived_text(record)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -30,8 +30,8 @@ def row(asset_id: str, text: str, *, account: str = "acct_a", vec: list[float] |
 
 
 @pytest.fixture
-def index(tmp_path: Path) -> Iterator[SearchIndex]:
-    built = SearchIndex(str(tmp_path / "index"), "assets", clip_dim=8)
+async def index(tmp_path: Path) -> AsyncIterator[SearchIndex]:
+    built = await SearchIndex.open(str(tmp_path / "index"), "assets", clip_dim=8)
     for item in [
         row("as_beach", "sunny beach with palm trees", vec=unit(0), tags=["holiday"], place="Nice, Provence, FR",
             lat=43.70, lon=7.26),
@@ -41,7 +41,7 @@ def index(tmp_path: Path) -> Iterator[SearchIndex]:
         row("as_other", "sunny beach with palm trees", account="acct_b", vec=unit(0)),
         row("as_plain", "a beach", vec=None),
     ]:
-        built.upsert(item)
+        await built.upsert(item)
     yield built
 
 
@@ -53,53 +53,54 @@ def test_fusion_prefers_what_both_paths_rank_high() -> None:
     assert rrf([["x"], ["x"]])[0] == ("x", 1.0)
 
 
-def test_full_text_and_vector_paths_stay_inside_the_account(index: SearchIndex) -> None:
+async def test_full_text_and_vector_paths_stay_inside_the_account(index: SearchIndex) -> None:
     assert where_clause(SearchFilters()) is None
-    assert "as_other" not in {i for i, _ in index.full_text("acct_a", "beach", None, 50)}
-    nearest = index.nearest("acct_a", "text_vec", np.array(unit(0)), None, 50, min_similarity=0.5)
+    assert "as_other" not in {i for i, _ in await index.full_text("acct_a", "beach", None, 50)}
+    nearest = await index.nearest("acct_a", "text_vec", np.array(unit(0)), None, 50, min_similarity=0.5)
     assert [i for i, _ in nearest] == ["as_beach", "as_dunes"]  # as_plain has no vector; as_other is acct_b
-    assert [i for i, _ in index.nearest("acct_b", "text_vec", np.array(unit(0)), None, 50, 0.5)] == ["as_other"]
-    assert index.rows("acct_b", ["as_beach", "as_other"]).keys() == {"as_other"}
+    assert [i for i, _ in await index.nearest("acct_b", "text_vec", np.array(unit(0)), None, 50, 0.5)] == ["as_other"]
+    assert (await index.rows("acct_b", ["as_beach", "as_other"])).keys() == {"as_other"}
     # Each account has a table of its own, and an account without one finds nothing.
-    assert set(index.account_tables()) == {"assets-acct_a", "assets-acct_b"}
-    assert index.full_text("acct_c", "beach", None, 50) == [] and index.count("acct_c") == 0
+    assert set(await index.account_tables()) == {"assets-acct_a", "assets-acct_b"}
+    assert await index.full_text("acct_c", "beach", None, 50) == [] and await index.count("acct_c") == 0
 
 
-def test_filters_are_applied_inside_the_index_query(index: SearchIndex) -> None:
-    def ids(**filters: object) -> set[str]:
+async def test_filters_are_applied_inside_the_index_query(index: SearchIndex) -> None:
+    async def ids(**filters: object) -> set[str]:
         where = where_clause(SearchFilters(**filters))  # type: ignore[arg-type]
-        return {i for i, _ in index.full_text("acct_a", "beach", where, 1)} | set(index.filtered("acct_a", where, 50))
+        return {i for i, _ in await index.full_text("acct_a", "beach", where, 1)} | set(await index.filtered("acct_a", where, 50))
 
-    assert ids(type="document") == {"as_report"}
-    assert ids(date_after="2025-09-01") == {"as_report"}
-    assert ids(date_before="2025-09-01") >= {"as_beach", "as_plain"} and "as_report" not in ids(date_before="2025-09-01")
-    assert ids(tags=["Holiday"]) == {"as_beach"}
-    assert ids(place="nice") == {"as_beach"}
-    assert ids(near={"lat": 43.7, "lon": 7.25, "km": 10}) == {"as_beach"}
-    assert ids(near={"lat": 48.85, "lon": 2.35, "km": 10}) == set()
+    assert await ids(type="document") == {"as_report"}
+    assert await ids(date_after="2025-09-01") == {"as_report"}
+    before = await ids(date_before="2025-09-01")
+    assert before >= {"as_beach", "as_plain"} and "as_report" not in before
+    assert await ids(tags=["Holiday"]) == {"as_beach"}
+    assert await ids(place="nice") == {"as_beach"}
+    assert await ids(near={"lat": 43.7, "lon": 7.25, "km": 10}) == {"as_beach"}
+    assert await ids(near={"lat": 48.85, "lon": 2.35, "km": 10}) == set()
     # A limit of one still finds the only document: the filter runs before the top-k cut.
-    assert [i for i, _ in index.full_text("acct_a", "beach", where_clause(SearchFilters(type="document")), 1)] == ["as_report"]
+    assert [i for i, _ in await index.full_text("acct_a", "beach", where_clause(SearchFilters(type="document")), 1)] == ["as_report"]
 
 
-def test_quotes_in_filter_values_cannot_escape_the_literal(index: SearchIndex) -> None:
+async def test_quotes_in_filter_values_cannot_escape_the_literal(index: SearchIndex) -> None:
     where = where_clause(SearchFilters(tags=["x') OR true OR ('"], place="' OR '1'='1"))
-    assert index.filtered("acct_a", where, 50) == []
+    assert await index.filtered("acct_a", where, 50) == []
     # An account id that is not a plain name cannot name (or escape into) another account's table.
     odd = "acct_a/../acct_b' OR 'x"
     assert index.table_name(odd) != index.table_name("acct_b") and "/" not in index.table_name(odd)
-    assert index.filtered(odd, None, 50) == []
+    assert await index.filtered(odd, None, 50) == []
 
 
-def test_upsert_keeps_vectors_and_delete_removes_rows(index: SearchIndex) -> None:
-    index.upsert(row("as_beach", "renamed lagoon", vec=None))
-    assert [i for i, _ in index.full_text("acct_a", "lagoon", None, 5)] == ["as_beach"]
-    assert index.nearest("acct_a", "text_vec", np.array(unit(0)), None, 5, 0.99)[0][0] == "as_beach"  # vector kept
-    index.delete("acct_b", ["as_beach"])  # another account's delete does not reach acct_a's rows
-    assert index.count("acct_a") == 4
-    index.delete("acct_a", ["as_beach", "as_dunes"])
-    assert index.count("acct_a") == 2 and index.count("acct_b") == 1
-    index.maintain()
-    assert {i for i, _ in index.full_text("acct_a", "beach", None, 5)} == {"as_report", "as_plain"}
+async def test_upsert_keeps_vectors_and_delete_removes_rows(index: SearchIndex) -> None:
+    await index.upsert(row("as_beach", "renamed lagoon", vec=None))
+    assert [i for i, _ in await index.full_text("acct_a", "lagoon", None, 5)] == ["as_beach"]
+    assert (await index.nearest("acct_a", "text_vec", np.array(unit(0)), None, 5, 0.99))[0][0] == "as_beach"  # vector kept
+    await index.delete("acct_b", ["as_beach"])  # another account's delete does not reach acct_a's rows
+    assert await index.count("acct_a") == 4
+    await index.delete("acct_a", ["as_beach", "as_dunes"])
+    assert await index.count("acct_a") == 2 and await index.count("acct_b") == 1
+    await index.maintain()
+    assert {i for i, _ in await index.full_text("acct_a", "beach", None, 5)} == {"as_report", "as_plain"}
 
 
 async def test_maintenance_runs_in_the_background_after_many_writes(tmp_path: Path) -> None:
@@ -122,52 +123,52 @@ async def test_maintenance_runs_in_the_background_after_many_writes(tmp_path: Pa
             await task
         finally:
             index_module.WRITES_PER_MAINTENANCE = before
-        table = engine.search.index.table_for(owner.account_id)
-        fts = next(i for i in table.list_indices() if i.index_type == "FTS")
-        stats = table.index_stats(fts.name)
+        table = await engine.search.index.table_for(owner.account_id)
+        fts = next(i for i in await table.list_indices() if i.index_type == "FTS")
+        stats = await table.index_stats(fts.name)
         assert stats.num_indexed_rows >= 3  # the rows written before maintenance started are folded in
-        assert engine.search.index.count(owner.account_id) == 4
+        assert await engine.search.index.count(owner.account_id) == 4
 
 
-def test_the_vector_index_is_built_past_the_threshold_and_search_still_works(tmp_path: Path) -> None:
-    built = SearchIndex(str(tmp_path / "index"), "assets", clip_dim=8, vector_index_threshold=300)
+async def test_the_vector_index_is_built_past_the_threshold_and_search_still_works(tmp_path: Path) -> None:
+    built = await SearchIndex.open(str(tmp_path / "index"), "assets", clip_dim=8, vector_index_threshold=300)
     rng = np.random.default_rng(3)
     vectors = rng.standard_normal((320, DIM)).astype(np.float32)
-    built.add_many([built.to_record(row(f"as_{n:04d}", f"note {n}", vec=list(v / np.linalg.norm(v))), None)
+    await built.add_many([built.to_record(row(f"as_{n:04d}", f"note {n}", vec=list(v / np.linalg.norm(v))), None)
                     for n, v in enumerate(vectors)])
-    built.add_many([built.to_record(row("as_small", "note", account="acct_b", vec=unit(3)), None)])
-    built.maintain()
-    names = {index.name for index in built.table_for("acct_a").list_indices()}
+    await built.add_many([built.to_record(row("as_small", "note", account="acct_b", vec=unit(3)), None)])
+    await built.maintain()
+    names = {index.name for index in await (await built.table_for("acct_a")).list_indices()}
     assert "text_vec_idx" in names and "clip_vec_idx" not in names  # no row has a CLIP vector
-    assert "text_vec_idx" not in {index.name for index in built.table_for("acct_b").list_indices()}  # 1 row: exact
-    assert built.nearest("acct_a", "text_vec", vectors[17], None, 1, 0.5)[0][0] == "as_0017"
-    assert built.nearest("acct_b", "text_vec", np.array(unit(3)), None, 1, 0.5)[0][0] == "as_small"
+    assert "text_vec_idx" not in {index.name for index in await (await built.table_for("acct_b")).list_indices()}  # 1 row: exact
+    assert (await built.nearest("acct_a", "text_vec", vectors[17], None, 1, 0.5))[0][0] == "as_0017"
+    assert (await built.nearest("acct_b", "text_vec", np.array(unit(3)), None, 1, 0.5))[0][0] == "as_small"
 
 
-def test_a_shared_table_from_before_is_split_by_account(tmp_path: Path) -> None:
+async def test_a_shared_table_from_before_is_split_by_account(tmp_path: Path) -> None:
     import lancedb
     import pyarrow as pa
 
     from engine.search.index import schema
 
     folder = str(tmp_path / "index")
-    maker = SearchIndex(folder, "scratch", clip_dim=8)
+    maker = await SearchIndex.open(folder, "scratch", clip_dim=8)
     records = [maker.to_record(row("as_1", "harbour at dusk", vec=unit(1)), None),
                maker.to_record(row("as_2", "harbour at dawn", account="acct_b", vec=unit(2)), None)]
     lancedb.connect(folder).create_table("assets", pa.Table.from_pylist(records, schema=schema(8)))
-    moved = SearchIndex(folder, "assets", clip_dim=8)
-    assert "assets" not in moved.db.list_tables().tables
-    assert [i for i, _ in moved.full_text("acct_a", "harbour", None, 5)] == ["as_1"]
-    assert [i for i, _ in moved.nearest("acct_b", "text_vec", np.array(unit(2)), None, 5, 0.9)] == ["as_2"]
+    moved = await SearchIndex.open(folder, "assets", clip_dim=8)
+    assert "assets" not in (await moved.db.list_tables()).tables
+    assert [i for i, _ in await moved.full_text("acct_a", "harbour", None, 5)] == ["as_1"]
+    assert [i for i, _ in await moved.nearest("acct_b", "text_vec", np.array(unit(2)), None, 5, 0.9)] == ["as_2"]
 
 
-def test_a_filtered_vector_query_scales_its_search_breadth_to_the_rows_the_filter_keeps(index: SearchIndex) -> None:
+async def test_a_filtered_vector_query_scales_its_search_breadth_to_the_rows_the_filter_keeps(index: SearchIndex) -> None:
     assert index.search_ef == 1_000
     assert index._filtered_ef(1.0, 10) == 1_000
     assert index._filtered_ef(0.5, 10) == 500
     assert index._filtered_ef(0.01, 10) == 200  # never below the floor
     assert index._filtered_ef(0.01, 300) == 300  # nor below the rows asked for
     place = where_clause(SearchFilters(place="nowhere at all"))
-    assert index.nearest("acct_a", "text_vec", np.array(unit(0)), place, 5, -1.0) == []
+    assert await index.nearest("acct_a", "text_vec", np.array(unit(0)), place, 5, -1.0) == []
     nice = where_clause(SearchFilters(place="nice"))
-    assert [i for i, _ in index.nearest("acct_a", "text_vec", np.array(unit(1)), nice, 5, -1.0)] == ["as_beach"]
+    assert [i for i, _ in await index.nearest("acct_a", "text_vec", np.array(unit(1)), nice, 5, -1.0)] == ["as_beach"]

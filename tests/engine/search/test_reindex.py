@@ -24,11 +24,11 @@ async def test_reindex_restores_a_wiped_index(tmp_path: Path) -> None:
             options = IngestOptions(description=words, config=IngestConfig(vectorize=vectorize))
             ids.append((await engine.ingest.from_path(principal, path, options)).id)
         assert await engine.enrich.wait_for_asset(principal.account_id, ids[1], 120)
-        engine.search.index.reset()
+        await engine.search.index.reset()
         assert (await engine.search.search(principal, SearchRequest(query="marmalade"))).results == []
         assert await engine.enrich.reindex() == 2
         assert [h.id for h in (await engine.search.search(principal, SearchRequest(query="marmalade"))).results] == [ids[0]]
-        assert engine.search.index.count_all("has_text_vec") == 1  # only the upload that asked for vectors
+        assert await engine.search.index.count_all("has_text_vec") == 1  # only the upload that asked for vectors
         found = await engine.search.search(principal, SearchRequest(query="a fiddle"))  # meaning, not words
         assert [h.id for h in found.results] == [ids[1]] and "text_vector" in found.paths
 
