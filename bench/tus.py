@@ -1,9 +1,10 @@
 """Resumable-upload throughput: 1 GiB over loopback with tuspy, to Picsha and to @tus/server, beside a copy.
 
-    python bench/tus.py [--size-mib 1024] [--chunks-mib 8 64] [--runs 2]
+    python bench/tus.py [--size-mib 1024] [--chunks-mib 8 64] [--runs 2] [--loop uvloop] [--http httptools]
 
-Picsha runs as its own uvicorn process (as ``picsha serve`` does) and @tus/server with @tus/file-store
-runs under Node.js (from tests/tus_js, ``make tus-js`` installs it); both on 127.0.0.1, both started here.
+Picsha runs as its own uvicorn process with ``picsha serve``'s event loop and HTTP parser (``--loop`` and
+``--http`` try others), and @tus/server with @tus/file-store runs under Node.js (from tests/tus_js,
+``make tus-js`` installs it); both on 127.0.0.1, both started here.
 The same tuspy client uploads the same file to each, once per chunk size; Picsha's time includes the
 finished upload's ingest (sniff, probe, blob store, catalog; background analysis off, as in
 ``bench/ingest.py``), as a client waits for it. A plain ``shutil.copyfile`` of the file on the same disk
@@ -87,14 +88,17 @@ def owner_key(settings: Settings) -> str:
 
 
 @contextmanager
-def picsha_server(data_dir: Path, max_bytes: int) -> Iterator[tuple[str, dict[str, str]]]:
+def picsha_server(data_dir: Path, max_bytes: int, options: dict[str, str]) -> Iterator[tuple[str, dict[str, str]]]:
     port = free_port()
     env = os.environ | {
         "PICSHA_DATA_DIR": str(data_dir), "PICSHA_PUBLIC_URL": f"http://127.0.0.1:{port}",
         "PICSHA_INGEST__MAX_BYTES": str(max_bytes),
     }
     key = owner_key(Settings(data_dir=data_dir, ingest={"max_bytes": max_bytes}))
-    code = f"import uvicorn; from picsha_mcp.rest import create_app; uvicorn.run(create_app(), host='127.0.0.1', port={port}, log_level='warning')"
+    code = (
+        "import uvicorn; from picsha_mcp.cli import SERVER_OPTIONS; from picsha_mcp.rest import create_app; "
+        f"uvicorn.run(create_app(), host='127.0.0.1', port={port}, log_level='warning', **(SERVER_OPTIONS | {options!r}))"
+    )
     process = subprocess.Popen([sys.executable, "-c", code], env=env, cwd=ROOT)
     try:
         url = f"http://127.0.0.1:{port}/v1/upload/resumable"
@@ -175,11 +179,27 @@ def node_run(work: Path, source: Path, chunk: int) -> tuple[float, float]:
     return took
 
 
-def picsha_run(work: Path, source: Path, chunk: int) -> tuple[float, float]:
-    with picsha_server(work / "picsha", source.stat().st_size + MIB) as (url, headers):
+def picsha_run(work: Path, source: Path, chunk: int, options: dict[str, str]) -> tuple[float, float]:
+    with picsha_server(work / "picsha", source.stat().st_size + MIB, options) as (url, headers):
         took = upload(url, headers, source, chunk)
     shutil.rmtree(work / "picsha", ignore_errors=True)
     return took
+
+
+def server_setup(options: dict[str, str]) -> str:
+    """The event loop and HTTP parser uvicorn will use ("auto" resolved as uvicorn resolves it)."""
+    from uvicorn.config import Config
+
+    from picsha_mcp.cli import SERVER_OPTIONS
+
+    config = Config(app=None, **(SERVER_OPTIONS | options))
+    config.load()
+    loop_factory = config.get_loop_factory()
+    loop = loop_factory() if loop_factory else asyncio.new_event_loop()
+    try:
+        return f"{type(loop).__module__}.{type(loop).__name__}, {config.http_protocol_class.__name__}"
+    finally:
+        loop.close()
 
 
 def main() -> None:
@@ -187,7 +207,10 @@ def main() -> None:
     parser.add_argument("--size-mib", type=int, default=1024)
     parser.add_argument("--chunks-mib", type=int, nargs="+", default=[8, 64])
     parser.add_argument("--runs", type=int, default=2, help="Runs of each measurement; the fastest counts.")
+    parser.add_argument("--loop", help="uvicorn event loop for Picsha (asyncio, uvloop); default: as `picsha serve`")
+    parser.add_argument("--http", help="uvicorn HTTP parser for Picsha (h11, httptools); default: as `picsha serve`")
     args = parser.parse_args()
+    options = {name: value for name in ("loop", "http") if (value := getattr(args, name))}
     size = args.size_mib * MIB
     source = make_file(size)
     mb = size / 1e6
@@ -196,13 +219,14 @@ def main() -> None:
         warm_up(work, size)
         copy_s = min(disk_copy(source, work / "copy") for _ in range(args.runs))
         durable_s = min(disk_copy(source, work / "copy", durable=True) for _ in range(args.runs))
+        print(f"Picsha's server: {server_setup(options)}")
         print(
             f"file: {args.size_mib} MiB over loopback with tuspy; plain copy {mb / copy_s:8.1f} MB/s, "
             f"durable copy (copy + fsync) {mb / durable_s:8.1f} MB/s"
         )
         for chunk_mib in args.chunks_mib:
             node_s, node_last = best(args.runs, lambda: node_run(work, source, chunk_mib * MIB))
-            picsha_s, picsha_last = best(args.runs, lambda: picsha_run(work, source, chunk_mib * MIB))
+            picsha_s, picsha_last = best(args.runs, lambda: picsha_run(work, source, chunk_mib * MIB, options))
             print(
                 f"chunks {chunk_mib:>3} MiB: picsha {mb / picsha_s:8.1f} MB/s   @tus/server {mb / node_s:8.1f} MB/s   "
                 f"picsha/@tus/server {node_s / picsha_s:5.2f}   picsha/copy {copy_s / picsha_s:5.2f}   "
