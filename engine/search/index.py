@@ -77,6 +77,10 @@ def quote(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def _id_in(ids: list[str]) -> str:
+    return "id IN (" + ", ".join(quote(i) for i in ids) + ")"
+
+
 def _and(*parts: str | None) -> str | None:
     present = [f"({part})" for part in parts if part]
     return " AND ".join(present) or None
@@ -91,6 +95,7 @@ class SearchIndex:
         self.clip_dim = clip_dim
         self.vector_index_threshold = vector_index_threshold
         self.search_ef = search_ef
+        self.schema = schema(clip_dim)
         self._write_lock = asyncio.Lock()
         self._open_lock = asyncio.Lock()
         self._tables: dict[str, Any] = {}
@@ -146,7 +151,7 @@ class SearchIndex:
     async def _create(self, name: str) -> Any:
         from lancedb.index import FTS, Bitmap, BTree, LabelList
 
-        table = await self.db.create_table(name, schema=schema(self.clip_dim), exist_ok=True)
+        table = await self.db.create_table(name, schema=self.schema, exist_ok=True)
         await table.create_index("text", config=FTS(with_position=False), replace=True)
         for column, config in (("id", BTree()), ("created_us", BTree()), ("type", Bitmap()), ("status", Bitmap()),
                                ("tags", LabelList())):
@@ -170,7 +175,7 @@ class SearchIndex:
         total = await shared.count_rows()
         log.warning("moving %d search rows from the shared table %r to one table per account", total, self.prefix)
         if total:
-            batches = await shared.query().select(schema(self.clip_dim).names).to_batches(max_batch_length=10_000)
+            batches = await shared.query().select(self.schema.names).to_batches(max_batch_length=10_000)
             async for batch in batches:
                 await self.add_many(pa.Table.from_batches([batch]).to_pylist())
         await self.maintain()
@@ -213,7 +218,7 @@ class SearchIndex:
             wanted = keep_vectors and (row.text_vec is None or row.clip_vec is None)
             record = self.to_record(row, await self.stored_vectors(row.account_id, row.id) if wanted else None)
             await (table.merge_insert("id").when_matched_update_all().when_not_matched_insert_all()
-                   .execute(pa.Table.from_pylist([record], schema=schema(self.clip_dim))))
+                   .execute(pa.Table.from_pylist([record], schema=self.schema)))
             self._pending[row.account_id] += 1
 
     async def add_many(self, records: list[dict[str, Any]]) -> None:
@@ -224,7 +229,7 @@ class SearchIndex:
         for account_id, rows in by_account.items():
             table = await self.table_for(account_id, create=True)
             async with self._write_lock:
-                await table.add(pa.Table.from_pylist(rows, schema=schema(self.clip_dim)))
+                await table.add(pa.Table.from_pylist(rows, schema=self.schema))
                 self._pending[account_id] += len(rows)
 
     async def delete(self, account_id: str, asset_ids: list[str]) -> None:
@@ -232,7 +237,7 @@ class SearchIndex:
         if not asset_ids or table is None:
             return
         async with self._write_lock:
-            await table.delete("id IN (" + ", ".join(quote(i) for i in asset_ids) + ")")
+            await table.delete(_id_in(asset_ids))
             self._pending[account_id] += 1
 
     def needs_maintenance(self) -> bool:
@@ -268,7 +273,7 @@ class SearchIndex:
         search = table.query().nearest_to_text(query, columns="text")
         if where:
             search = search.where(where)
-        rows = await search.select(["id"]).limit(limit).to_list()
+        rows = await search.select(["id", "_score"]).limit(limit).to_list()
         return [(row["id"], float(row["_score"])) for row in rows]
 
     async def nearest(self, account_id: str, column: str, vector: np.ndarray, where: str | None, limit: int,
@@ -277,29 +282,31 @@ class SearchIndex:
         if table is None:
             return []
         flag = "has_text_vec" if column == "text_vec" else "has_clip_vec"
-        ef = self.search_ef
+        share = 1.0
         if where:
             matched = await table.count_rows(where)
             if not matched:
                 return []
-            ef = self._filtered_ef(matched / max(await table.count_rows(), 1), limit)
+            share = matched / max(await table.count_rows(), 1)
         query = (table.vector_search(vector.astype(np.float32)).column(column).distance_type("cosine")
-                 .where(_and(where, flag)).ef(ef).select(["id"]).limit(limit))
+                 .where(_and(where, flag)).ef(self._breadth(share, limit)).select(["id", "_distance"]).limit(limit))
         hits = [(row["id"], 1.0 - float(row["_distance"])) for row in await query.to_list()]
         return [(asset_id, similarity) for asset_id, similarity in hits if similarity >= min_similarity]
 
-    def _filtered_ef(self, share: float, limit: int) -> int:
-        """HNSW breadth for a prefiltered query. The graph walk skips rows the filter drops, so it visits about
-        ef / share nodes, while the rows left need a breadth in proportion to their number: scaling ef by the
-        share keeps recall at about the unfiltered level for about the unfiltered cost (with ef 1,000 at 10%
-        of a 20,000-row account, a query took 2.5x as long for no gain in recall)."""
-        return max(MIN_FILTERED_EF, limit, min(self.search_ef, math.ceil(self.search_ef * share)))
+    def _breadth(self, share: float, limit: int) -> int:
+        """HNSW breadth (ef) for a query whose filter keeps ``share`` of the rows; never below ``limit``, which
+        LanceDB refuses. The graph walk skips rows the filter drops, so it visits about ef / share nodes,
+        while the rows left need a breadth in proportion to their number: scaling ef by the share keeps
+        recall at about the unfiltered level for about the unfiltered cost (with ef 1,000 at 10% of a
+        20,000-row account, a query took 2.5x as long for no gain in recall)."""
+        scaled = self.search_ef if share >= 1.0 else max(MIN_FILTERED_EF, math.ceil(self.search_ef * share))
+        return max(limit, min(self.search_ef, scaled))
 
     async def rows(self, account_id: str, ids: list[str]) -> dict[str, dict[str, Any]]:
         table = await self.table_for(account_id)
         if not ids or table is None:
             return {}
-        found = await (table.query().where("id IN (" + ", ".join(quote(i) for i in ids) + ")")
+        found = await (table.query().where(_id_in(ids))
                        .select(ROW_COLUMNS).limit(len(ids)).to_list())
         return {row["id"]: row for row in found}
 

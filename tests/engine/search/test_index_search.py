@@ -142,6 +142,8 @@ async def test_the_vector_index_is_built_past_the_threshold_and_search_still_wor
     assert "text_vec_idx" in names and "clip_vec_idx" not in names  # no row has a CLIP vector
     assert "text_vec_idx" not in {index.name for index in await (await built.table_for("acct_b")).list_indices()}  # 1 row: exact
     assert (await built.nearest("acct_a", "text_vec", vectors[17], None, 1, 0.5))[0][0] == "as_0017"
+    built.search_ef = 10  # a breadth set below the rows asked for is raised to them (LanceDB refuses less)
+    assert len(await built.nearest("acct_a", "text_vec", vectors[17], None, 50, -1.0)) == 50
     assert (await built.nearest("acct_b", "text_vec", np.array(unit(3)), None, 1, 0.5))[0][0] == "as_small"
 
 
@@ -164,10 +166,10 @@ async def test_a_shared_table_from_before_is_split_by_account(tmp_path: Path) ->
 
 async def test_a_filtered_vector_query_scales_its_search_breadth_to_the_rows_the_filter_keeps(index: SearchIndex) -> None:
     assert index.search_ef == 1_000
-    assert index._filtered_ef(1.0, 10) == 1_000
-    assert index._filtered_ef(0.5, 10) == 500
-    assert index._filtered_ef(0.01, 10) == 200  # never below the floor
-    assert index._filtered_ef(0.01, 300) == 300  # nor below the rows asked for
+    assert index._breadth(1.0, 10) == 1_000
+    assert index._breadth(0.5, 10) == 500
+    assert index._breadth(0.01, 10) == 200  # never below the floor
+    assert index._breadth(0.01, 300) == 300  # nor below the rows asked for
     place = where_clause(SearchFilters(place="nowhere at all"))
     assert await index.nearest("acct_a", "text_vec", np.array(unit(0)), place, 5, -1.0) == []
     nice = where_clause(SearchFilters(place="nice"))
