@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import shutil
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from types import TracebackType
 
@@ -14,10 +16,12 @@ from engine.assets.service import AssetService
 from engine.auth.keys import KeyService
 from engine.auth.signing import UrlSigner
 from engine.catalog import Catalog
-from engine.enrich.factory import start_brain
+from engine.enrich.factory import open_brain
 from engine.enrich.service import EnrichService
+from engine.events import Event, EventBus, EventType
 from engine.ingest import IngestService
-from engine.jobs import JobRunner
+from engine.jobs import Job, JobRunner, JobStatus
+from engine.jobs.factory import open_jobs
 from engine.places import OfflineGeocoder
 from engine.previews.service import PreviewService
 from engine.render.service import RenderService, thumbnail_params
@@ -61,7 +65,13 @@ def remove_orphaned_work_dirs(tmp_dir: Path) -> list[Path]:
 
 
 class Engine:
-    """Use as ``async with Engine.open(settings) as engine:``."""
+    """Use as ``async with Engine.open(settings) as engine:``.
+
+    ``start`` is the one composition root: every service is built here, in dependency order, from finished
+    parts; job kinds and event subscribers are declared here once. ``run_jobs`` decides whether this process
+    also runs background jobs (``picsha serve`` and ``picsha mcp`` do by default, ``picsha worker`` only does
+    that, a CLI command that only reads or queues does not).
+    """
 
     store: BlobStore
     catalog: Catalog
@@ -76,20 +86,28 @@ class Engine:
     uploads: Uploads
     owner_account_id: str
     jobs: JobRunner
+    events: EventBus
     enrich: EnrichService
     search: SearchService
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, *, run_jobs: bool | None = None):
         self.settings = settings
+        self.run_jobs = settings.jobs.in_process if run_jobs is None else run_jobs
         self.geocoder = OfflineGeocoder()
         self.work_dir = settings.tmp_dir / f"{WORK_DIR_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self._closers: list[Callable[[], Awaitable[object]]] = []
+        self._workers: asyncio.Task[None] | None = None
 
     @classmethod
-    def open(cls, settings: Settings | None = None) -> "Engine":
-        return cls(settings or Settings())
+    def open(cls, settings: Settings | None = None, *, run_jobs: bool | None = None) -> "Engine":
+        return cls(settings or Settings(), run_jobs=run_jobs)
 
     async def __aenter__(self) -> "Engine":
-        await self.start()
+        try:
+            await self.start()
+        except BaseException:
+            await self.close()
+            raise
         return self
 
     async def __aexit__(
@@ -104,51 +122,85 @@ class Engine:
         if removed:
             log.info("removed %d orphaned temporary entries", len(removed))
         self.work_dir.mkdir(parents=True, exist_ok=True)
-        self.store = open_blob_store(settings, self.work_dir)
+        self._closers.append(lambda: asyncio.to_thread(shutil.rmtree, self.work_dir, ignore_errors=True))
         self.catalog = Catalog(settings.catalog_url(), echo=settings.catalog.echo)
+        self._closers.append(self.catalog.close)
         await self.catalog.migrate()
+        self.store = open_blob_store(settings, self.work_dir)
+        self._closers.append(self.store.close)
+        self.jobs = await open_jobs(self.catalog, settings.jobs)
+        self._closers.append(self.jobs.close)
+        self.events = EventBus(self.jobs)
         self.keys = KeyService(self.catalog)
         self.owner_account_id = await self.keys.owner_account()
-        self.signer = self._signer()
+        self.signer = await self._signer()
         self.links = AssetLinks(
             self.signer, settings.public_url, thumbnail_query=thumbnail_params(settings.ingest.thumbnail_px).to_query()
         )
         self.ledger = UsageLedger(self.catalog, settings.prices)
-        self.assets = AssetService(self.catalog, self.store, self.ledger, self.links)
+        self.assets = AssetService(self.catalog, self.store, self.ledger, self.links, self.events)
         self.render = RenderService(
             settings=settings.render, catalog=self.catalog, store=self.store, ledger=self.ledger, links=self.links,
             assets=self.assets,
             thumbnail_px=settings.ingest.thumbnail_px, pre_render_default=settings.enrich.defaults.pre_render_sizes,
         )
+        self._closers.append(self.render.settle)  # new derivatives still being stored
         self.previews = PreviewService(settings=settings.previews, assets=self.assets, render=self.render, store=self.store)
+        brain = await open_brain(settings, catalog=self.catalog, store=self.store, ledger=self.ledger,
+                                 assets=self.assets, links=self.links, jobs=self.jobs, events=self.events)
+        self.enrich, self.search = brain.enrich, brain.search
+        self._closers.append(self.enrich.close)
         self.ingest = IngestService(
             settings=settings.ingest, catalog=self.catalog, store=self.store, ledger=self.ledger,
             assets=self.assets, geocoder=self.geocoder, work_dir=self.work_dir, render=self.render,
+            analysis=self.enrich,
         )
-        brain = await start_brain(
-            settings, catalog=self.catalog, store=self.store, ledger=self.ledger, assets=self.assets,
-            ingest=self.ingest, links=self.links,
-        )
-        self.jobs, self.enrich, self.search = brain.jobs, brain.enrich, brain.search
         self.uploads = start_uploads(
             settings, catalog=self.catalog, store=self.store, ingest=self.ingest, assets=self.assets
         )
+        self._closers.append(self.uploads.close)
+        self.jobs.declare([self.enrich.job_kind(), self.events.job_kind()], on_finished=self._job_finished)
+        self.events.route([self.render.subscriber(), self.enrich.subscriber()])
+        if self.run_jobs:
+            self._workers = asyncio.create_task(self.jobs.serve(), name="picsha-jobs")
 
-    def _signer(self) -> UrlSigner:
+    async def _job_finished(self, job: Job) -> None:
+        kind = EventType.JOB_COMPLETED if job.status is JobStatus.READY else EventType.JOB_FAILED
+        data = {"job_id": job.id, "kind": job.kind, "status": job.status.value, "asset_id": job.asset_id,
+                "error": job.error}
+        await self.events.publish(Event(type=kind, account_id=job.account_id, data=data))
+
+    async def _signer(self) -> UrlSigner:
         configured = self.settings.signing
         if configured.keys:
             keys = {kid: secret.get_secret_value().encode() for kid, secret in configured.keys.items()}
             return UrlSigner(keys, default_ttl_s=configured.url_ttl_s)
         return UrlSigner.load_or_create(self.settings.data_dir / "signing-keys.json", default_ttl_s=configured.url_ttl_s)
 
+    async def run_workers_until(self, stop: asyncio.Event, *, grace_s: float) -> None:
+        """``picsha worker``: run jobs until ``stop``; then take no new ones, let running ones finish for up
+        to ``grace_s`` and give the rest back to the queue."""
+        serving = asyncio.create_task(self.jobs.serve(), name="picsha-jobs")
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        self.jobs.accepting = False
+        try:
+            await asyncio.wait_for(asyncio.shield(serving), grace_s)
+        except TimeoutError:
+            serving.cancel()
+        await asyncio.gather(serving, return_exceptions=True)
+        if serving.done() and not serving.cancelled() and serving.exception() is not None:
+            raise serving.exception()  # type: ignore[misc]
+
+    async def stop_jobs(self) -> None:
+        """Stop this process's workers; a job cut short goes back to the queue for any worker."""
+        if self._workers is not None:
+            self._workers.cancel()
+            await asyncio.gather(self._workers, return_exceptions=True)
+            self._workers = None
+
     async def close(self) -> None:
-        if hasattr(self, "render"):
-            await self.render.settle()  # new derivatives still being stored
-        if hasattr(self, "jobs"):
-            await self.jobs.close()
-            await self.enrich.close()
-        if hasattr(self, "uploads"):
-            await self.uploads.close()
-        await self.store.close()
-        await self.catalog.close()
-        shutil.rmtree(self.work_dir, ignore_errors=True)
+        await self.stop_jobs()
+        while self._closers:
+            await self._closers.pop()()

@@ -17,6 +17,8 @@ class IdPrefix(StrEnum):
     KEY = "key"
     DERIVATIVE = "dv"
     USAGE = "ue"
+    WEBHOOK = "wh"
+    DELIVERY = "msg"  # a webhook delivery; its id is the Standard Webhooks "webhook-id"
 
 
 def new_id(prefix: IdPrefix, length: int = 16) -> str:

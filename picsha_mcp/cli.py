@@ -1,4 +1,4 @@
-"""The ``picsha`` command: serve, keys, ingest, version."""
+"""The ``picsha`` command: serve, worker, mcp, keys, ingest, reindex, version."""
 
 from __future__ import annotations
 
@@ -31,8 +31,10 @@ SERVER_OPTIONS: dict[str, str] = {"loop": "auto", "http": "auto"}
 
 
 def run_with_engine(work: Callable[[Engine], Awaitable[T]], settings: Settings | None = None) -> T:
+    """Run one command's work on an engine that runs no jobs: jobs it queues are for the server's workers."""
+
     async def main() -> T:
-        async with Engine.open(settings or Settings()) as engine:
+        async with Engine.open(settings or Settings(), run_jobs=False) as engine:
             return await work(engine)
 
     return asyncio.run(main())
@@ -73,8 +75,36 @@ def mcp() -> None:
 
     async def main() -> None:
         # stdout carries the protocol: nothing else may print to it (logs go to stderr).
-        async with Engine.open(Settings()) as engine:
+        async with Engine.open(Settings()) as engine:  # runs the analyses of its uploads (PICSHA_JOBS__IN_PROCESS)
             await build_server(engine, transport=Transport.STDIO).run_stdio_async()
+
+    asyncio.run(main())
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[int | None, typer.Option(min=1, max=64, help="Jobs at once (default PICSHA_JOBS__WORKERS).")] = None,
+    grace: Annotated[float, typer.Option(min=0, help="Seconds a running job may take to finish on SIGTERM.")] = 30.0,
+) -> None:
+    """Run background jobs only (no HTTP), on the embedded or the distributed backend.
+
+    SIGTERM or Ctrl-C stops taking jobs, lets running ones finish for up to --grace seconds, and gives the
+    rest back to the queue for another worker.
+    """
+    import signal
+
+    settings = Settings()
+    if concurrency is not None:
+        settings = settings.model_copy(update={"jobs": settings.jobs.model_copy(update={"workers": concurrency})})
+
+    async def main() -> None:
+        async with Engine.open(settings, run_jobs=False) as engine:
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, stop.set)
+            console.print(f"picsha worker: {settings.jobs.workers} at once, {settings.jobs.backend.value} backend", style="dim")
+            await engine.run_workers_until(stop, grace_s=grace)
 
     asyncio.run(main())
 

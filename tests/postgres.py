@@ -17,6 +17,8 @@ async def fresh_database() -> AsyncIterator[str]:
     try:
         admin = await asyncpg.connect(PG_DSN, timeout=3)
     except (OSError, asyncpg.PostgresError) as error:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL must be reachable in CI at {PG_DSN}: {error}")
         pytest.skip(f"PostgreSQL not reachable at {PG_DSN} ({error}); set PICSHA_TEST_POSTGRES to test it")
     name = f"picsha_{uuid.uuid4().hex[:12]}"
     await admin.execute(f'CREATE DATABASE "{name}"')

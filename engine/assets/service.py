@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +27,7 @@ from engine.auth.keys import Principal
 from engine.catalog import Catalog, tables
 from engine.catalog.database import now, utc
 from engine.errors import NotFound
+from engine.events import Event, EventBus, EventType
 from engine.storage import BlobStore, derivatives_prefix
 from engine.usage import UsageKind, UsageLedger, format_usd
 
@@ -52,16 +53,13 @@ class Content:
 
 
 class AssetService:
-    def __init__(self, catalog: Catalog, store: BlobStore, ledger: UsageLedger, links: AssetLinks):
+    def __init__(self, catalog: Catalog, store: BlobStore, ledger: UsageLedger, links: AssetLinks, events: EventBus):
         self.catalog = catalog
         self.store = store
         self.ledger = ledger
         self.links = links
+        self.events = events
         self.blob_locks = KeyedLock()
-        # Called with the account and the ids of deleted assets (the search index drops their rows), and of
-        # changed ones.
-        self.on_delete: list[Callable[[str, list[str]], Awaitable[None]]] = []
-        self.on_change: list[Callable[[str, str], Awaitable[None]]] = []
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -155,8 +153,8 @@ class AssetService:
                     a.update().where(a.c.id == asset_id, a.c.account_id == principal.account_id)
                     .values(**changes, updated_at=now())
                 )
-        for hook in self.on_change:
-            await hook(principal.account_id, asset_id)
+        await self.events.publish(Event(type=EventType.ASSET_UPDATED, account_id=principal.account_id,
+                                        data={"asset_id": asset_id, "fields": sorted(changes)}))
         return await self.get(principal, asset_id)
 
     async def delete(self, principal: Principal, asset_id: str) -> Asset:
@@ -184,8 +182,8 @@ class AssetService:
             ids = [row.id for row in rows]
             await conn.execute(d.delete().where(d.c.asset_id.in_(ids)))
             await conn.execute(a.delete().where(a.c.id.in_(ids)))
-        for hook in self.on_delete:
-            await hook(principal.account_id, ids)
+        await self.events.publish(*(Event(type=EventType.ASSET_DELETED, account_id=principal.account_id,
+                                          data={"asset_id": asset_id}) for asset_id in ids))
         for asset_id in ids:
             await self.store.delete_prefix(derivatives_prefix(asset_id))
         for row in rows:

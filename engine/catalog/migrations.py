@@ -157,10 +157,82 @@ def _m003_resumable_upload_state(conn: Connection) -> None:
     sa.Index("ix_uploads_expires_at", uploads.c.expires_at).create(conn)
 
 
+def _m004_distributed_jobs(conn: Connection) -> None:
+    """Jobs claimed with a lease by any process, with progress and cancellation; webhooks; blob references;
+    URL-signing keys shared by every process."""
+    ts = sa.DateTime(timezone=True)
+    columns = [
+        sa.Column("progress", sa.Float, nullable=True),
+        sa.Column("message", sa.Text, nullable=True),
+        sa.Column("done", sa.Integer, nullable=True),
+        sa.Column("total", sa.Integer, nullable=True),
+        sa.Column("result", sa.JSON, nullable=True),
+        sa.Column("lease_owner", sa.String(80), nullable=True),
+        sa.Column("lease_until", ts, nullable=True),
+        sa.Column("run_after", ts, nullable=True),
+        sa.Column("cancel_requested", sa.Boolean, nullable=True),
+        sa.Column("updated_at", ts, nullable=True),
+    ]
+    for column in columns:
+        kind = column.type.compile(dialect=conn.dialect)
+        conn.execute(sa.text(f"ALTER TABLE jobs ADD COLUMN {column.name} {kind}"))
+    conn.execute(sa.text("UPDATE jobs SET updated_at = COALESCE(finished_at, started_at, created_at), "
+                         "run_after = created_at, cancel_requested = :false"), {"false": False})
+    jobs = sa.Table("jobs", sa.MetaData(), sa.Column("status"), sa.Column("run_after"))
+    sa.Index("ix_jobs_status_run_after", jobs.c.status, jobs.c.run_after).create(conn)
+
+    md = sa.MetaData()
+    sa.Table(
+        "webhooks", md,
+        sa.Column("id", sa.String(40), primary_key=True),
+        sa.Column("account_id", sa.String(40), nullable=False, index=True),
+        sa.Column("url", sa.String(2048), nullable=False),
+        sa.Column("secret", sa.String(200), nullable=False),
+        sa.Column("events", sa.JSON, nullable=False),
+        sa.Column("enabled", sa.Boolean, nullable=False),
+        sa.Column("failure_streak", sa.Integer, nullable=False),
+        sa.Column("disabled_reason", sa.Text, nullable=True),
+        sa.Column("created_at", ts, nullable=False),
+        sa.Column("updated_at", ts, nullable=False),
+    )
+    sa.Table(
+        "webhook_deliveries", md,
+        sa.Column("id", sa.String(40), primary_key=True),
+        sa.Column("webhook_id", sa.String(40), sa.ForeignKey("webhooks.id", ondelete="CASCADE"), nullable=False),
+        sa.Column("account_id", sa.String(40), nullable=False),
+        sa.Column("event", sa.String(60), nullable=False),
+        sa.Column("payload", sa.JSON, nullable=False),
+        sa.Column("status", sa.String(20), nullable=False),
+        sa.Column("attempts", sa.Integer, nullable=False),
+        sa.Column("last_status_code", sa.Integer, nullable=True),
+        sa.Column("last_error", sa.Text, nullable=True),
+        sa.Column("job_id", sa.String(40), nullable=True),
+        sa.Column("created_at", ts, nullable=False),
+        sa.Column("updated_at", ts, nullable=False),
+        sa.Index("ix_webhook_deliveries_webhook_created", "webhook_id", "created_at"),
+    )
+    sa.Table(
+        "blobs", md,
+        sa.Column("sha256", sa.String(64), primary_key=True),
+        sa.Column("blob_key", sa.String(300), nullable=False),
+        sa.Column("collect_after", ts, nullable=True, index=True),
+    )
+    sa.Table(
+        "signing_keys", md,
+        sa.Column("kid", sa.String(40), primary_key=True),
+        sa.Column("secret", sa.String(200), nullable=False),
+        sa.Column("created_at", ts, nullable=False),
+    )
+    md.create_all(conn)
+    conn.execute(sa.text("INSERT INTO blobs (sha256, blob_key, collect_after) "
+                         "SELECT sha256, MIN(blob_key), NULL FROM assets GROUP BY sha256"))
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("initial", _m001_initial),
     ("uploads_and_size_index", _m002_uploads_and_size_index),
     ("resumable_upload_state", _m003_resumable_upload_state),
+    ("distributed_jobs", _m004_distributed_jobs),
 ]
 
 

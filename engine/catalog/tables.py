@@ -97,6 +97,17 @@ jobs = sa.Table(
     sa.Column("created_at", Timestamp, nullable=False),
     sa.Column("started_at", Timestamp, nullable=True),
     sa.Column("finished_at", Timestamp, nullable=True),
+    sa.Column("progress", sa.Float, nullable=True),
+    sa.Column("message", sa.Text, nullable=True),
+    sa.Column("done", sa.Integer, nullable=True),
+    sa.Column("total", sa.Integer, nullable=True),
+    sa.Column("result", sa.JSON, nullable=True),
+    sa.Column("lease_owner", sa.String(80), nullable=True),
+    sa.Column("lease_until", Timestamp, nullable=True),
+    sa.Column("run_after", Timestamp, nullable=True),
+    sa.Column("cancel_requested", sa.Boolean, nullable=True),
+    sa.Column("updated_at", Timestamp, nullable=True),
+    sa.Index("ix_jobs_status_run_after", "status", "run_after"),
 )
 
 usage_events = sa.Table(
@@ -134,4 +145,55 @@ uploads = sa.Table(
     sa.Column("metadata_header", sa.Text, nullable=True),
     sa.Column("lease", sa.String(40), nullable=True),
     sa.Column("lease_until", Timestamp, nullable=True),
+)
+
+webhooks = sa.Table(
+    "webhooks",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("account_id", sa.String(40), nullable=False, index=True),
+    sa.Column("url", sa.String(2048), nullable=False),
+    sa.Column("secret", sa.String(200), nullable=False),
+    sa.Column("events", sa.JSON, nullable=False),
+    sa.Column("enabled", sa.Boolean, nullable=False),
+    sa.Column("failure_streak", sa.Integer, nullable=False),
+    sa.Column("disabled_reason", sa.Text, nullable=True),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+)
+
+webhook_deliveries = sa.Table(
+    "webhook_deliveries",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("webhook_id", sa.String(40), sa.ForeignKey("webhooks.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("account_id", sa.String(40), nullable=False),
+    sa.Column("event", sa.String(60), nullable=False),
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("last_status_code", sa.Integer, nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("job_id", sa.String(40), nullable=True),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+    sa.Index("ix_webhook_deliveries_webhook_created", "webhook_id", "created_at"),
+)
+
+blobs = sa.Table(
+    "blobs",
+    metadata,
+    sa.Column("sha256", sa.String(64), primary_key=True),
+    sa.Column("blob_key", sa.String(300), nullable=False),
+    # When set and past, the collector deletes the blob unless an asset row holds it. An ingest sets it an
+    # ingest-grace ahead before writing the bytes, so a concurrent collection cannot take them.
+    sa.Column("collect_after", Timestamp, nullable=True, index=True),
+)
+
+signing_keys = sa.Table(
+    "signing_keys",
+    metadata,
+    sa.Column("kid", sa.String(40), primary_key=True),
+    sa.Column("secret", sa.String(200), nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
 )

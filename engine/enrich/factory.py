@@ -1,4 +1,4 @@
-"""Wiring the job runner, enrichment and search into a started engine (one call from ``Engine.start``)."""
+"""Building enrichment and search over one index (one call from ``Engine.start``)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from engine.enrich.claude import ClaudeWriter
 from engine.enrich.model_store import ModelStore
 from engine.enrich.service import EnrichService
 from engine.enrich.steps import anthropic_key
-from engine.ingest import IngestService
+from engine.events import EventBus
 from engine.jobs import JobRunner
 from engine.places.google import GoogleGeocoder
 from engine.search.index import SearchIndex
@@ -24,14 +24,13 @@ from engine.usage import UsageLedger
 
 @dataclass
 class Brain:
-    jobs: JobRunner
     enrich: EnrichService
     search: SearchService
 
 
-async def start_brain(settings: Settings, *, catalog: Catalog, store: BlobStore, ledger: UsageLedger,
-                      assets: AssetService, ingest: IngestService, links: AssetLinks) -> Brain:
-    jobs = JobRunner(catalog, settings.jobs)
+async def open_brain(settings: Settings, *, catalog: Catalog, store: BlobStore, ledger: UsageLedger,
+                     assets: AssetService, links: AssetLinks, jobs: JobRunner, events: EventBus) -> Brain:
+    """Enrichment and search over one index and one model store."""
     index = await SearchIndex.open(
         settings.search.uri or str(settings.data_dir / "index"), settings.search.table,
         clip_dim=settings.enrich.clip.dim, vector_index_threshold=settings.search.vector_index_threshold,
@@ -43,11 +42,7 @@ async def start_brain(settings: Settings, *, catalog: Catalog, store: BlobStore,
     maps = settings.enrich.google_maps
     geocoder = GoogleGeocoder(maps) if maps.api_key and maps.api_key.get_secret_value() else None
     enrich = EnrichService(settings=settings.enrich, catalog=catalog, store=store, ledger=ledger, jobs=jobs,
-                           index=index, models=models, assets=assets, writer=writer, geocoder=geocoder)
+                           events=events, index=index, models=models, assets=assets, writer=writer, geocoder=geocoder)
     search = SearchService(index=index, settings=settings.search, models=models, links=links, catalog=catalog,
                            assets=assets, refiner=ClaudeRefiner(writer, ledger) if writer else None)
-    ingest.analysis = enrich
-    assets.on_delete.append(enrich.forget)
-    assets.on_change.append(enrich.edited)
-    await jobs.start()
-    return Brain(jobs=jobs, enrich=enrich, search=search)
+    return Brain(enrich=enrich, search=search)

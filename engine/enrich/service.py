@@ -26,7 +26,8 @@ from engine.enrich.skills import ANALYSIS_FLAGS, BY_NAME, SKILLS, Skill, plan, r
 from engine.enrich.source import RECORD_FIELDS, AssetRecord, load_source
 from engine.enrich.steps import State, Steps
 from engine.errors import InvalidInput, NotFound
-from engine.jobs import Job, JobContext, JobRunner
+from engine.events import Event, EventBus, EventType, Subscriber
+from engine.jobs import Job, JobContext, JobKind, JobPolicy, JobRunner
 from engine.places.google import GoogleGeocoder
 from engine.search.index import SearchIndex
 from engine.search.models import IndexRow
@@ -36,6 +37,8 @@ from engine.usage import UsageKind, UsageLedger
 log = logging.getLogger("picsha.enrich")
 
 JOB_KIND = "enrich"
+# A failed analysis is a failed step, recorded, not retried; a crash mid-run is safe to run again.
+JOB_POLICY = JobPolicy(attempts=3, backoff_s=5.0, time_limit_s=1800.0, idempotent=True)
 
 
 class SkillRun(BaseModel):
@@ -47,26 +50,45 @@ class SkillRun(BaseModel):
 
 class EnrichService:
     def __init__(self, *, settings: EnrichSettings, catalog: Catalog, store: BlobStore, ledger: UsageLedger,
-                 jobs: JobRunner, index: SearchIndex, models: ModelStore, assets: AssetService,
+                 jobs: JobRunner, events: EventBus, index: SearchIndex, models: ModelStore, assets: AssetService,
                  writer: ClaudeWriter | None = None, geocoder: GoogleGeocoder | None = None):
         self.settings = settings
         self.catalog = catalog
         self.store = store
         self.ledger = ledger
         self.jobs = jobs
+        self.events = events
         self.index = index
         self.assets = assets
         self.limiter = anyio.CapacityLimiter(1)
         self._maintenance: asyncio.Task[None] | None = None
         self.steps = Steps(settings=settings, models=models, charge=self._charge, writer=writer, limiter=self.limiter,
                            geocoder=geocoder)
-        jobs.register(JOB_KIND, self.handle)
 
     async def close(self) -> None:
         if self._maintenance is not None:
             await asyncio.shield(self._maintenance)
         if self.steps.geocoder is not None:
             await self.steps.geocoder.close()
+
+    def job_kind(self) -> JobKind:
+        return JobKind(JOB_KIND, self.handle, JOB_POLICY)
+
+    def subscriber(self) -> Subscriber:
+        """The search index follows edits (new words, new text vector) and deletions."""
+        return Subscriber("search-index", frozenset({EventType.ASSET_UPDATED, EventType.ASSET_DELETED}),
+                          self._follow)
+
+    async def _follow(self, events: list[Event]) -> None:
+        deleted: dict[str, list[str]] = {}
+        for event in events:
+            asset_id = event.data["asset_id"]
+            if event.type is EventType.ASSET_DELETED:
+                deleted.setdefault(event.account_id, []).append(asset_id)
+            else:
+                await self.edited(event.account_id, asset_id)
+        for account_id, ids in deleted.items():
+            await self.forget(account_id, ids)
 
     def skills(self) -> list[Skill]:
         return SKILLS
@@ -86,11 +108,14 @@ class EnrichService:
     async def committed(self, account_id: str, asset_id: str, job_id: str | None) -> None:
         """After the ingest transaction: the asset becomes findable by its words now, by meaning later."""
         if job_id:
-            self.jobs.submit(job_id)
+            await self.jobs.submit(job_id)
         try:
             await self.index_now(account_id, asset_id)
         except Exception:  # the row is committed; ``picsha reindex`` repairs a missed index write
             log.exception("indexing %s failed", asset_id)
+        if not job_id:
+            await self.events.publish(Event(type=EventType.ASSET_READY, account_id=account_id,
+                                            data={"asset_id": asset_id, "status": AssetStatus.READY.value}))
 
     async def index_now(self, account_id: str, asset_id: str, *, embed: bool = False) -> None:
         """Write the asset's current words (and status) to the index; its vectors stay as they are unless
@@ -142,7 +167,7 @@ class EnrichService:
 
     # -- running ---------------------------------------------------------------------------------
 
-    async def handle(self, job: JobContext) -> None:
+    async def handle(self, job: JobContext) -> dict[str, Any] | None:
         if job.asset_id is None:
             raise InvalidInput("An enrichment job needs an asset.", code="job_invalid")
         record = await self._record(job.account_id, job.asset_id)
@@ -161,12 +186,14 @@ class EnrichService:
             await self._finish(record, dict(record.ai or {}), AssetStatus.FAILED, None)
             return await self.index_now(record.account_id, record.id)  # the index shows the failed status
         loaded: State = state
-        for name in job.payload.get("skills") or []:
-            if name != "index":
-                await job.run_step(name, lambda name=name: getattr(self.steps, name)(loaded))
+        skills = [name for name in job.payload.get("skills") or [] if name != "index"]
+        for done, name in enumerate(skills):
+            await job.report(done=done, total=len(skills) + 1, message=f"running {name}")
+            await job.run_step(name, lambda name=name: getattr(self.steps, name)(loaded))
         status = AssetStatus.FAILED if job.failed_step else AssetStatus.READY
         await job.run_step("index", lambda: self._index(loaded, status))
         await self._finish(record, loaded.ai, AssetStatus.FAILED if job.failed_step else AssetStatus.READY, loaded.location)
+        return {"asset_id": record.id, "status": status.value}
 
     async def _index(self, state: State, status: AssetStatus) -> str | None:
         skipped = await self.steps.index_text(state)
@@ -183,6 +210,9 @@ class EnrichService:
             values["location"] = location
         async with self.catalog.begin() as conn:
             await conn.execute(a.update().where(a.c.id == record.id, a.c.account_id == record.account_id).values(**values))
+        kind = EventType.ASSET_READY if status is AssetStatus.READY else EventType.ASSET_FAILED
+        await self.events.publish(Event(type=kind, account_id=record.account_id,
+                                        data={"asset_id": record.id, "status": status.value}))
 
     async def _charge(self, record: AssetRecord, step: str, model: str, cost_usd: float | None) -> None:
         await self.ledger.record(account_id=record.account_id, asset_id=record.id, kind=UsageKind.AI_OPERATION, quantity=1,

@@ -66,6 +66,7 @@ class IngestService:
         geocoder: OfflineGeocoder,
         work_dir: Path,
         render: RenderService,
+        analysis: Analysis,
     ):
         self.settings = settings
         self.catalog = catalog
@@ -76,7 +77,7 @@ class IngestService:
         self.work_dir = work_dir
         self.render = render
         self.cpu = anyio.CapacityLimiter(4)
-        self.analysis: Analysis | None = None  # set by the engine once enrichment exists
+        self.analysis = analysis
 
     # -- sources ---------------------------------------------------------------------------------
 
@@ -160,7 +161,7 @@ class IngestService:
             alt_text=options.alt_text, is_public=options.is_public, ai={},
             config=options.config.model_dump(exclude_none=True), created_at=stamp, updated_at=stamp,
         )
-        skills = self.analysis.plan(options, kind.type.value) if self.analysis else []
+        skills = self.analysis.plan(options, kind.type.value)
         if skills:
             row["status"] = AssetStatus.PROCESSING.value
         job_id: str | None = None
@@ -175,12 +176,11 @@ class IngestService:
                     account_id=principal.account_id, asset_id=asset_id, kind=UsageKind.STORAGE,
                     quantity=staged.size, conn=conn,
                 )
-                if skills and self.analysis:  # the job is written with the row, so neither exists alone
+                if skills:  # the job is written with the row, so neither exists alone
                     job_id = await self.analysis.schedule(
                         conn, account_id=principal.account_id, asset_id=asset_id, skills=skills, options=options
                     )
-        if self.analysis:
-            await self.analysis.committed(principal.account_id, asset_id, job_id)
+        await self.analysis.committed(principal.account_id, asset_id, job_id)
         return await self.assets.get(principal, asset_id)
 
 

@@ -1,8 +1,11 @@
-"""Background jobs: persisted in the catalog, run in-process, resumed after a restart."""
+"""Background jobs: rows in the catalog, claimed with a lease by workers in any process, on one of two backends."""
 
-from engine.jobs.context import JobContext
-from engine.jobs.models import Job, JobStatus, StepResult
-from engine.jobs.runner import JobRunner
-from engine.jobs.settings import JobSettings
+from engine.jobs.context import JobCancelled, JobContext
+from engine.jobs.models import Job, JobPolicy, JobProgress, JobStatus, StepResult
+from engine.jobs.runner import Dispatcher, JobKind, JobRunner
+from engine.jobs.settings import JobBackend, JobSettings
 
-__all__ = ["Job", "JobContext", "JobRunner", "JobSettings", "JobStatus", "StepResult"]
+__all__ = [
+    "Dispatcher", "Job", "JobBackend", "JobCancelled", "JobContext", "JobKind", "JobPolicy", "JobProgress",
+    "JobRunner", "JobSettings", "JobStatus", "StepResult",
+]

@@ -1,177 +1,259 @@
-"""In-process job runner: jobs live in the catalog's ``jobs`` table, workers are asyncio tasks.
+"""``JobRunner``: the one interface to background work, whichever backend delivers jobs to workers.
 
-A job is written before it is queued, so a crash loses nothing: at start the runner puts every job that
-was queued or running back in the queue (a running job starts again from its first step; steps are
-written to be repeatable).
+A job is a catalog row written before anyone runs it (in the caller's transaction when it belongs to other
+rows). The backend (``Dispatcher``) only says "run job X": the embedded one lets workers claim rows from
+the catalog; the distributed one hands ids to procrastinate. Running is the same code in both: claim the
+row with a lease, renew the lease while the handler works, then finish, retry later or give up by the kind's
+policy. Waiting, progress streams and cancelling read and write the same rows, so they work from any
+process.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from engine.catalog import Catalog, tables
-from engine.catalog.database import now, utc
-from engine.errors import NotFound
-from engine.ids import IdPrefix, new_id
-from engine.jobs.context import JobContext
-from engine.jobs.models import FINISHED, Job, JobStatus, StepResult
+from engine.catalog import Catalog
+from engine.catalog.database import now
+from engine.jobs.context import JobCancelled, JobContext
+from engine.jobs.models import Job, JobPolicy, JobStatus
 from engine.jobs.settings import JobSettings
+from engine.jobs.signals import JobSignals
+from engine.jobs.store import Claimed, JobStore
 
 log = logging.getLogger("picsha.jobs")
 
-Handler = Callable[[JobContext], Awaitable[None]]
+Handler = Callable[[JobContext], Awaitable[dict[str, Any] | None]]
+Finished = Callable[[Job], Awaitable[None]]
 
 
-def job_not_found(job_id: str) -> NotFound:
-    return NotFound(f"No job {job_id!r} in this account.", code="job_not_found", id=job_id)
+@dataclass(frozen=True)
+class JobKind:
+    name: str
+    handler: Handler
+    policy: JobPolicy
+
+
+class Dispatcher(Protocol):
+    """How jobs reach workers: the embedded catalog queue or a distributed queue."""
+
+    async def dispatch(self, job_id: str, run_after: datetime | None = None) -> None:
+        """A committed job (or a retry due at ``run_after``) is ready for a worker."""
+
+    async def serve(self, runner: JobRunner, concurrency: int) -> None:
+        """Run jobs in this process until cancelled."""
+
+    async def close(self) -> None: ...
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
 class JobRunner:
-    def __init__(self, catalog: Catalog, settings: JobSettings):
+    def __init__(self, catalog: Catalog, settings: JobSettings, *, signals: JobSignals, dispatcher: Dispatcher,
+                 kinds: list[JobKind] | None = None):
         self.catalog = catalog
         self.settings = settings
-        self.handlers: dict[str, Handler] = {}
-        self._queue: asyncio.Queue[str] = asyncio.Queue()
-        self._finished: dict[str, asyncio.Event] = {}
-        self._workers: list[asyncio.Task[None]] = []
+        self.signals = signals
+        self.dispatcher = dispatcher
+        self.store = JobStore(catalog, keep_s=settings.keep_days * 86400,
+                              poll_interval_ms=int(min(1.0, settings.poll_max_s * 2) * 1000))
+        self.kinds: dict[str, JobKind] = {kind.name: kind for kind in kinds or []}
+        self.on_finished: Finished | None = None
+        self.lease_s = settings.lease_s
+        self.check_s = min(settings.lease_s / 3, 2.0)
+        self._running: dict[str, JobContext] = {}
+        self.accepting = True  # False once this process stops taking new jobs (a worker shutting down)
 
-    def register(self, kind: str, handler: Handler) -> None:
-        self.handlers[kind] = handler
-
-    async def start(self) -> None:
-        """Resume what a previous process left queued or running, then start the workers."""
-        j = tables.jobs
-        async with self.catalog.begin() as conn:
-            await conn.execute(j.update().where(j.c.status == JobStatus.RUNNING.value).values(status=JobStatus.QUEUED.value))
-            pending = (await conn.execute(
-                sa.select(j.c.id).where(j.c.status == JobStatus.QUEUED.value).order_by(j.c.created_at)
-            )).scalars().all()
-        for job_id in pending:
-            self._queue.put_nowait(job_id)
-        if pending:
-            log.info("resuming %d jobs", len(pending))
-        self._workers = [asyncio.create_task(self._work(), name=f"picsha-job-worker-{n}") for n in range(self.settings.workers)]
+    def declare(self, kinds: list[JobKind], on_finished: Finished | None = None) -> None:
+        """The composition root names every job kind once, after the services that handle them exist."""
+        self.kinds.update({kind.name: kind for kind in kinds})
+        self.on_finished = on_finished
 
     async def close(self) -> None:
-        """Stop the workers; a job cut short stays ``running`` in the catalog and is resumed at next start."""
-        for task in self._workers:
-            task.cancel()
-        await asyncio.gather(*self._workers, return_exceptions=True)
-        self._workers = []
+        await self.dispatcher.close()
+        await self.signals.close()
 
-    # -- queueing and reading ------------------------------------------------------------------
+    # -- creating ------------------------------------------------------------------------------------
+
+    async def create(self, conn: AsyncConnection, *, account_id: str, kind: str, asset_id: str | None = None,
+                     payload: dict[str, Any] | None = None) -> str:
+        """Write a queued job inside the caller's transaction; ``submit`` it once that committed."""
+        return await self.store.create(conn, account_id=account_id, kind=kind, asset_id=asset_id, payload=payload)
+
+    async def submit(self, job_id: str) -> None:
+        await self.dispatcher.dispatch(job_id)
+        await self.signals.queued(job_id)
 
     async def enqueue(self, *, account_id: str, kind: str, asset_id: str | None = None,
                       payload: dict[str, Any] | None = None) -> str:
         async with self.catalog.begin() as conn:
             job_id = await self.create(conn, account_id=account_id, kind=kind, asset_id=asset_id, payload=payload)
-        self.submit(job_id)
+        await self.submit(job_id)
         return job_id
 
-    async def create(self, conn: AsyncConnection, *, account_id: str, kind: str, asset_id: str | None = None,
-                     payload: dict[str, Any] | None = None) -> str:
-        """Write a queued job inside the caller's transaction (so it exists exactly when their rows do)."""
-        job_id = new_id(IdPrefix.JOB)
-        await conn.execute(tables.jobs.insert().values(
-            id=job_id, account_id=account_id, asset_id=asset_id, kind=kind, status=JobStatus.QUEUED.value,
-            payload=payload or {}, steps=[], attempts=0, created_at=now(),
-        ))
-        return job_id
-
-    def submit(self, job_id: str) -> None:
-        """Hand a committed job to the workers."""
-        self._finished.setdefault(job_id, asyncio.Event())
-        self._queue.put_nowait(job_id)
+    # -- reading, waiting, cancelling ------------------------------------------------------------------
 
     async def get(self, account_id: str, job_id: str) -> Job:
-        j = tables.jobs
-        async with self.catalog.connect() as conn:
-            row = (await conn.execute(sa.select(j).where(j.c.id == job_id, j.c.account_id == account_id))).first()
-        if row is None:
-            raise job_not_found(job_id)
-        return _model(row)
+        return await self.store.get(account_id, job_id)
 
     async def latest_for_asset(self, account_id: str, asset_id: str) -> Job | None:
-        j = tables.jobs
-        query = (sa.select(j).where(j.c.account_id == account_id, j.c.asset_id == asset_id)
-                 .order_by(j.c.created_at.desc()).limit(1))
-        async with self.catalog.connect() as conn:
-            row = (await conn.execute(query)).first()
-        return _model(row) if row else None
+        return await self.store.latest_for_asset(account_id, asset_id)
 
-    async def wait(self, job_id: str, timeout_s: float) -> bool:
+    async def cancel(self, account_id: str, job_id: str) -> Job:
+        job = await self.store.cancel(account_id, job_id)
+        running_here = self._running.get(job_id)
+        if running_here is not None:
+            running_here.cancel_requested = True
+        await self.signals.changed(job_id)
+        if job.status is JobStatus.CANCELLED:
+            await self._announce(job)
+        return job
+
+    async def watch(self, account_id: str, job_id: str) -> AsyncIterator[Job]:
+        """The job now, then each time it changes, ending with its finished state."""
+        async with self.signals.watching(job_id) as changed:
+            job = await self.get(account_id, job_id)
+            yield job
+            last = job
+            while not last.finished:
+                try:
+                    await asyncio.wait_for(changed.wait(), self.signals.poll_s)
+                except TimeoutError:
+                    pass
+                changed.clear()
+                job = await self.get(account_id, job_id)
+                if job != last:
+                    yield job
+                last = job
+
+    async def wait(self, job_id: str, timeout_s: float, account_id: str | None = None) -> bool:
         """True when the job finished within ``timeout_s``."""
-        event = self._finished.setdefault(job_id, asyncio.Event())
-        async with self.catalog.connect() as conn:
-            status = await conn.scalar(sa.select(tables.jobs.c.status).where(tables.jobs.c.id == job_id))
-        if status in {s.value for s in FINISHED}:
-            return True
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        async with self.signals.watching(job_id) as changed:
+            while True:
+                job = await self.store.find(job_id)
+                if job is None or job.finished:
+                    return True
+                left = deadline - asyncio.get_running_loop().time()
+                if left <= 0:
+                    return False
+                try:
+                    await asyncio.wait_for(changed.wait(), min(left, self.signals.poll_s))
+                except TimeoutError:
+                    pass
+                changed.clear()
+
+    # -- running ---------------------------------------------------------------------------------------
+
+    async def serve(self, concurrency: int | None = None) -> None:
+        """Run jobs in this process until cancelled (``picsha worker``, or in-process in ``picsha serve``)."""
+        await self.dispatcher.serve(self, concurrency or self.settings.workers)
+
+    async def execute(self, owner: str, job_id: str | None = None) -> Claimed | None:
+        """Claim ``job_id`` (or the next runnable job) and run it; None when there was nothing to claim."""
+        claimed = await self.store.claim(owner, self.lease_s, job_id)
+        if claimed is None:
+            return None
+        await self.signals.changed(claimed.id)
+        await self._run(owner, claimed)
+        return claimed
+
+    async def _run(self, owner: str, claimed: Claimed) -> None:
+        kind = self.kinds.get(claimed.kind)
+        if kind is None:
+            return await self._end(owner, claimed.id, JobStatus.FAILED, f"no handler for job kind {claimed.kind!r}")
+        policy = kind.policy
+        if claimed.resumed and not policy.idempotent:
+            return await self._end(owner, claimed.id, JobStatus.FAILED,
+                                   f"its worker stopped mid-run and {claimed.kind!r} jobs are not run twice")
+        if claimed.attempts > policy.attempts:
+            return await self._end(owner, claimed.id, JobStatus.FAILED, f"gave up after {policy.attempts} starts")
+
+        async def save(**values: Any) -> None:
+            if await self.store.update(claimed.id, owner, **values):
+                await self.signals.changed(claimed.id)
+
+        context = JobContext(id=claimed.id, kind=claimed.kind, account_id=claimed.account_id,
+                             asset_id=claimed.asset_id, payload=claimed.payload, save=save, attempt=claimed.attempts)
+        self._running[claimed.id] = context
+        work = asyncio.create_task(asyncio.wait_for(kind.handler(context), policy.time_limit_s))
+        keeper = asyncio.create_task(self._hold(owner, context, work))
         try:
-            await asyncio.wait_for(event.wait(), timeout_s)
+            result = await work
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():  # this worker is stopping: give the job back
+                await asyncio.shield(self.release(owner, claimed.id))
+                raise
+            return  # the lease went to another worker: it owns the row now
+        except JobCancelled:
+            return await self._end(owner, claimed.id, JobStatus.CANCELLED, "cancelled")
         except TimeoutError:
-            return False
-        return True
-
-    # -- running -------------------------------------------------------------------------------
-
-    async def _work(self) -> None:
-        while True:
-            job_id = await self._queue.get()
-            try:
-                await self._run(job_id)
-            except Exception:  # the worker must survive anything one job does
-                log.exception("job %s crashed the runner", job_id)
-            finally:
-                self._finished.setdefault(job_id, asyncio.Event()).set()
-
-    async def _run(self, job_id: str) -> None:
-        j = tables.jobs
-        async with self.catalog.begin() as conn:
-            row = (await conn.execute(sa.select(j).where(j.c.id == job_id))).first()
-            if row is None or row.status in {s.value for s in FINISHED}:
-                return
-            attempts = row.attempts + 1
-            await conn.execute(j.update().where(j.c.id == job_id).values(
-                status=JobStatus.RUNNING.value, attempts=attempts, started_at=now(), steps=[], error=None,
-            ))
-        handler = self.handlers.get(row.kind)
-        if handler is None:
-            return await self._finish(job_id, f"no handler for job kind {row.kind!r}")
-        if attempts > self.settings.max_attempts:
-            return await self._finish(job_id, f"gave up after {self.settings.max_attempts} starts")
-        context = JobContext(
-            id=job_id, kind=row.kind, account_id=row.account_id, asset_id=row.asset_id,
-            payload=dict(row.payload or {}), save_steps=lambda steps: self._save_steps(job_id, steps),
-        )
-        try:
-            await handler(context)
+            return await self._failed(owner, claimed, policy, f"time limit of {policy.time_limit_s:g} s reached", True)
         except Exception as exc:
-            log.exception("job %s failed outside a step", job_id)
-            return await self._finish(job_id, f"{type(exc).__name__}: {exc}"[:500])
+            log.warning("job %s (%s) failed: %s", claimed.id, claimed.kind, exc)
+            retryable = not isinstance(exc, policy.final)
+            return await self._failed(owner, claimed, policy, f"{type(exc).__name__}: {exc}"[:500], retryable)
+        finally:
+            keeper.cancel()
+            self._running.pop(claimed.id, None)
         failed = context.failed_step
-        await self._finish(job_id, f"step {failed.name!r} failed: {failed.error}" if failed else None)
+        error = f"step {failed.name!r} failed: {failed.error}" if failed else None
+        await self._end(owner, claimed.id, JobStatus.FAILED if error else JobStatus.READY, error, result)
 
-    async def _save_steps(self, job_id: str, steps: list[StepResult]) -> None:
-        async with self.catalog.begin() as conn:
-            await conn.execute(tables.jobs.update().where(tables.jobs.c.id == job_id)
-                               .values(steps=[step.model_dump() for step in steps]))
+    async def _hold(self, owner: str, context: JobContext, work: asyncio.Task[Any]) -> bool:
+        """Renew the lease while the handler works; pass on a cancel request; stop the work if the lease is lost."""
+        while True:
+            await asyncio.sleep(self.check_s)
+            held, cancel = await self.store.renew(context.id, owner, self.lease_s)
+            if not held:
+                log.warning("job %s: lease lost; stopping this run", context.id)
+                work.cancel()
+                return False
+            context.cancel_requested = context.cancel_requested or cancel
 
-    async def _finish(self, job_id: str, error: str | None) -> None:
-        status = JobStatus.FAILED if error else JobStatus.READY
-        async with self.catalog.begin() as conn:
-            await conn.execute(tables.jobs.update().where(tables.jobs.c.id == job_id)
-                               .values(status=status.value, error=error, finished_at=now()))
+    async def _failed(self, owner: str, claimed: Claimed, policy: JobPolicy, error: str, retryable: bool) -> None:
+        if retryable and claimed.attempts < policy.attempts:
+            run_after = now() + timedelta(seconds=policy.delay_after(claimed.attempts))
+            if await self.store.retry_later(claimed.id, owner, run_after, error):
+                await self.signals.changed(claimed.id)
+                await self.dispatcher.dispatch(claimed.id, run_after)
+            return
+        await self._end(owner, claimed.id, JobStatus.FAILED, error)
 
+    async def _end(self, owner: str | None, job_id: str, status: JobStatus, error: str | None,
+                   result: dict[str, Any] | None = None) -> None:
+        if not await self.store.finish(job_id, owner, status, error=error, result=result):
+            return
+        await self.signals.changed(job_id)
+        job = await self.store.find(job_id)
+        if job is not None:
+            await self._announce(job)
 
-def _model(row: sa.Row) -> Job:
-    return Job(
-        id=row.id, kind=row.kind, status=row.status, asset_id=row.asset_id, payload=row.payload or {},
-        steps=[StepResult(**step) for step in row.steps or []], error=row.error, attempts=row.attempts,
-        created_at=utc(row.created_at), started_at=utc(row.started_at), finished_at=utc(row.finished_at),
-    )
+    async def _announce(self, job: Job) -> None:
+        kind = self.kinds.get(job.kind)
+        if self.on_finished is None or (kind is not None and not kind.policy.announce):
+            return
+        try:
+            await self.on_finished(job)
+        except Exception:  # the job's own state is written; an announcement must not undo it
+            log.exception("announcing job %s failed", job.id)
+
+    async def release(self, owner: str, job_id: str) -> None:
+        await self.store.release(job_id, owner)
+        await self.signals.changed(job_id)
+        await self.dispatcher.dispatch(job_id)
+
+    async def purge(self) -> int:
+        return await self.store.purge_finished()

@@ -1,7 +1,7 @@
 """A small in-memory memo of cache hits, so a repeated render skips the catalog entirely.
 
 Assets and their derivatives never change once written; they only disappear. Deletions in this process
-drop entries at once (``AssetService.on_delete``); entries also expire after ``ttl_s`` so a deletion made
+drop entries at once (the ``render-memo`` event subscriber); entries also expire after ``ttl_s`` so a deletion made
 by another process is seen within that time.
 """
 

@@ -23,6 +23,7 @@ from engine.assets.links import AssetLinks
 from engine.assets.service import AssetService, Content, not_found
 from engine.auth.keys import Principal
 from engine.catalog import Catalog, tables
+from engine.events import Event, EventType, Subscriber
 from engine.errors import InvalidInput, NotFound, PicshaError
 from engine.faces import FaceBox
 from engine.render.cache import DerivativeCache, Kind, Rendered
@@ -75,8 +76,6 @@ class RenderService:
         self.hot = HotBytes(
             ttl_s=settings.memo_ttl_s, budget_bytes=settings.hot_bytes_mb * 1024 * 1024, largest_bytes=512 * 1024
         )
-        assets.on_delete.append(self._forget)
-        assets.on_change.append(lambda account_id, asset_id: self._forget(account_id, [asset_id]))
         pyvips.cache_set_max_mem(settings.vips_cache_max_mb * 1024 * 1024)
 
     # -- links ---------------------------------------------------------------------------------
@@ -176,7 +175,12 @@ class RenderService:
         one usage row per answer, written with others in one transaction moments later."""
         self.deliveries.add(result.content.account_id, result.content.asset_id, result.content.size)
 
-    async def _forget(self, _account_id: str, asset_ids: list[str]) -> None:
+    def subscriber(self) -> Subscriber:
+        """Remembered rows and hot bytes of an edited or deleted asset are dropped at once."""
+        return Subscriber("render-memo", frozenset({EventType.ASSET_UPDATED, EventType.ASSET_DELETED}), self._forget)
+
+    async def _forget(self, events: list[Event]) -> None:
+        asset_ids = [event.data["asset_id"] for event in events]
         self.memo.forget(asset_ids)
         self.hot.forget(asset_ids)
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from pydantic import ValidationError
 
-from engine.enrich.claude import ClaudeWriter
+from engine.enrich import ClaudeWriter
 from engine.search.models import SearchFilters
 from engine.usage import UsageKind, UsageLedger
 

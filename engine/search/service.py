@@ -14,7 +14,7 @@ from engine.assets.models import Asset, AssetPage, ListQuery
 from engine.assets.service import AssetService
 from engine.auth.keys import Principal
 from engine.catalog import Catalog, tables
-from engine.enrich.model_store import ModelStore
+from engine.enrich import ModelStore
 from engine.search.filters import where_clause
 from engine.search.fusion import rrf
 from engine.search.index import SearchIndex, from_micros

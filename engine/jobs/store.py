@@ -1,0 +1,221 @@
+"""Job rows in the catalog: the one record of every job, whichever backend delivers it to a worker.
+
+Every change of state is one conditional statement: a worker claims a job only while it is runnable (queued
+and due, or running under a lease that lapsed), and writes to it only while its lease is its own, so two
+processes never run one job at once and a worker that lost its claim cannot overwrite the new owner.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from engine.catalog import Catalog, tables
+from engine.catalog.database import now, utc
+from engine.errors import Conflict, NotFound
+from engine.ids import IdPrefix, new_id
+from engine.jobs.models import FINISHED_VALUES, Job, JobStatus, StepResult
+
+j = tables.jobs
+RESUMED = "resumed: the worker that held it stopped"
+
+
+def job_not_found(job_id: str) -> NotFound:
+    return NotFound(f"No job {job_id!r} in this account.", code="job_not_found", id=job_id)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A job this worker now holds: what it needs to run it."""
+
+    id: str
+    kind: str
+    account_id: str
+    asset_id: str | None
+    payload: dict[str, Any]
+    attempts: int
+    resumed: bool  # the previous holder's lease lapsed (it died mid-run)
+
+
+def _runnable(at: datetime) -> sa.ColumnElement[bool]:
+    return sa.or_(
+        sa.and_(j.c.status == JobStatus.QUEUED.value, sa.or_(j.c.run_after.is_(None), j.c.run_after <= at)),
+        sa.and_(j.c.status == JobStatus.RUNNING.value, sa.or_(j.c.lease_until.is_(None), j.c.lease_until < at)),
+    )
+
+
+class JobStore:
+    def __init__(self, catalog: Catalog, *, keep_s: float, poll_interval_ms: int):
+        self.catalog = catalog
+        self.keep_s = keep_s
+        self.poll_interval_ms = poll_interval_ms
+
+    # -- writing a job ------------------------------------------------------------------------------
+
+    async def create(self, conn: AsyncConnection, *, account_id: str, kind: str, asset_id: str | None = None,
+                     payload: dict[str, Any] | None = None, run_after: datetime | None = None) -> str:
+        """Write a queued job inside the caller's transaction (so it exists exactly when their rows do)."""
+        job_id = new_id(IdPrefix.JOB)
+        at = now()
+        await conn.execute(j.insert().values(
+            id=job_id, account_id=account_id, asset_id=asset_id, kind=kind, status=JobStatus.QUEUED.value,
+            payload=payload or {}, steps=[], attempts=0, created_at=at, updated_at=at, run_after=run_after or at,
+            progress=0.0, cancel_requested=False,
+        ))
+        return job_id
+
+    # -- reading -------------------------------------------------------------------------------------
+
+    async def get(self, account_id: str, job_id: str) -> Job:
+        async with self.catalog.connect() as conn:
+            row = (await conn.execute(sa.select(j).where(j.c.id == job_id, j.c.account_id == account_id))).first()
+        if row is None:
+            raise job_not_found(job_id)
+        return self.model(row)
+
+    async def find(self, job_id: str) -> Job | None:
+        async with self.catalog.connect() as conn:
+            row = (await conn.execute(sa.select(j).where(j.c.id == job_id))).first()
+        return self.model(row) if row else None
+
+    async def latest_for_asset(self, account_id: str, asset_id: str) -> Job | None:
+        query = (sa.select(j).where(j.c.account_id == account_id, j.c.asset_id == asset_id)
+                 .order_by(j.c.created_at.desc()).limit(1))
+        async with self.catalog.connect() as conn:
+            row = (await conn.execute(query)).first()
+        return self.model(row) if row else None
+
+    async def due(self, limit: int) -> list[tuple[str, datetime]]:
+        """Jobs a worker could take now or later (queued, or running under a lapsed lease), oldest first."""
+        at = now()
+        lapsed = sa.and_(j.c.status == JobStatus.RUNNING.value, j.c.lease_until < at)
+        query = (sa.select(j.c.id, j.c.run_after).where(sa.or_(j.c.status == JobStatus.QUEUED.value, lapsed))
+                 .order_by(j.c.run_after).limit(limit))
+        async with self.catalog.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [(row.id, utc(row.run_after) or at) for row in rows]
+
+    async def next_due_at(self) -> datetime | None:
+        async with self.catalog.connect() as conn:
+            value = await conn.scalar(sa.select(sa.func.min(j.c.run_after)).where(j.c.status == JobStatus.QUEUED.value))
+        return utc(value)
+
+    # -- claiming and holding ---------------------------------------------------------------------------
+
+    async def claim(self, owner: str, lease_s: float, job_id: str | None = None) -> Claimed | None:
+        """Take ``job_id`` (or the oldest runnable job) with one conditional statement; None when taken.
+
+        One statement, not a read then a write: on SQLite a read transaction cannot always become a write one
+        while another process writes, and on PostgreSQL ``SKIP LOCKED`` lets workers pass each other.
+        """
+        at = now()
+        pick = sa.select(j.c.id).where(_runnable(at))
+        if job_id is not None:
+            pick = pick.where(j.c.id == job_id)
+        pick = pick.order_by(j.c.run_after).limit(1)
+        if not self.catalog.is_sqlite:
+            pick = pick.with_for_update(skip_locked=True)
+        was_running = j.c.status == JobStatus.RUNNING.value
+        statement = (
+            j.update().where(j.c.id == pick.scalar_subquery(), _runnable(at))
+            .values(status=JobStatus.RUNNING.value, lease_owner=owner, lease_until=at + timedelta(seconds=lease_s),
+                    attempts=j.c.attempts + 1, started_at=at, updated_at=at, steps=[], error=None,
+                    message=sa.case((was_running, RESUMED), else_=None))
+            .returning(j.c.id, j.c.kind, j.c.account_id, j.c.asset_id, j.c.payload, j.c.attempts, j.c.message)
+        )
+        async with self.catalog.begin() as conn:
+            row = (await conn.execute(statement)).first()
+        if row is None:
+            return None
+        return Claimed(id=row.id, kind=row.kind, account_id=row.account_id, asset_id=row.asset_id,
+                       payload=dict(row.payload or {}), attempts=row.attempts, resumed=row.message == RESUMED)
+
+    async def renew(self, job_id: str, owner: str, lease_s: float) -> tuple[bool, bool]:
+        """Extend the lease; (still ours, cancel requested)."""
+        statement = (j.update().where(j.c.id == job_id, j.c.lease_owner == owner, j.c.status == JobStatus.RUNNING.value)
+                     .values(lease_until=now() + timedelta(seconds=lease_s)).returning(j.c.cancel_requested))
+        async with self.catalog.begin() as conn:
+            row = (await conn.execute(statement)).first()
+        return (row is not None, bool(row.cancel_requested) if row else False)
+
+    async def update(self, job_id: str, owner: str, **values: Any) -> bool:
+        """Write progress, message or steps while the lease is ``owner``'s."""
+        if "steps" in values:
+            values["steps"] = [step.model_dump() if isinstance(step, StepResult) else step for step in values["steps"]]
+        statement = j.update().where(j.c.id == job_id, j.c.lease_owner == owner).values(**values, updated_at=now())
+        async with self.catalog.begin() as conn:
+            return (await conn.execute(statement)).rowcount == 1
+
+    async def finish(self, job_id: str, owner: str | None, status: JobStatus, *, error: str | None = None,
+                     result: dict[str, Any] | None = None) -> bool:
+        at = now()
+        values: dict[str, Any] = dict(status=status.value, error=error, finished_at=at, updated_at=at,
+                                      lease_owner=None, lease_until=None)
+        if status is JobStatus.READY:
+            values["progress"] = 100.0
+        if result is not None:
+            values["result"] = result
+        where = [j.c.id == job_id, j.c.status.not_in(FINISHED_VALUES)]
+        if owner is not None:
+            where.append(j.c.lease_owner == owner)
+        async with self.catalog.begin() as conn:
+            return (await conn.execute(j.update().where(*where).values(**values))).rowcount == 1
+
+    async def retry_later(self, job_id: str, owner: str, run_after: datetime, error: str) -> bool:
+        at = now()
+        statement = j.update().where(j.c.id == job_id, j.c.lease_owner == owner).values(
+            status=JobStatus.QUEUED.value, run_after=run_after, error=error, lease_owner=None, lease_until=None,
+            updated_at=at, message=f"retrying: {error}"[:500],
+        )
+        async with self.catalog.begin() as conn:
+            return (await conn.execute(statement)).rowcount == 1
+
+    async def release(self, job_id: str, owner: str) -> None:
+        """Give a job back unfinished (a worker stopping cleanly): queued again at once, attempt not counted."""
+        statement = j.update().where(j.c.id == job_id, j.c.lease_owner == owner, j.c.status == JobStatus.RUNNING.value).values(
+            status=JobStatus.QUEUED.value, lease_owner=None, lease_until=None, run_after=now(),
+            attempts=sa.func.max(j.c.attempts - 1, 0) if self.catalog.is_sqlite else sa.func.greatest(j.c.attempts - 1, 0),
+            updated_at=now(),
+        )
+        async with self.catalog.begin() as conn:
+            await conn.execute(statement)
+
+    # -- cancelling and expiring -------------------------------------------------------------------------
+
+    async def cancel(self, account_id: str, job_id: str) -> Job:
+        """A queued job is cancelled at once; a running one is asked to stop at its next step."""
+        at = now()
+        mine = [j.c.id == job_id, j.c.account_id == account_id]
+        async with self.catalog.begin() as conn:
+            row = (await conn.execute(sa.select(j.c.status).where(*mine))).first()
+            if row is None:
+                raise job_not_found(job_id)
+            if row.status in FINISHED_VALUES:
+                raise Conflict(f"Job {job_id!r} already finished ({row.status}); only queued or running jobs "
+                               "can be cancelled.", code="job_already_finished", id=job_id, status=row.status)
+            await conn.execute(j.update().where(*mine, j.c.status == JobStatus.QUEUED.value).values(
+                status=JobStatus.CANCELLED.value, finished_at=at, updated_at=at, error="cancelled",
+                message="cancelled before it started"))
+            await conn.execute(j.update().where(*mine, j.c.status == JobStatus.RUNNING.value).values(
+                cancel_requested=True, updated_at=at, message="cancelling"))
+        return await self.get(account_id, job_id)
+
+    async def purge_finished(self) -> int:
+        cutoff = now() - timedelta(seconds=self.keep_s)
+        statement = j.delete().where(j.c.status.in_(FINISHED_VALUES), j.c.finished_at < cutoff)
+        async with self.catalog.begin() as conn:
+            return (await conn.execute(statement)).rowcount
+
+    def model(self, row: sa.Row) -> Job:
+        return Job(
+            id=row.id, kind=row.kind, status=row.status, asset_id=row.asset_id, payload=row.payload or {},
+            progress=row.progress or 0.0, message=row.message, done=row.done, total=row.total, result=row.result,
+            steps=[StepResult(**step) for step in row.steps or []], error=row.error, attempts=row.attempts,
+            poll_interval_ms=self.poll_interval_ms, ttl_ms=int(self.keep_s * 1000),
+            created_at=utc(row.created_at), updated_at=utc(row.updated_at), started_at=utc(row.started_at),
+            finished_at=utc(row.finished_at),
+        )
