@@ -196,7 +196,7 @@ class JobStore:
                 raise job_not_found(job_id)
             if row.status in FINISHED_VALUES:
                 raise Conflict(f"Job {job_id!r} already finished ({row.status}); only queued or running jobs "
-                               "can be cancelled.", code="job_already_finished", id=job_id, status=row.status)
+                               "can be cancelled.", code="job_already_finished", id=job_id, job_status=row.status)
             await conn.execute(j.update().where(*mine, j.c.status == JobStatus.QUEUED.value).values(
                 status=JobStatus.CANCELLED.value, finished_at=at, updated_at=at, error="cancelled",
                 message="cancelled before it started"))
