@@ -38,6 +38,7 @@ class Job(BaseModel):
     id: str
     kind: str
     status: JobStatus
+    account_id: str = Field(exclude=True, description="The owner; never shown (every read is scoped by it).")
     asset_id: str | None = None
     progress: float = Field(default=0, ge=0, le=100, description="Percent done, 0-100.")
     message: str | None = Field(default=None, description="What the job is doing now (statusMessage).")

@@ -99,6 +99,17 @@ class JobStore:
             rows = (await conn.execute(query)).all()
         return [(row.id, utc(row.run_after) or at) for row in rows]
 
+    async def next_chance(self, job_id: str) -> datetime | None:
+        """When ``job_id`` could next be claimed: its ``run_after`` if queued, its lease's end if running;
+        None once it never will (finished, cancelled or gone)."""
+        query = sa.select(j.c.status, j.c.run_after, j.c.lease_until).where(j.c.id == job_id)
+        async with self.catalog.connect() as conn:
+            row = (await conn.execute(query)).first()
+        if row is None or row.status in FINISHED_VALUES:
+            return None
+        at = row.lease_until if row.status == JobStatus.RUNNING.value else row.run_after
+        return utc(at) or now()
+
     async def next_due_at(self) -> datetime | None:
         async with self.catalog.connect() as conn:
             value = await conn.scalar(sa.select(sa.func.min(j.c.run_after)).where(j.c.status == JobStatus.QUEUED.value))
@@ -212,7 +223,8 @@ class JobStore:
 
     def model(self, row: sa.Row) -> Job:
         return Job(
-            id=row.id, kind=row.kind, status=row.status, asset_id=row.asset_id, payload=row.payload or {},
+            id=row.id, kind=row.kind, status=row.status, account_id=row.account_id, asset_id=row.asset_id,
+            payload=row.payload or {},
             progress=row.progress or 0.0, message=row.message, done=row.done, total=row.total, result=row.result,
             steps=[StepResult(**step) for step in row.steps or []], error=row.error, attempts=row.attempts,
             poll_interval_ms=self.poll_interval_ms, ttl_ms=int(self.keep_s * 1000),

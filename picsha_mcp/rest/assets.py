@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from engine.assets import Asset, AssetPage, AssetPatch, AssetStatus, AssetType, ListQuery
 from engine.assets.models import BatchDeleteResult, SortField, SortOrder, UsageStats
 from picsha_mcp.rest.delivery import PRIVATE_CACHE, SIGNED_CACHE, authorize, stream_content
+from picsha_mcp.rest.jobs import JOB_ID_HEADER
 from picsha_mcp.rest.deps import EngineDep, PrincipalDep
 from picsha_mcp.rest.ingest_request import INGEST_OPENAPI, ingest_request
 
@@ -33,9 +34,11 @@ async def create_asset(request: Request, engine: EngineDep, principal: Principal
     if asset.status is not AssetStatus.PROCESSING:
         return JSONResponse(asset.model_dump(mode="json"), status_code=201)
     asset, job_id = await engine.enrich.after_upload(principal, asset, wait=wait)
+    headers = {JOB_ID_HEADER: job_id} if job_id else {}
     if asset.status is not AssetStatus.PROCESSING:
-        return JSONResponse(asset.model_dump(mode="json"), status_code=200)
-    headers = {"Location": f"/v1/jobs/{job_id}"} if job_id else {}
+        return JSONResponse(asset.model_dump(mode="json"), status_code=200, headers=headers)
+    if job_id:
+        headers["Location"] = f"/v1/jobs/{job_id}"
     return JSONResponse(asset.model_dump(mode="json"), status_code=202, headers=headers)
 
 
