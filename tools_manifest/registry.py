@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tools_manifest import assets, render, search, usage
+from tools_manifest import assets, jobs, render, search, usage
 from tools_manifest.spec import ToolSpec
 
 GROUPS = [
@@ -12,6 +12,7 @@ GROUPS = [
     render,
     search,
     usage,
+    jobs,
 ]
 
 

@@ -76,6 +76,9 @@ class Asset(BaseModel):
     alt_text: str | None = None
     is_public: bool = False
     cost: str = Field(description="Sum of this asset's usage-ledger rows, in USD.")
+    job_id: str | None = Field(
+        default=None, description="In an upload's answer while analyses run: their job (GET /v1/jobs/{id}, wait_job)."
+    )
 
 
 class IngestConfig(BaseModel):

@@ -159,6 +159,8 @@ class EnrichService:
         job = await self.jobs.latest_for_asset(principal.account_id, asset.id)
         if wait and (job is None or await self.jobs.wait(job.id, self.settings.wait_timeout_s)):
             asset = await self.assets.get(principal, asset.id)
+        if job is not None:
+            asset = asset.model_copy(update={"job_id": job.id})
         return asset, job.id if job else None
 
     async def wait_for_asset(self, account_id: str, asset_id: str, timeout_s: float | None = None) -> bool:

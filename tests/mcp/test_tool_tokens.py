@@ -1,4 +1,4 @@
-"""The whole tools/list answer stays within 4,000 cl100k_base tokens (bench/tool_tokens.py prints it)."""
+"""The whole tools/list answer stays within 5,000 cl100k_base tokens (bench/tool_tokens.py prints it)."""
 
 from __future__ import annotations
 
