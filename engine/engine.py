@@ -30,6 +30,7 @@ from engine.settings import Settings
 from engine.storage import BlobStore, open_blob_store
 from engine.uploads.factory import Uploads, start_uploads
 from engine.usage import UsageLedger
+from engine.webhooks.service import WebhookService
 
 log = logging.getLogger("picsha.engine")
 
@@ -89,6 +90,7 @@ class Engine:
     events: EventBus
     enrich: EnrichService
     search: SearchService
+    webhooks: WebhookService
 
     def __init__(self, settings: Settings, *, run_jobs: bool | None = None):
         self.settings = settings
@@ -159,8 +161,11 @@ class Engine:
             settings, catalog=self.catalog, store=self.store, ingest=self.ingest, assets=self.assets
         )
         self._closers.append(self.uploads.close)
-        self.jobs.declare([self.enrich.job_kind(), self.events.job_kind()], on_finished=self._job_finished)
-        self.events.route([self.render.subscriber(), self.enrich.subscriber()])
+        self.webhooks = WebhookService(catalog=self.catalog, jobs=self.jobs, settings=settings.webhooks,
+                                       allow_private=settings.ingest.fetch_allow_private)
+        self.jobs.declare([self.enrich.job_kind(), self.events.job_kind(), self.webhooks.job_kind()],
+                          on_finished=self._job_finished)
+        self.events.route([self.render.subscriber(), self.enrich.subscriber(), self.webhooks.subscriber()])
         if self.run_jobs:
             self._workers = asyncio.create_task(self.jobs.serve(), name="picsha-jobs")
 

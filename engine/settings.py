@@ -19,6 +19,7 @@ from engine.previews.settings import PreviewSettings
 from engine.render.settings import RenderSettings
 from engine.search.settings import SearchSettings
 from engine.uploads.settings import UploadSettings
+from engine.webhooks.settings import WebhookSettings
 
 
 class StorageBackend(StrEnum):
@@ -106,6 +107,7 @@ class Settings(BaseSettings):
     search: SearchSettings = Field(default_factory=SearchSettings)
     render: RenderSettings = Field(default_factory=RenderSettings)
     previews: PreviewSettings = Field(default_factory=PreviewSettings)
+    webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
 
     def catalog_url(self) -> str:
         return self.catalog.url or f"sqlite+aiosqlite:///{(self.data_dir / 'catalog.db').resolve()}"

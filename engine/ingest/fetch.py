@@ -71,19 +71,24 @@ class GuardedNetworkBackend(httpcore2.AsyncNetworkBackend):
         await anyio.sleep(seconds)
 
 
-def _client(settings: IngestSettings) -> httpx2.AsyncClient:
+def guarded_client(*, allow_private: bool, timeout_s: float) -> httpx2.AsyncClient:
+    """An HTTP client whose every connection goes through the guard; it never follows redirects itself
+    (a caller that follows one checks the new URL with ``check_url`` first)."""
     transport = httpx2.AsyncHTTPTransport(trust_env=False)
     # httpx2 has no public hook for the network backend; the pool is rebuilt around the guarded one.
     transport._pool = httpcore2.AsyncConnectionPool(
         ssl_context=httpx2.create_ssl_context(),
-        network_backend=GuardedNetworkBackend(allow_private=settings.fetch_allow_private),
+        network_backend=GuardedNetworkBackend(allow_private=allow_private),
     )
-    return httpx2.AsyncClient(
-        transport=transport, follow_redirects=False, timeout=settings.fetch_timeout_s, trust_env=False
-    )
+    return httpx2.AsyncClient(transport=transport, follow_redirects=False, timeout=timeout_s, trust_env=False)
 
 
-def _check_url(raw: str) -> httpx2.URL:
+def _client(settings: IngestSettings) -> httpx2.AsyncClient:
+    return guarded_client(allow_private=settings.fetch_allow_private, timeout_s=settings.fetch_timeout_s)
+
+
+def check_url(raw: str) -> httpx2.URL:
+    """Parse a URL an outbound request will use: http or https with a host, else a 400 with a code."""
     try:
         url = httpx2.URL(raw)
     except Exception as error:  # httpx2 raises several types for malformed URLs
@@ -98,7 +103,7 @@ def _check_url(raw: str) -> httpx2.URL:
     return url
 
 
-def _refused_address(error: BaseException) -> bool:
+def refused_address(error: BaseException) -> bool:
     """httpx2 wraps transport errors; the guard's own error is somewhere in the chain."""
     seen: BaseException | None = error
     while seen is not None:
@@ -125,14 +130,14 @@ class FetchedBody:
 @asynccontextmanager
 async def fetch_url(raw_url: str, settings: IngestSettings) -> AsyncIterator[FetchedBody]:
     """Open a URL for streaming; raises a 4xx ``PicshaError`` for anything the floor refuses."""
-    url = _check_url(raw_url)
+    url = check_url(raw_url)
     deadline = time.monotonic() + settings.fetch_timeout_s
     async with _client(settings) as client:
         for _hop in range(settings.fetch_max_redirects + 1):
             try:
                 response = await client.send(client.build_request("GET", url), stream=True)
             except httpx2.ConnectError as error:
-                if _refused_address(error):
+                if refused_address(error):
                     raise InvalidInput(
                         f"The URL's host is not allowed: {error}. Only public internet addresses can be fetched.",
                         code="url_address_not_allowed",
@@ -145,7 +150,7 @@ async def fetch_url(raw_url: str, settings: IngestSettings) -> AsyncIterator[Fet
             if response.is_redirect:
                 location = response.headers.get("location", "")
                 await response.aclose()
-                url = _check_url(str(url.join(location)))
+                url = check_url(str(url.join(location)))
                 continue
             try:
                 if response.status_code >= 400:

@@ -14,6 +14,7 @@ from picsha_mcp.rest import jobs as jobs_routes
 from picsha_mcp.rest import render as render_routes
 from picsha_mcp.rest import search as search_routes
 from picsha_mcp.rest import tools as tool_routes
+from picsha_mcp.rest import webhooks as webhook_routes
 from picsha_mcp.rest.errors import install_error_handlers
 from picsha_mcp.rest.mcp_mount import mcp_http
 from picsha_mcp.rest.tus import router as tus_router
@@ -45,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(render_routes.router)
     app.include_router(search_routes.router)
     app.include_router(usage.router)
+    app.include_router(webhook_routes.router)
     app.include_router(tool_routes.router)
     app.router.routes.append(mcp_route)
     app.include_router(tus_router)
