@@ -234,12 +234,11 @@ class JobRunner:
 
     async def _end(self, owner: str | None, job_id: str, status: JobStatus, error: str | None,
                    result: dict[str, Any] | None = None) -> None:
-        if not await self.store.finish(job_id, owner, status, error=error, result=result):
+        job = await self.store.finish(job_id, owner, status, error=error, result=result)
+        if job is None:
             return
         await self.signals.changed(job_id)
-        job = await self.store.find(job_id)
-        if job is not None:
-            await self._announce(job)
+        await self._announce(job)
 
     async def _announce(self, job: Job) -> None:
         kind = self.kinds.get(job.kind)

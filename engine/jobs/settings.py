@@ -24,6 +24,9 @@ class JobSettings(BaseModel):
     )
     poll_max_s: float = Field(default=0.5, gt=0, le=5.0, description="Longest idle poll of the catalog (SQLite).")
     keep_days: float = Field(default=30.0, gt=0, description="Finished jobs are kept this long (the job's ttl).")
+    upkeep_interval_s: float = Field(
+        default=60.0, gt=0, description="How often a process running jobs purges old jobs and collects unheld blobs."
+    )
     queue: str = Field(default="picsha", min_length=1, max_length=60, description="The distributed queue's name.")
     distributed_dsn: str | None = Field(
         default=None,

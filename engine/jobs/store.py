@@ -162,7 +162,8 @@ class JobStore:
             return (await conn.execute(statement)).rowcount == 1
 
     async def finish(self, job_id: str, owner: str | None, status: JobStatus, *, error: str | None = None,
-                     result: dict[str, Any] | None = None) -> bool:
+                     result: dict[str, Any] | None = None) -> Job | None:
+        """The finished job, or None when it was not this owner's to finish (or had finished already)."""
         at = now()
         values: dict[str, Any] = dict(status=status.value, error=error, finished_at=at, updated_at=at,
                                       lease_owner=None, lease_until=None)
@@ -174,7 +175,8 @@ class JobStore:
         if owner is not None:
             where.append(j.c.lease_owner == owner)
         async with self.catalog.begin() as conn:
-            return (await conn.execute(j.update().where(*where).values(**values))).rowcount == 1
+            row = (await conn.execute(j.update().where(*where).values(**values).returning(*j.c))).first()
+        return self.model(row) if row else None
 
     async def retry_later(self, job_id: str, owner: str, run_after: datetime, error: str) -> bool:
         at = now()
