@@ -63,6 +63,11 @@ class IngestSettings(BaseModel):
         default=False, description="Allow URL fetches to loopback/private/link-local addresses (tests, LANs)."
     )
     thumbnail_px: int = Field(default=256, ge=16, le=2048)
+    blob_grace_s: float = Field(
+        default=3600.0, gt=0,
+        description="How long an ingest's new original is kept from collection before its asset row exists; "
+        "an ingest that fails leaves its bytes to be collected after it.",
+    )
 
 
 class AuthMode(StrEnum):

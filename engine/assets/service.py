@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from engine.assets.keyed_lock import KeyedLock
+from engine.assets.blobs import BlobReferences
 from engine.assets.links import AssetLinks
 from engine.assets.models import (
     Asset,
@@ -59,7 +59,7 @@ class AssetService:
         self.ledger = ledger
         self.links = links
         self.events = events
-        self.blob_locks = KeyedLock()
+        self.blobs = BlobReferences(catalog, store)
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -172,7 +172,7 @@ class AssetService:
         )
 
     async def _delete_many(self, principal: Principal, asset_ids: Sequence[str]) -> set[str]:
-        """Rows go first (in one transaction), then blobs nobody else refers to."""
+        """Rows go in one transaction that also marks their blobs due; then the blobs nobody holds go."""
         a, d = tables.assets, tables.derivatives
         async with self.catalog.begin() as conn:
             rows = (await conn.execute(
@@ -182,22 +182,14 @@ class AssetService:
             ids = [row.id for row in rows]
             await conn.execute(d.delete().where(d.c.asset_id.in_(ids)))
             await conn.execute(a.delete().where(a.c.id.in_(ids)))
+            released = {row.sha256: row.blob_key for row in rows}
+            await self.blobs.release(conn, released)
         await self.events.publish(*(Event(type=EventType.ASSET_DELETED, account_id=principal.account_id,
                                           data={"asset_id": asset_id}) for asset_id in ids))
         for asset_id in ids:
             await self.store.delete_prefix(derivatives_prefix(asset_id))
-        for row in rows:
-            await self.release_blob(row.sha256, row.blob_key)
+        await self.blobs.collect(released)
         return set(ids)
-
-    async def release_blob(self, sha256: str, blob_key: str) -> None:
-        """Delete a content-addressed blob once no asset in any account refers to it."""
-        a = tables.assets
-        async with self.blob_locks.hold(sha256):
-            async with self.catalog.connect() as conn:
-                users = await conn.scalar(sa.select(sa.func.count()).select_from(a).where(a.c.sha256 == sha256))
-            if not users:
-                await self.store.delete(blob_key)
 
     # -- delivering ----------------------------------------------------------------------------
 

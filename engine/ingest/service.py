@@ -1,7 +1,8 @@
 """The one ingest path every source funnels into.
 
-Order matters for crash safety: stage -> sniff -> probe (limits) -> derive -> store blobs -> one catalog
-transaction. A crash before the transaction leaves no row; a row is only written once its blobs exist.
+Order matters for crash safety: stage -> sniff -> probe (limits) -> derive -> hold the blob -> store blobs ->
+one catalog transaction. A crash before the transaction leaves no row (and a blob collected once its hold
+runs out); a row is only written once its blobs exist.
 """
 
 from __future__ import annotations
@@ -165,21 +166,23 @@ class IngestService:
         if skills:
             row["status"] = AssetStatus.PROCESSING.value
         job_id: str | None = None
-        async with self.assets.blob_locks.hold(staged.sha256):
-            await self.store.put_file(blob_key, staged.path)
-            derivatives = [await self.render.cache.store_blob(asset_id, principal.account_id, p) for p in previews]
-            async with self.catalog.begin() as conn:
-                await conn.execute(tables.assets.insert().values(**row))
-                for derivative in derivatives:
-                    await conn.execute(tables.derivatives.insert().values(**derivative))
-                await self.ledger.record(
-                    account_id=principal.account_id, asset_id=asset_id, kind=UsageKind.STORAGE,
-                    quantity=staged.size, conn=conn,
+        # the hold is committed before the bytes are written, so no collector in any process takes them
+        hold = await self.assets.blobs.hold(staged.sha256, blob_key, grace_s=self.settings.blob_grace_s)
+        await self.store.put_file(blob_key, staged.path)
+        derivatives = [await self.render.cache.store_blob(asset_id, principal.account_id, p) for p in previews]
+        async with self.catalog.begin() as conn:
+            await conn.execute(tables.assets.insert().values(**row))
+            await self.assets.blobs.release_hold(conn, hold)
+            for derivative in derivatives:
+                await conn.execute(tables.derivatives.insert().values(**derivative))
+            await self.ledger.record(
+                account_id=principal.account_id, asset_id=asset_id, kind=UsageKind.STORAGE,
+                quantity=staged.size, conn=conn,
+            )
+            if skills:  # the job is written with the row, so neither exists alone
+                job_id = await self.analysis.schedule(
+                    conn, account_id=principal.account_id, asset_id=asset_id, skills=skills, options=options
                 )
-                if skills:  # the job is written with the row, so neither exists alone
-                    job_id = await self.analysis.schedule(
-                        conn, account_id=principal.account_id, asset_id=asset_id, skills=skills, options=options
-                    )
         await self.analysis.committed(principal.account_id, asset_id, job_id)
         return await self.assets.get(principal, asset_id)
 
