@@ -1,6 +1,6 @@
-"""Distributed jobs across real worker processes on PostgreSQL: every job runs once, a killed worker's job
-finishes on another one once its lease lapses, and ``picsha worker`` runs the engine's own kinds and stops
-cleanly on SIGTERM."""
+"""Jobs across real worker processes (embedded on SQLite, distributed on PostgreSQL): every job runs once, a
+killed worker's job finishes on another one once its lease lapses, and ``picsha worker`` runs the engine's
+own kinds and stops cleanly on SIGTERM."""
 
 from __future__ import annotations
 
@@ -73,18 +73,30 @@ async def _stopped(process: asyncio.subprocess.Process, timeout_s: float = 20.0)
     return await asyncio.wait_for(process.wait(), timeout_s)
 
 
+@pytest.fixture(params=[JobBackend.EMBEDDED, JobBackend.DISTRIBUTED], ids=["embedded-sqlite", "distributed-postgres"])
+def backend(request: pytest.FixtureRequest) -> JobBackend:
+    return request.param
+
+
 @pytest.fixture
-async def catalog(postgres_url: str) -> AsyncIterator[Catalog]:
-    opened = Catalog(postgres_url)
+def catalog_url(backend: JobBackend, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    if backend is JobBackend.EMBEDDED:
+        return f"sqlite+aiosqlite:///{tmp_path / 'catalog.db'}"
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+async def catalog(catalog_url: str) -> AsyncIterator[Catalog]:
+    opened = Catalog(catalog_url)
     await opened.migrate()
     yield opened
     await opened.close()
 
 
 @pytest.fixture
-async def client(catalog: Catalog) -> AsyncIterator[JobRunner]:
+async def client(catalog: Catalog, backend: JobBackend) -> AsyncIterator[JobRunner]:
     """This process queues and reads jobs; only the worker processes run them."""
-    opened = await open_jobs(catalog, JobSettings(backend=JobBackend.DISTRIBUTED, lease_s=LEASE_S))
+    opened = await open_jobs(catalog, JobSettings(backend=backend, lease_s=LEASE_S))
     yield opened
     await opened.close()
 
@@ -106,10 +118,10 @@ async def _lease_owner_pid(catalog: Catalog, job_id: str) -> int:
 
 
 async def test_a_killed_workers_job_finishes_once_on_another_and_every_job_runs_once(
-    catalog: Catalog, client: JobRunner, postgres_url: str, tmp_path: Path
+    catalog: Catalog, client: JobRunner, catalog_url: str, backend: JobBackend, tmp_path: Path
 ) -> None:
     runs = tmp_path / "runs.txt"
-    command = [sys.executable, str(WORKER_SCRIPT), postgres_url, str(runs)]
+    command = [sys.executable, str(WORKER_SCRIPT), catalog_url, str(runs), backend.value]
     async with processes(command, command, env=[{}, {}], ready="serving") as workers:
         quick = [await client.enqueue(account_id="acct_a", kind="steps", payload={"steps": 0}) for _ in range(20)]
         slow = await client.enqueue(account_id="acct_a", kind="steps", payload={"steps": 12})
@@ -138,12 +150,12 @@ async def test_a_killed_workers_job_finishes_once_on_another_and_every_job_runs_
 
 
 async def test_picsha_workers_run_the_engines_jobs_and_stop_on_sigterm(
-    catalog: Catalog, client: JobRunner, postgres_url: str, tmp_path: Path
+    catalog: Catalog, client: JobRunner, catalog_url: str, backend: JobBackend, tmp_path: Path
 ) -> None:
-    env = [{"PICSHA_DATA_DIR": str(tmp_path / f"worker{n}"), "PICSHA_CATALOG__URL": postgres_url,
-            "PICSHA_JOBS__BACKEND": "distributed", "PICSHA_JOBS__LEASE_S": str(LEASE_S)} for n in range(2)]
+    env = [{"PICSHA_DATA_DIR": str(tmp_path / f"worker{n}"), "PICSHA_CATALOG__URL": catalog_url,
+            "PICSHA_JOBS__BACKEND": backend.value, "PICSHA_JOBS__LEASE_S": str(LEASE_S)} for n in range(2)]
     command = [str(PICSHA), "worker", "--grace", "5"]
-    async with processes(command, command, env=env, ready="distributed backend") as workers:
+    async with processes(command, command, env=env, ready=f"{backend.value} backend") as workers:
         payload = {"subscriber": "nobody", "events": []}  # an event retry for a subscriber that is gone
         ids = [await client.enqueue(account_id="acct_a", kind="event.retry", payload=payload) for _ in range(10)]
         for job_id in ids:

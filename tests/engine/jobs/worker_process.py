@@ -1,7 +1,7 @@
-"""A job worker process for tests/engine/jobs/test_worker_processes.py: the distributed backend serving one
-kind, ``steps``, that notes each start and end (with this process's id) in a file, so a test can count runs.
+"""A job worker process for tests/engine/jobs/test_worker_processes.py: a backend serving one kind,
+``steps``, that notes each start and end (with this process's id) in a file, so a test can count runs.
 
-    python tests/engine/jobs/worker_process.py <catalog url> <runs file>
+    python tests/engine/jobs/worker_process.py <catalog url> <runs file> [embedded|distributed]
 
 Prints ``serving`` once it takes jobs; SIGTERM stops it the way ``picsha worker`` stops.
 """
@@ -21,7 +21,7 @@ LEASE_S = 3.0
 STEP_S = 0.25
 
 
-async def main(url: str, runs: str) -> None:
+async def main(url: str, runs: str, backend: JobBackend) -> None:
     def note(what: str, job: JobContext) -> None:
         with open(runs, "a", encoding="utf-8") as file:  # one short appended line per write
             file.write(f"{what} {job.id} {os.getpid()}\n")
@@ -35,7 +35,7 @@ async def main(url: str, runs: str) -> None:
         return {"steps": count}
 
     catalog = Catalog(url)
-    runner = await open_jobs(catalog, JobSettings(backend=JobBackend.DISTRIBUTED, lease_s=LEASE_S, workers=2))
+    runner = await open_jobs(catalog, JobSettings(backend=backend, lease_s=LEASE_S, workers=2))
     runner.declare([JobKind("steps", steps, JobPolicy())])
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
@@ -49,4 +49,4 @@ async def main(url: str, runs: str) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], sys.argv[2]))
+    asyncio.run(main(sys.argv[1], sys.argv[2], JobBackend(sys.argv[3] if len(sys.argv) > 3 else "distributed")))
