@@ -15,6 +15,7 @@ from engine.assets.links import AssetLinks
 from engine.assets.service import AssetService
 from engine.auth.keys import KeyService
 from engine.auth.signing import UrlSigner
+from engine.auth.signing_keys import LEGACY_FILE as LEGACY_KEYS_FILE, shared_keys
 from engine.catalog import Catalog
 from engine.enrich.factory import open_brain
 from engine.enrich.service import EnrichService
@@ -180,7 +181,8 @@ class Engine:
         if configured.keys:
             keys = {kid: secret.get_secret_value().encode() for kid, secret in configured.keys.items()}
             return UrlSigner(keys, default_ttl_s=configured.url_ttl_s)
-        return UrlSigner.load_or_create(self.settings.data_dir / "signing-keys.json", default_ttl_s=configured.url_ttl_s)
+        keys = await shared_keys(self.catalog, legacy_file=self.settings.data_dir / LEGACY_KEYS_FILE)
+        return UrlSigner(keys, default_ttl_s=configured.url_ttl_s)
 
     async def run_workers_until(self, stop: asyncio.Event, *, grace_s: float) -> None:
         """``picsha worker``: run jobs until ``stop``; then take no new ones, let running ones finish for up

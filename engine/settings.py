@@ -78,8 +78,8 @@ class AuthMode(StrEnum):
 class SigningSettings(BaseModel):
     keys: dict[str, SecretStr] = Field(
         default_factory=dict,
-        description="URL-signing keys by key id; the first is used to sign. Empty: a key is generated "
-        "once and kept in <data_dir>/signing-keys.json.",
+        description="URL-signing keys by key id; the first is used to sign. Empty: the first process "
+        "generates one into the catalog and every process shares it.",
     )
     url_ttl_s: int | None = Field(default=None, ge=1, description="Expiry of signed URLs; none: no expiry.")
 

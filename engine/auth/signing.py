@@ -9,11 +9,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
-import secrets
 import time
 from collections.abc import Mapping
-from pathlib import Path
 from urllib.parse import urlencode
 
 from engine.errors import Forbidden
@@ -33,18 +30,6 @@ class UrlSigner:
         self.keys = dict(keys)
         self.current_kid = next(iter(self.keys))
         self.default_ttl_s = default_ttl_s
-
-    @classmethod
-    def load_or_create(cls, path: Path, *, default_ttl_s: int | None = None) -> "UrlSigner":
-        """Keys kept in the data folder so signed links survive restarts."""
-        if path.exists():
-            stored = json.loads(path.read_text())
-        else:
-            stored = {f"k{int(time.time())}": secrets.token_hex(32)}
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps(stored))
-            path.chmod(0o600)
-        return cls({kid: bytes.fromhex(value) for kid, value in stored.items()}, default_ttl_s=default_ttl_s)
 
     def _mac(self, kid: str, path: str, params: Mapping[str, str]) -> str:
         digest = hmac.new(self.keys[kid], _canonical(path, params), hashlib.sha256).digest()

@@ -18,10 +18,12 @@ from tests.s3 import s3_settings
 async def test_starts_on_an_empty_folder(tmp_path: Path) -> None:
     settings = make_settings(tmp_path)
     async with Engine.open(settings) as engine:
-        first_owner = engine.owner_account_id
-    assert (settings.data_dir / "catalog.db").exists() and (settings.data_dir / "signing-keys.json").exists()
+        first_owner, first_keys = engine.owner_account_id, engine.signer.keys
+    assert (settings.data_dir / "catalog.db").exists()
+    assert not (settings.data_dir / "signing-keys.json").exists(), "the signing key lives in the catalog"
     async with Engine.open(settings) as engine:
         assert engine.owner_account_id == first_owner, "the owner account is made once"
+        assert engine.signer.keys == first_keys, "and so is the signing key"
 
 
 def test_orphaned_work_dirs_of_dead_processes_are_removed(tmp_path: Path) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
@@ -65,10 +64,3 @@ def test_key_rotation_keeps_old_links_working() -> None:
     retired = UrlSigner({"k2": b"new"})
     with pytest.raises(Forbidden):
         retired.verify(path, params)
-
-
-def test_keys_persist_in_the_data_folder(tmp_path: Path) -> None:
-    first = UrlSigner.load_or_create(tmp_path / "keys.json")
-    path, params = split(first.sign("/p"))
-    UrlSigner.load_or_create(tmp_path / "keys.json").verify(path, params)
-    assert (tmp_path / "keys.json").stat().st_mode & 0o777 == 0o600
