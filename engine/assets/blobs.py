@@ -71,7 +71,9 @@ class BlobReferences:
                 await conn.execute(b.update().where(b.c.sha256 == sha256).values(collect_after=until))
         return Hold(sha256=sha256, until=until, before=before)
 
-    async def _lock(self, conn: AsyncConnection, sha256: str, blob_key: str, until: datetime) -> tuple[bool, datetime | None]:
+    async def _lock(
+        self, conn: AsyncConnection, sha256: str, blob_key: str, until: datetime
+    ) -> tuple[bool, datetime | None]:
         """Lock the row for the transaction, or insert it holding ``until``: (it was there, its collect_after)."""
         b = tables.blobs
         while True:
@@ -147,7 +149,8 @@ class BlobReferences:
         query = sa.select(b.c.sha256, b.c.collect_after).where(b.c.collect_after <= cutoff)
         if after is not None:
             sha, stamp = after
-            query = query.where(sa.or_(b.c.collect_after > stamp, sa.and_(b.c.collect_after == stamp, b.c.sha256 > sha)))
+            later = sa.or_(b.c.collect_after > stamp, sa.and_(b.c.collect_after == stamp, b.c.sha256 > sha))
+            query = query.where(later)
         query = query.order_by(b.c.collect_after, b.c.sha256).limit(limit)
         async with self.catalog.connect() as conn:
             return [(row.sha256, row.collect_after) for row in await conn.execute(query)]
