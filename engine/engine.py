@@ -168,7 +168,26 @@ class Engine:
                           on_finished=self._job_finished)
         self.events.route([self.render.subscriber(), self.enrich.subscriber(), self.webhooks.subscriber()])
         if self.run_jobs:
-            self._workers = asyncio.create_task(self.jobs.serve(), name="picsha-jobs")
+            self._workers = asyncio.create_task(self._serve_jobs(), name="picsha-jobs")
+
+    async def _serve_jobs(self) -> None:
+        """This process's workers, and beside them the upkeep every process that runs jobs shares: each step
+        is safe to run in many processes at once, so no process has to be the one that does it."""
+        upkeep = asyncio.create_task(self._upkeep(), name="picsha-upkeep")
+        try:
+            await self.jobs.serve()  # returns once this process stops taking jobs and its last one ended
+        finally:
+            upkeep.cancel()
+            await asyncio.gather(upkeep, return_exceptions=True)
+
+    async def _upkeep(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.jobs.upkeep_interval_s)
+            for name, step in (("purge finished jobs", self.jobs.purge), ("collect blobs", self.assets.blobs.collect_due)):
+                try:
+                    await step()
+                except Exception:  # the next round tries again
+                    log.exception("upkeep: %s failed", name)
 
     async def _job_finished(self, job: Job) -> None:
         kind = EventType.JOB_COMPLETED if job.status is JobStatus.READY else EventType.JOB_FAILED
@@ -187,7 +206,7 @@ class Engine:
     async def run_workers_until(self, stop: asyncio.Event, *, grace_s: float) -> None:
         """``picsha worker``: run jobs until ``stop``; then take no new ones, let running ones finish for up
         to ``grace_s`` and give the rest back to the queue."""
-        serving = asyncio.create_task(self.jobs.serve(), name="picsha-jobs")
+        serving = asyncio.create_task(self._serve_jobs(), name="picsha-jobs")
         stopping = asyncio.create_task(stop.wait())
         await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
         stopping.cancel()
