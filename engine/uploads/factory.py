@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from engine.assets.service import AssetService
 from engine.catalog import Catalog
 from engine.ingest import IngestService
@@ -16,7 +18,10 @@ from engine.uploads.sweeper import Sweeper
 class Uploads(UploadService):
     """The service plus its background sweeper: ``engine.uploads``."""
 
-    sweeper: Sweeper
+    def __init__(self, *, sweep_interval_s: float, **service: Any):
+        super().__init__(**service)
+        self.sweeper = Sweeper(self, sweep_interval_s)
+        self.sweeper.start()
 
     async def close(self) -> None:
         await self.sweeper.stop()
@@ -36,10 +41,7 @@ def _spool(settings: Settings, store: BlobStore) -> Spool:
 def start_uploads(
     settings: Settings, *, catalog: Catalog, store: BlobStore, ingest: IngestService, assets: AssetService
 ) -> Uploads:
-    uploads = Uploads(
+    return Uploads(
         settings=settings.uploads, records=UploadRecords(catalog), spool=_spool(settings, store), ingest=ingest,
-        assets=assets, max_bytes=settings.ingest.max_bytes,
+        assets=assets, max_bytes=settings.ingest.max_bytes, sweep_interval_s=settings.uploads.sweep_interval_s,
     )
-    uploads.sweeper = Sweeper(uploads, settings.uploads.sweep_interval_s)
-    uploads.sweeper.start()
-    return uploads
