@@ -9,12 +9,13 @@ from datetime import datetime
 import sqlalchemy as sa
 from pydantic import BaseModel
 
-from engine.catalog import Catalog, tables
+from engine.catalog import Catalog, tables, upsert
 from engine.catalog.database import now, utc
 from engine.errors import NotFound, Unauthorized
 from engine.ids import IdPrefix, new_id
 
 KEY_PREFIX = "sk_live_"
+OWNER_ACCOUNT_ID = "acct_owner"
 
 
 class Principal(BaseModel):
@@ -51,10 +52,21 @@ class KeyService:
         return account_id
 
     async def owner_account(self) -> str:
-        """The account of the person who runs this server, created on first start."""
+        """The account of the person who runs this server, created on first start.
+
+        Under one fixed id, so processes starting together on a new catalog agree on one owner (the first
+        insert wins, the others find it); an older catalog's owner keeps the id it has.
+        """
+        a = tables.accounts
+        first_owner = sa.select(a.c.id).where(a.c.is_owner.is_(True)).order_by(a.c.created_at, a.c.id).limit(1)
         async with self.catalog.connect() as conn:
-            found = await conn.scalar(sa.select(tables.accounts.c.id).where(tables.accounts.c.is_owner.is_(True)))
-        return found or await self.create_account("owner", is_owner=True)
+            found = await conn.scalar(first_owner)
+        if found:
+            return found
+        async with self.catalog.begin() as conn:
+            await conn.execute(upsert.insert(conn, a).values(
+                id=OWNER_ACCOUNT_ID, name="owner", is_owner=True, created_at=now()).on_conflict_do_nothing())
+            return await conn.scalar(first_owner)
 
     async def create_key(self, account_id: str, name: str) -> tuple[ApiKeyInfo, str]:
         secret = KEY_PREFIX + secrets.token_urlsafe(32).replace("-", "x").replace("_", "y")
