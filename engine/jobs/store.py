@@ -41,11 +41,16 @@ class Claimed:
     resumed: bool  # the previous holder's lease lapsed (it died mid-run)
 
 
+def _queued_due(at: datetime) -> sa.ColumnElement[bool]:
+    return sa.and_(j.c.status == JobStatus.QUEUED.value, j.c.run_after <= at)  # on ix_jobs_status_run_after
+
+
+def _lapsed(at: datetime) -> sa.ColumnElement[bool]:
+    return sa.and_(j.c.status == JobStatus.RUNNING.value, sa.or_(j.c.lease_until.is_(None), j.c.lease_until < at))
+
+
 def _runnable(at: datetime) -> sa.ColumnElement[bool]:
-    return sa.or_(
-        sa.and_(j.c.status == JobStatus.QUEUED.value, sa.or_(j.c.run_after.is_(None), j.c.run_after <= at)),
-        sa.and_(j.c.status == JobStatus.RUNNING.value, sa.or_(j.c.lease_until.is_(None), j.c.lease_until < at)),
-    )
+    return sa.or_(_queued_due(at), _lapsed(at))
 
 
 class JobStore:
@@ -92,12 +97,11 @@ class JobStore:
     async def due(self, limit: int) -> list[tuple[str, datetime]]:
         """Jobs a worker could take now or later (queued, or running under a lapsed lease), oldest first."""
         at = now()
-        lapsed = sa.and_(j.c.status == JobStatus.RUNNING.value, j.c.lease_until < at)
-        query = (sa.select(j.c.id, j.c.run_after).where(sa.or_(j.c.status == JobStatus.QUEUED.value, lapsed))
-                 .order_by(j.c.run_after).limit(limit))
+        queued = sa.select(j.c.id, j.c.run_after).where(j.c.status == JobStatus.QUEUED.value).order_by(j.c.run_after)
+        lapsed = sa.select(j.c.id, j.c.run_after).where(_lapsed(at))
         async with self.catalog.connect() as conn:
-            rows = (await conn.execute(query)).all()
-        return [(row.id, utc(row.run_after) or at) for row in rows]
+            rows = [*(await conn.execute(lapsed.limit(limit))).all(), *(await conn.execute(queued.limit(limit))).all()]
+        return [(row.id, utc(row.run_after) or at) for row in rows[:limit]]
 
     async def next_chance(self, job_id: str) -> datetime | None:
         """When ``job_id`` could next be claimed: its ``run_after`` if queued, its lease's end if running;
@@ -110,24 +114,24 @@ class JobStore:
         at = row.lease_until if row.status == JobStatus.RUNNING.value else row.run_after
         return utc(at) or now()
 
-    async def next_due_at(self) -> datetime | None:
-        async with self.catalog.connect() as conn:
-            value = await conn.scalar(sa.select(sa.func.min(j.c.run_after)).where(j.c.status == JobStatus.QUEUED.value))
-        return utc(value)
-
     # -- claiming and holding ---------------------------------------------------------------------------
 
     async def claim(self, owner: str, lease_s: float, job_id: str | None = None) -> Claimed | None:
-        """Take ``job_id`` (or the oldest runnable job) with one conditional statement; None when taken.
+        """Take ``job_id`` (or the oldest due job, else one whose worker's lease lapsed) with one conditional
+        statement; None when there is nothing to take.
 
         One statement, not a read then a write: on SQLite a read transaction cannot always become a write one
-        while another process writes, and on PostgreSQL ``SKIP LOCKED`` lets workers pass each other.
+        while another process writes, and on PostgreSQL ``SKIP LOCKED`` lets workers pass each other. The two
+        kinds of runnable job are picked one after the other so each pick walks an index, not the table.
         """
         at = now()
-        pick = sa.select(j.c.id).where(_runnable(at))
         if job_id is not None:
-            pick = pick.where(j.c.id == job_id)
-        pick = pick.order_by(j.c.run_after).limit(1)
+            return await self._claim(owner, lease_s, at, sa.select(j.c.id).where(j.c.id == job_id, _runnable(at)))
+        due = sa.select(j.c.id).where(_queued_due(at)).order_by(j.c.run_after).limit(1)
+        lapsed = sa.select(j.c.id).where(_lapsed(at)).order_by(j.c.lease_until).limit(1)
+        return await self._claim(owner, lease_s, at, due) or await self._claim(owner, lease_s, at, lapsed)
+
+    async def _claim(self, owner: str, lease_s: float, at: datetime, pick: sa.Select[Any]) -> Claimed | None:
         if not self.catalog.is_sqlite:
             pick = pick.with_for_update(skip_locked=True)
         was_running = j.c.status == JobStatus.RUNNING.value
