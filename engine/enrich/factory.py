@@ -15,6 +15,7 @@ from engine.events import EventBus
 from engine.jobs import JobRunner
 from engine.places.google import GoogleGeocoder
 from engine.search.index import SearchIndex
+from engine.search.object_store import index_storage_options
 from engine.search.refine import ClaudeRefiner
 from engine.search.service import SearchService
 from engine.settings import Settings
@@ -31,10 +32,13 @@ class Brain:
 async def open_brain(settings: Settings, *, catalog: Catalog, store: BlobStore, ledger: UsageLedger,
                      assets: AssetService, links: AssetLinks, jobs: JobRunner, events: EventBus) -> Brain:
     """Enrichment and search over one index and one model store."""
+    uri = settings.search.uri or str(settings.data_dir / "index")
     index = await SearchIndex.open(
-        settings.search.uri or str(settings.data_dir / "index"), settings.search.table,
+        uri, settings.search.table,
         clip_dim=settings.enrich.clip.dim, vector_index_threshold=settings.search.vector_index_threshold,
         search_ef=settings.search.vector_search_ef,
+        storage_options=index_storage_options(uri, settings.search, settings.storage),
+        read_consistency_s=settings.search.read_consistency_s,
     )
     models = ModelStore(settings.enrich.clip)
     key = anthropic_key(settings.enrich)

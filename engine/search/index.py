@@ -14,22 +14,31 @@ Rows without a vector carry zeros and ``has_*_vec = false``, and vector queries 
 an asset is findable by its words the moment it is uploaded and by meaning once its job has run.
 Writes go through one lock; each write adds a small fragment, so ``maintain`` (compaction, index
 refresh and, past a size threshold, the ANN vector indexes) runs in the background every few writes.
+
+Several processes (``picsha serve`` and ``picsha worker`` on several machines) may write the same tables,
+on S3 or in a shared folder. Lance commits each version with a put-if-absent of its manifest, so two
+writers never both take one version; a write that still fails on a conflict is tried again
+(``engine.search.commits``). ``id`` is the tables' (unenforced) primary key: Lance then records the keys a
+``merge_insert`` inserted, so two processes inserting the same new id conflict and one retries as an update
+instead of both adding a row. Reads in one process see another's writes within ``read_consistency_s``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 import math
 import re
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
+from engine.search.commits import with_conflict_retries
 from engine.search.models import IndexRow
 
 log = logging.getLogger("picsha.search.index")
@@ -39,11 +48,12 @@ WRITES_PER_MAINTENANCE = 64
 MIN_FILTERED_EF = 200
 ROW_COLUMNS = ["id", "account_id", "type", "status", "created_us", "filename", "tags", "has_thumbnail", "place"]
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_]{1,96}")
+PRIMARY_KEY = "lance-schema:unenforced-primary-key"
 
 
 def schema(clip_dim: int) -> pa.Schema:
     return pa.schema([
-        pa.field("id", pa.string(), nullable=False),
+        pa.field("id", pa.string(), nullable=False, metadata={PRIMARY_KEY: "true"}),
         pa.field("account_id", pa.string(), nullable=False),
         pa.field("type", pa.string()),
         pa.field("status", pa.string()),
@@ -86,6 +96,11 @@ def _and(*parts: str | None) -> str | None:
     return " AND ".join(present) or None
 
 
+async def has_primary_key(table: Any) -> bool:
+    metadata = (await table.schema()).field("id").metadata or {}
+    return any(key.startswith(PRIMARY_KEY.encode()) for key in metadata)
+
+
 class SearchIndex:
     """Open with ``await SearchIndex.open(...)``."""
 
@@ -103,11 +118,16 @@ class SearchIndex:
 
     @classmethod
     async def open(cls, uri: str, prefix: str, *, clip_dim: int = 512, vector_index_threshold: int = 2_000,
-                   search_ef: int = 1_000) -> SearchIndex:
+                   search_ef: int = 1_000, storage_options: dict[str, str] | None = None,
+                   read_consistency_s: float | None = None) -> SearchIndex:
+        """``storage_options`` go to LanceDB's object store (S3 endpoint, region, keys); ``read_consistency_s``
+        is how old an open table's version may get before a read looks for newer ones (``None``: never)."""
         import lancedb
 
-        index = cls(await lancedb.connect_async(uri), prefix, clip_dim=clip_dim,
-                    vector_index_threshold=vector_index_threshold, search_ef=search_ef)
+        interval = None if read_consistency_s is None else timedelta(seconds=read_consistency_s)
+        db = await lancedb.connect_async(uri, storage_options=storage_options or None,
+                                         read_consistency_interval=interval)
+        index = cls(db, prefix, clip_dim=clip_dim, vector_index_threshold=vector_index_threshold, search_ef=search_ef)
         await index._split_shared_table()
         return index
 
@@ -141,7 +161,7 @@ class SearchIndex:
         async with self._open_lock:
             if name not in self._tables:
                 if name in await self._table_names():
-                    self._tables[name] = await self.db.open_table(name)
+                    self._tables[name] = await self._keyed(await self.db.open_table(name))
                 elif create:
                     self._tables[name] = await self._create(name)
                 else:
@@ -151,11 +171,26 @@ class SearchIndex:
     async def _create(self, name: str) -> Any:
         from lancedb.index import FTS, Bitmap, BTree, LabelList
 
-        table = await self.db.create_table(name, schema=self.schema, exist_ok=True)
-        await table.create_index("text", config=FTS(with_position=False), replace=True)
-        for column, config in (("id", BTree()), ("created_us", BTree()), ("type", Bitmap()), ("status", Bitmap()),
-                               ("tags", LabelList())):
-            await table.create_index(column, config=config, replace=True)
+        table = await self._keyed(await self.db.create_table(name, schema=self.schema, exist_ok=True))
+        for column, config in (("text", FTS(with_position=False)), ("id", BTree()), ("created_us", BTree()),
+                               ("type", Bitmap()), ("status", Bitmap()), ("tags", LabelList())):
+            # Another process may be creating the same table and indexes: a lost race is retried.
+            await with_conflict_retries(functools.partial(table.create_index, column, config=config, replace=True),
+                                        table=table, what=f"{name}: index on {column}")
+        return table
+
+    async def _keyed(self, table: Any) -> Any:
+        """``table`` with ``id`` declared its primary key (tables made before it was are given it once)."""
+        if await has_primary_key(table):
+            return table
+        try:
+            await with_conflict_retries(functools.partial(table.set_unenforced_primary_key, "id"), table=table,
+                                        what="primary key")
+        except ValueError:
+            # Declared meanwhile by another process (it cannot be changed once set); anything else is real.
+            await table.checkout_latest()
+            if not await has_primary_key(table):
+                raise
         return table
 
     async def reset(self) -> None:
@@ -214,11 +249,17 @@ class SearchIndex:
         if row.clip_vec is not None and len(row.clip_vec) != self.clip_dim:
             raise ValueError(f"CLIP vectors here have {self.clip_dim} dimensions, got {len(row.clip_vec)}")
         table = await self.table_for(row.account_id, create=True)
-        async with self._write_lock:
-            wanted = keep_vectors and (row.text_vec is None or row.clip_vec is None)
+        wanted = keep_vectors and (row.text_vec is None or row.clip_vec is None)
+
+        async def write() -> None:
+            if wanted:
+                await table.checkout_latest()  # the vectors kept are the latest, whichever process wrote them
             record = self.to_record(row, await self.stored_vectors(row.account_id, row.id) if wanted else None)
             await (table.merge_insert("id").when_matched_update_all().when_not_matched_insert_all()
                    .execute(pa.Table.from_pylist([record], schema=self.schema)))
+
+        async with self._write_lock:
+            await with_conflict_retries(write, table=table, what=f"upsert {row.id}")
             self._pending[row.account_id] += 1
 
     async def add_many(self, records: list[dict[str, Any]]) -> None:
@@ -228,8 +269,9 @@ class SearchIndex:
             by_account.setdefault(record["account_id"], []).append(record)
         for account_id, rows in by_account.items():
             table = await self.table_for(account_id, create=True)
+            add = functools.partial(table.add, pa.Table.from_pylist(rows, schema=self.schema))
             async with self._write_lock:
-                await table.add(pa.Table.from_pylist(rows, schema=self.schema))
+                await with_conflict_retries(add, table=table, what="add")
                 self._pending[account_id] += len(rows)
 
     async def delete(self, account_id: str, asset_ids: list[str]) -> None:
@@ -237,7 +279,7 @@ class SearchIndex:
         if not asset_ids or table is None:
             return
         async with self._write_lock:
-            await table.delete(_id_in(asset_ids))
+            await with_conflict_retries(lambda: table.delete(_id_in(asset_ids)), table=table, what="delete")
             self._pending[account_id] += 1
 
     def needs_maintenance(self) -> bool:
@@ -255,14 +297,16 @@ class SearchIndex:
             if table is None:
                 continue
             async with self._write_lock:
-                await table.optimize()
+                # Another process compacting the same table at the same time makes one of the two retry.
+                await with_conflict_retries(table.optimize, table=table, what=f"optimize {account_id}")
             names = {index.name for index in await table.list_indices()}
             for column, flag in (("text_vec", "has_text_vec"), ("clip_vec", "has_clip_vec")):
                 # Counted per column: without CLIP weights no row has a CLIP vector, and none is needed.
                 if f"{column}_idx" not in names and await table.count_rows(flag) >= self.vector_index_threshold:
                     # Built outside the write lock: writes go on; rows added meanwhile are searched exactly
                     # until the next optimize folds them in. (HnswSq is LanceDB's IVF_HNSW_SQ.)
-                    await table.create_index(column, config=HnswSq(distance_type="cosine"))
+                    build = functools.partial(table.create_index, column, config=HnswSq(distance_type="cosine"))
+                    await with_conflict_retries(build, table=table, what=f"vector index on {column}")
 
     # -- reading (every query names its account) -------------------------------------------------
 

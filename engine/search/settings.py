@@ -7,6 +7,16 @@ from pydantic import BaseModel, Field
 
 class SearchSettings(BaseModel):
     uri: str | None = Field(default=None, description="LanceDB folder or s3:// URI; default <data_dir>/index.")
+    storage_options: dict[str, str] = Field(
+        default_factory=dict,
+        description="LanceDB object store options for an s3:// uri, as JSON (aws_endpoint, aws_region, allow_http, "
+        "aws_access_key_id, ...). Empty with S3 blob storage: taken from the storage.s3_* settings.",
+    )
+    read_consistency_s: float | None = Field(
+        default=1.0, ge=0,
+        description="How old an open index table may get before a read looks for other processes' writes "
+        "(0: every read looks; none: never, for a single process).",
+    )
     table: str = Field(default="assets", description="Name prefix of the index tables (one per account).")
     rrf_k: int = Field(default=60, ge=1, description="Reciprocal rank fusion constant.")
     candidates: int = Field(default=200, ge=10, le=5000, description="Rows each search path hands to fusion.")
