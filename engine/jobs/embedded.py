@@ -41,14 +41,14 @@ class EmbeddedDispatcher:
         idle_s = FIRST_POLL_S
         while runner.accepting:
             try:
-                claimed = await runner.execute(owner)
+                ran = await runner.drain(owner)
             except asyncio.CancelledError:
                 raise
             except Exception:  # the worker must survive anything one job or one catalog hiccup does
                 log.exception("worker %s: running a job failed", owner)
-                claimed = None
+                ran = 0
                 await asyncio.sleep(idle_s)
-            if claimed is not None:
+            if ran:
                 idle_s = FIRST_POLL_S
                 continue
             if runner.accepting:

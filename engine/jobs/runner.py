@@ -163,22 +163,38 @@ class JobRunner:
     async def execute(self, owner: str, job_id: str | None = None) -> Claimed | None:
         """Claim ``job_id`` (or the next runnable job) and run it; None when there was nothing to claim."""
         claimed = await self.store.claim(owner, self.lease_s, job_id)
-        if claimed is None:
-            return None
-        await self.signals.changed(claimed.id)
-        await self._run(owner, claimed)
+        if claimed is not None:
+            await self._run(owner, claimed, chain=False)
         return claimed
 
-    async def _run(self, owner: str, claimed: Claimed) -> None:
+    async def drain(self, owner: str) -> int:
+        """Run runnable jobs one after another while there are any (and this process takes jobs); each
+        finishing statement claims the next job in the same transaction. The number of jobs run."""
+        ran = 0
+        claimed = await self.store.claim(owner, self.lease_s) if self.accepting else None
+        while claimed is not None:
+            if not self.accepting:  # the stop came while this job was being claimed: give it back untouched
+                await self.release(owner, claimed.id)
+                break
+            ran += 1
+            claimed = await self._run(owner, claimed, chain=True)
+        return ran
+
+    async def _run(self, owner: str, claimed: Claimed, *, chain: bool) -> Claimed | None:
+        """Run a claimed job to its end; with ``chain``, the next job claimed as this one finished (unless this
+        process stopped taking jobs meanwhile)."""
+        await self.signals.changed(claimed.id)
         kind = self.kinds.get(claimed.kind)
         if kind is None:
-            return await self._end(owner, claimed.id, JobStatus.FAILED, f"no handler for job kind {claimed.kind!r}")
+            return await self._end(owner, claimed.id, JobStatus.FAILED, f"no handler for job kind {claimed.kind!r}",
+                                   chain=chain)
         policy = kind.policy
         if claimed.resumed and not policy.idempotent:
             return await self._end(owner, claimed.id, JobStatus.FAILED,
-                                   f"its worker stopped mid-run and {claimed.kind!r} jobs are not run twice")
+                                   f"its worker stopped mid-run and {claimed.kind!r} jobs are not run twice", chain=chain)
         if claimed.attempts > policy.attempts:
-            return await self._end(owner, claimed.id, JobStatus.FAILED, f"gave up after {policy.attempts} starts")
+            return await self._end(owner, claimed.id, JobStatus.FAILED, f"gave up after {policy.attempts} starts",
+                                   chain=chain)
 
         async def save(**values: Any) -> None:
             if await self.store.update(claimed.id, owner, **values):
@@ -196,21 +212,24 @@ class JobRunner:
             if current is not None and current.cancelling():  # this worker is stopping: give the job back
                 await asyncio.shield(self.release(owner, claimed.id))
                 raise
-            return  # the lease went to another worker: it owns the row now
+            return None  # the lease went to another worker: it owns the row now
         except JobCancelled:
-            return await self._end(owner, claimed.id, JobStatus.CANCELLED, "cancelled")
+            return await self._end(owner, claimed.id, JobStatus.CANCELLED, "cancelled", chain=chain)
         except TimeoutError:
-            return await self._failed(owner, claimed, policy, f"time limit of {policy.time_limit_s:g} s reached", True)
+            error = f"time limit of {policy.time_limit_s:g} s reached"
+            return await self._failed(owner, claimed, policy, error, retryable=True, chain=chain)
         except Exception as exc:
             log.warning("job %s (%s) failed: %s", claimed.id, claimed.kind, exc)
             retryable = not isinstance(exc, policy.final)
-            return await self._failed(owner, claimed, policy, f"{type(exc).__name__}: {exc}"[:500], retryable)
+            error = f"{type(exc).__name__}: {exc}"[:500]
+            return await self._failed(owner, claimed, policy, error, retryable=retryable, chain=chain)
         finally:
             keeper.cancel()
             self._running.pop(claimed.id, None)
         failed = context.failed_step
         error = f"step {failed.name!r} failed: {failed.error}" if failed else None
-        await self._end(owner, claimed.id, JobStatus.FAILED if error else JobStatus.READY, error, result)
+        return await self._end(owner, claimed.id, JobStatus.FAILED if error else JobStatus.READY, error, result,
+                               chain=chain)
 
     async def _hold(self, owner: str, context: JobContext, work: asyncio.Task[Any]) -> bool:
         """Renew the lease while the handler works; pass on a cancel request; stop the work if the lease is lost."""
@@ -223,22 +242,24 @@ class JobRunner:
                 return False
             context.cancel_requested = context.cancel_requested or cancel
 
-    async def _failed(self, owner: str, claimed: Claimed, policy: JobPolicy, error: str, retryable: bool) -> None:
+    async def _failed(self, owner: str, claimed: Claimed, policy: JobPolicy, error: str, *, retryable: bool,
+                      chain: bool) -> Claimed | None:
         if retryable and claimed.attempts < policy.attempts:
             run_after = now() + timedelta(seconds=policy.delay_after(claimed.attempts))
             if await self.store.retry_later(claimed.id, owner, run_after, error):
                 await self.signals.changed(claimed.id)
                 await self.dispatcher.dispatch(claimed.id, run_after)
-            return
-        await self._end(owner, claimed.id, JobStatus.FAILED, error)
+            return await self.store.claim(owner, self.lease_s) if chain and self.accepting else None
+        return await self._end(owner, claimed.id, JobStatus.FAILED, error, chain=chain)
 
     async def _end(self, owner: str | None, job_id: str, status: JobStatus, error: str | None,
-                   result: dict[str, Any] | None = None) -> None:
-        job = await self.store.finish(job_id, owner, status, error=error, result=result)
-        if job is None:
-            return
-        await self.signals.changed(job_id)
-        await self._announce(job)
+                   result: dict[str, Any] | None = None, *, chain: bool = False) -> Claimed | None:
+        job, following = await self.store.finish(job_id, owner, status, error=error, result=result,
+                                                 claim_for=(owner, self.lease_s) if chain and owner and self.accepting else None)
+        if job is not None:
+            await self.signals.changed(job_id)
+            await self._announce(job)
+        return following
 
     async def _announce(self, job: Job) -> None:
         kind = self.kinds.get(job.kind)
