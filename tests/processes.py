@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx2
@@ -53,9 +54,15 @@ def picsha_process(env: Mapping[str, str], *args: str, log: Path) -> Iterator[su
                 process.wait(10)
 
 
+@dataclass
+class Server:
+    url: str
+    process: subprocess.Popen[bytes]
+
+
 @contextmanager
-def picsha_server(env: Mapping[str, str], log: Path) -> Iterator[str]:
-    """``picsha serve`` on a free port; yields its base URL once ``/healthz`` answers."""
+def picsha_server(env: Mapping[str, str], log: Path) -> Iterator[Server]:
+    """``picsha serve`` on a free port, once ``/healthz`` answers."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     with picsha_process({**env, "PICSHA_PUBLIC_URL": url}, "serve", "--port", str(port), log=log) as process:
@@ -71,4 +78,4 @@ def picsha_server(env: Mapping[str, str], log: Path) -> Iterator[str]:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"picsha serve did not start: {log.read_text()[-2000:]}")
             time.sleep(0.1)
-        yield url
+        yield Server(url, process)
