@@ -137,7 +137,7 @@ class JobRunner:
                     yield job
                 last = job
 
-    async def wait(self, job_id: str, timeout_s: float, account_id: str | None = None) -> bool:
+    async def wait(self, job_id: str, timeout_s: float) -> bool:
         """True when the job finished within ``timeout_s``."""
         deadline = asyncio.get_running_loop().time() + timeout_s
         async with self.signals.watching(job_id) as changed:
