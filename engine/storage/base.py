@@ -5,6 +5,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 READ_CHUNK = 1024 * 1024
@@ -19,6 +21,15 @@ def derivatives_prefix(asset_id: str) -> str:
     """Every derivative of an asset lives under this prefix, so deleting the asset can clear them all,
     including one whose row was not yet visible when the asset's rows went."""
     return f"derivatives/{asset_id}/"
+
+
+@dataclass(frozen=True)
+class StoredBlob:
+    """One blob as a listing sees it."""
+
+    key: str
+    size: int
+    modified: datetime  # UTC
 
 
 class BlobStore(ABC):
@@ -51,6 +62,11 @@ class BlobStore(ABC):
     @abstractmethod
     async def delete_prefix(self, prefix: str) -> None:
         """Remove every blob whose key starts with ``prefix`` (a folder-like prefix ending in ``/``)."""
+
+    @abstractmethod
+    def list_keys(self, prefix: str = "") -> AsyncIterator[StoredBlob]:
+        """Every blob whose key starts with ``prefix`` (a folder-like prefix ending in ``/``, or ``""``), in
+        pages read as the caller goes: a store of any size is walked without holding it all in memory."""
 
     @abstractmethod
     def local_path(self, key: str) -> AbstractAsyncContextManager[Path]:

@@ -5,13 +5,17 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from itertools import islice
 from pathlib import Path
 
 import anyio
 
-from engine.storage.base import READ_CHUNK, BlobStore
+from engine.storage.base import READ_CHUNK, BlobStore, StoredBlob
+
+LIST_PAGE = 1000
 
 
 def fsync_dir(path: Path) -> None:
@@ -84,6 +88,28 @@ class LocalBlobStore(BlobStore):
     async def delete_prefix(self, prefix: str) -> None:
         folder = self._path(prefix.rstrip("/"))
         await anyio.to_thread.run_sync(lambda: shutil.rmtree(folder, ignore_errors=True))
+
+    async def list_keys(self, prefix: str = "") -> AsyncIterator[StoredBlob]:
+        within = prefix[: prefix.rfind("/") + 1]  # the folder holding every such key
+        folder = self._path(within.rstrip("/")) if within.strip("/") else self.root.resolve()
+        walk = self._walk(folder, self.root.resolve(), prefix)
+        while page := await anyio.to_thread.run_sync(lambda: list(islice(walk, LIST_PAGE))):
+            for blob in page:
+                yield blob
+
+    @staticmethod
+    def _walk(folder: Path, root: Path, prefix: str) -> Iterator[StoredBlob]:
+        """Files under ``folder`` whose key starts with ``prefix``; files removed meanwhile are skipped."""
+        for parent, _dirs, files in os.walk(folder):
+            for name in files:
+                path = Path(parent) / name
+                key = path.relative_to(root).as_posix()
+                try:
+                    stat = path.stat()
+                except FileNotFoundError:
+                    continue
+                if key.startswith(prefix):
+                    yield StoredBlob(key, stat.st_size, datetime.fromtimestamp(stat.st_mtime, UTC))
 
     @asynccontextmanager
     async def local_path(self, key: str) -> AsyncIterator[Path]:

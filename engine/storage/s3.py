@@ -18,7 +18,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from engine.settings import StorageSettings
-from engine.storage.base import READ_CHUNK, BlobStore
+from engine.storage.base import READ_CHUNK, BlobStore, StoredBlob
 
 
 def _missing(error: ClientError) -> bool:
@@ -106,6 +106,13 @@ class S3BlobStore(BlobStore):
                     self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": keys, "Quiet": True})
 
         await anyio.to_thread.run_sync(delete_all)
+
+    async def list_keys(self, prefix: str = "") -> AsyncIterator[StoredBlob]:
+        pages = iter(self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self._key(prefix)))
+        strip = len(self._key(""))
+        while page := await anyio.to_thread.run_sync(next, pages, None):  # one request per page of 1,000
+            for item in page.get("Contents", []):
+                yield StoredBlob(item["Key"][strip:], int(item["Size"]), item["LastModified"])
 
     # -- multipart, for uploads that arrive in pieces over time (resumable uploads) ----------------
 
