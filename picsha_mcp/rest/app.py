@@ -15,6 +15,7 @@ from picsha_mcp.rest import render as render_routes
 from picsha_mcp.rest import search as search_routes
 from picsha_mcp.rest import tools as tool_routes
 from picsha_mcp.rest import webhooks as webhook_routes
+from picsha_mcp.rest.content_headers import NoSniff
 from picsha_mcp.rest.errors import install_error_handlers
 from picsha_mcp.rest.mcp_mount import mcp_http
 from picsha_mcp.rest.tus import router as tus_router
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    app.add_middleware(NoSniff)
     app.include_router(jobs_routes.router)  # before assets: /v1/assets/skills is not an asset id
     app.include_router(assets.router)
     app.include_router(render_routes.router)

@@ -12,6 +12,7 @@ from engine import Engine
 from engine.assets.service import Content
 from engine.auth import Principal
 from engine.errors import PicshaError, Unauthorized
+from picsha_mcp.rest.content_headers import content_headers
 from picsha_mcp.rest.deps import get_principal
 from picsha_mcp.rest.errors import error_response
 
@@ -62,6 +63,7 @@ def _byte_range(header: str | None, size: int) -> tuple[int, int] | None:
 def stream_content(request: Request, engine: Engine, content: Content, *, cache_control: str) -> Response:
     etag = f'"{content.sha256}"'
     headers = {"ETag": etag, "Accept-Ranges": "bytes", "Cache-Control": cache_control}
+    headers |= content_headers(content.content_type, content.filename)
     if request.headers.get("if-none-match") in (etag, "*"):
         return Response(status_code=304, headers=headers)
     try:

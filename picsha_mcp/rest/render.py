@@ -14,6 +14,7 @@ from engine import Engine
 from engine.errors import InvalidInput
 from engine.render import RenderParams, RenderResult
 from engine.render.params import VALID
+from picsha_mcp.rest.content_headers import attachment, content_headers
 from picsha_mcp.rest.delivery import PRIVATE_CACHE, SIGNED_CACHE, stream_content
 from picsha_mcp.rest.deps import get_principal
 
@@ -58,7 +59,7 @@ async def render_asset(asset_id: str, request: Request) -> Response:
     if result.negotiated:
         response.headers["Vary"] = "Accept"
     if params.download:
-        response.headers["Content-Disposition"] = f'attachment; filename="{result.download_name}"'
+        response.headers["Content-Disposition"] = attachment(result.download_name)
     return response
 
 
@@ -68,6 +69,7 @@ async def _send(request: Request, engine: Engine, result: RenderResult, cache_co
         await engine.render.stored(result)  # a brand-new derivative may still be on its way to the store
         return stream_content(request, engine, result.content, cache_control=cache_control)
     headers = {"ETag": result.etag, "Accept-Ranges": "bytes", "Cache-Control": cache_control}
+    headers |= content_headers(result.content.content_type, result.download_name)
     if request.headers.get("if-none-match") in (result.etag, "*"):
         return Response(status_code=304, headers=headers)
     body = await engine.render.read(result)

@@ -1,0 +1,62 @@
+"""Headers that keep stored bytes from running as a page on Picsha's origin.
+
+Every byte answer (originals and renders) carries ``X-Content-Type-Options: nosniff`` and a sandboxing
+CSP, so a browser neither guesses a type nor gives a document scripts or same-origin access. Only raster
+images are shown inline; everything a browser could execute or render as a document (SVG, HTML stored as
+text, XML, PDF, office files) is an attachment. The rule is an allow-list of inline types, so a format
+added later is an attachment until someone decides otherwise.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote
+
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+SANDBOX_CSP = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
+
+INLINE_TYPES = frozenset(
+    {"image/jpeg", "image/png", "image/webp", "image/avif", "image/gif", "image/tiff", "image/heic"}
+)
+
+_UNSAFE_ASCII = re.compile(r'[^A-Za-z0-9._ -]+')
+
+
+def shown_inline(content_type: str) -> bool:
+    return content_type.split(";", 1)[0].strip().lower() in INLINE_TYPES
+
+
+def attachment(filename: str) -> str:
+    """``attachment`` with a safe ASCII name, plus the exact name in RFC 5987 form when they differ."""
+    fallback = _UNSAFE_ASCII.sub("_", filename).strip(" .") or "download"
+    if fallback == filename:
+        return f'attachment; filename="{fallback}"'
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+def content_headers(content_type: str, filename: str) -> dict[str, str]:
+    headers = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": SANDBOX_CSP}
+    if not shown_inline(content_type):
+        headers["Content-Disposition"] = attachment(filename)
+    return headers
+
+
+class NoSniff:
+    """ASGI middleware: every HTTP answer of the app (JSON, errors, streams, docs) carries ``nosniff``."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_header(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message).setdefault("X-Content-Type-Options", "nosniff")
+            await send(message)
+
+        await self.app(scope, receive, send_with_header)
