@@ -1,4 +1,4 @@
-"""The ``picsha`` command: serve, worker, mcp, keys, ingest, reindex, version."""
+"""The ``picsha`` command: serve, worker, mcp, keys, ingest, reindex, doctor, version."""
 
 from __future__ import annotations
 
@@ -193,6 +193,32 @@ def reindex() -> None:
             return await engine.enrich.reindex(lambda done, total: progress.update(task, completed=done, total=total))
 
     console.print(f"{run_with_engine(work)} assets indexed")
+
+
+@app.command()
+def doctor(
+    repair: Annotated[bool, typer.Option("--repair", help="Repair what can be repaired (safe beside running servers).")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Check that the catalog and the blob store agree; exit 1 while problems remain."""
+    from engine.doctor import Severity, check
+
+    report = run_with_engine(lambda engine: check(engine, repair=repair))
+    if as_json:
+        typer.echo(report.model_dump_json(indent=2))
+    else:
+        table = Table("kind", "severity", "subject", "detail", "repair", title="picsha doctor")
+        for found in report.findings:
+            done = ("done: " if found.repaired else "") + (found.action or "")
+            style = "red" if found in report.remaining else ("dim" if found.severity is Severity.NOTE else None)
+            table.add_row(found.kind.value, found.severity.value, found.subject, found.detail, done, style=style)
+        if report.findings:
+            console.print(table)
+        console.print(f"{report.assets} assets, {report.derivatives} derivatives, {report.stored_blobs} stored blobs: "
+                      + ("clean" if report.clean else f"{len(report.remaining)} problems remain"
+                         + ("" if repair else " (picsha doctor --repair)")))
+    if not report.clean:
+        raise typer.Exit(1)
 
 
 if __name__ == "__main__":
