@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from engine.catalog.migrations import migrate
+from engine.errors import Busy
 
 
 def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
@@ -33,12 +34,27 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+POOL_WAIT_S = 10.0  # a request that cannot get a connection this soon is told to come back (503), not queued on
+
+
+def _busy(error: Exception) -> Busy:
+    return Busy("The catalog is busy with other requests; try again shortly.", code="catalog_busy", retry_after=1,
+                reason=type(error).__name__)
+
+
+def _is_lock_timeout(error: sa.exc.OperationalError) -> bool:
+    """SQLite's busy timeout ran out (another process held the write lock all along)."""
+    return "database is locked" in str(error.orig) or "database is busy" in str(error.orig)
+
+
 class Catalog:
-    def __init__(self, url: str, *, echo: bool = False):
+    def __init__(self, url: str, *, echo: bool = False, pool_wait_s: float = POOL_WAIT_S):
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
-        options: dict[str, Any] = {"echo": echo}
-        if not self.is_sqlite:
+        options: dict[str, Any] = {"echo": echo, "pool_timeout": pool_wait_s}
+        if self.is_sqlite:
+            options.update(pool_size=10, max_overflow=10)  # WAL readers run side by side
+        else:
             options.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
         self.engine: AsyncEngine = create_async_engine(url, **options)
         if self.is_sqlite:
@@ -50,14 +66,24 @@ class Catalog:
 
     @asynccontextmanager
     async def begin(self) -> AsyncIterator[AsyncConnection]:
-        """A transaction: committed on exit, rolled back on error."""
-        async with self.engine.begin() as conn:
-            yield conn
+        """A transaction: committed on exit, rolled back on error. Overload is ``Busy`` (503), never a 500."""
+        try:
+            async with self.engine.begin() as conn:
+                yield conn
+        except sa.exc.TimeoutError as error:  # no connection free within POOL_WAIT_S
+            raise _busy(error) from error
+        except sa.exc.OperationalError as error:
+            if _is_lock_timeout(error):
+                raise _busy(error) from error
+            raise
 
     @asynccontextmanager
     async def connect(self) -> AsyncIterator[AsyncConnection]:
-        async with self.engine.connect() as conn:
-            yield conn
+        try:
+            async with self.engine.connect() as conn:
+                yield conn
+        except sa.exc.TimeoutError as error:
+            raise _busy(error) from error
 
     async def close(self) -> None:
         await self.engine.dispose()

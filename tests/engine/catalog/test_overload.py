@@ -1,0 +1,57 @@
+"""An overloaded catalog answers ``Busy`` (503 with Retry-After at the door), never an unexpected error."""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import AsyncExitStack
+from pathlib import Path
+
+import pytest
+
+from engine.catalog import Catalog
+from engine.errors import Busy
+
+
+async def test_no_free_connection_is_busy_not_a_crash(tmp_path: Path) -> None:
+    catalog = Catalog(f"sqlite+aiosqlite:///{tmp_path / 'catalog.db'}", pool_wait_s=0.2)
+    await catalog.migrate()
+    try:
+        async with AsyncExitStack() as held:
+            for _ in range(20):  # every connection the pool may open
+                await held.enter_async_context(catalog.connect())
+            for opening in (catalog.connect, catalog.begin):
+                with pytest.raises(Busy) as busy:
+                    async with opening():
+                        pass
+                assert busy.value.status == 503 and busy.value.code == "catalog_busy" and busy.value.retry_after >= 1
+        async with catalog.connect():  # free again once the others are returned
+            pass
+    finally:
+        await catalog.close()
+
+
+async def test_a_write_lock_held_past_the_busy_timeout_is_busy(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "catalog.db"
+    catalog = Catalog(f"sqlite+aiosqlite:///{path}")
+    await catalog.migrate()
+    other = sqlite3.connect(path, timeout=0)  # another process's writer, holding the lock
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        async with catalog.connect() as conn:  # shorten SQLite's busy timeout for this test only
+            await conn.exec_driver_sql("PRAGMA busy_timeout=100")
+            await conn.commit()
+
+        async def write() -> None:
+            async with catalog.begin() as conn:
+                await conn.exec_driver_sql("PRAGMA busy_timeout=100")
+                await conn.exec_driver_sql("INSERT INTO accounts (id, name, is_owner, created_at) "
+                                           "VALUES ('acct_x', 'x', 0, '2026-01-01')")
+
+        with pytest.raises(Busy):
+            await asyncio.wait_for(write(), 30)
+    finally:
+        other.rollback()
+        other.close()
+        await catalog.close()
