@@ -1,0 +1,224 @@
+"""Mixed load against ``picsha serve`` on 127.0.0.1: many clients at once, for a bounded time.
+
+    python bench/load.py [--clients 200] [--seconds 60] [--keep]
+
+Starts ``picsha serve`` (SQLite, a local folder: the embedded default) in its own process, seeds a few
+assets, then runs ``--clients`` clients for ``--seconds``, each looping over a weighted mix: multipart
+uploads, TUS uploads (create + one PATCH), cold renders (a new width each time), cached renders, searches,
+gets and lists. Prints per route: requests, p50 and p99 latency, and the answers by status class; then the
+5xx count (target 0), the uploads the server accepted that cannot be read back (target 0), the refusals
+(the only one allowed under overload is 503 with Retry-After) and the server's peak memory (RSS).
+
+Baseline in the same run: the same mix with one client, so the p50 ratios show what the load costs.
+``run_load`` is also what the suite's short version (tests/rest/test_load.py) calls.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import httpx2  # noqa: E402
+import psutil  # noqa: E402
+
+from tests.factories import image_bytes  # noqa: E402
+
+MIX = [("upload", 2), ("tus", 1), ("render_cold", 2), ("render_cached", 4), ("search", 2), ("get", 4), ("list", 1)]
+PNG = image_bytes(320, 240, "png")
+
+
+@dataclass
+class Tally:
+    latency: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    statuses: dict[str, Counter[int]] = field(default_factory=lambda: defaultdict(Counter))
+    accepted: list[str] = field(default_factory=list)  # asset ids the server said it stored
+    refusals_without_retry_after: int = 0
+    transport_errors: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def server_errors(self) -> int:
+        return sum(n for counts in self.statuses.values() for status, n in counts.items() if status >= 500
+                   and status != 503)
+
+    @property
+    def busy(self) -> int:
+        return sum(counts[503] for counts in self.statuses.values())
+
+
+class Client:
+    def __init__(self, http: httpx2.AsyncClient, seeds: list[str], tally: Tally, rng: random.Random):
+        self.http, self.seeds, self.tally, self.rng = http, seeds, tally, rng
+
+    async def one(self) -> None:
+        route = self.rng.choices([name for name, _ in MIX], weights=[w for _, w in MIX])[0]
+        started = time.perf_counter()
+        try:
+            response = await getattr(self, route)()
+        except httpx2.TransportError as error:
+            self.tally.transport_errors[f"{route}: {type(error).__name__}"] += 1
+            return
+        self.tally.latency[route].append(time.perf_counter() - started)
+        self.tally.statuses[route][response.status_code] += 1
+        if response.status_code == 503 and "retry-after" not in response.headers:
+            self.tally.refusals_without_retry_after += 1
+
+    async def upload(self) -> httpx2.Response:
+        response = await self.http.post("/v1/assets", files={"file": (f"load-{self.rng.random()}.png", PNG)})
+        if response.status_code in (200, 201, 202):
+            self.tally.accepted.append(response.json()["id"])
+        return response
+
+    async def tus(self) -> httpx2.Response:
+        body = image_bytes(64 + self.rng.randrange(64), 48, "png")
+        created = await self.http.post("/v1/upload/resumable", headers={
+            "Tus-Resumable": "1.0.0", "Upload-Length": str(len(body)), "Upload-Metadata": "filename bG9hZC5wbmc="})
+        if created.status_code != 201:
+            return created
+        response = await self.http.patch(created.headers["location"], content=body, headers={
+            "Tus-Resumable": "1.0.0", "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"})
+        asset_id = response.headers.get("upload-asset-id")
+        if response.status_code == 204 and asset_id:
+            self.tally.accepted.append(asset_id)
+        return response
+
+    async def render_cold(self) -> httpx2.Response:
+        width = self.rng.randrange(40, 600)
+        return await self.http.get(f"/v1/assets/{self.rng.choice(self.seeds)}/render", params={"w": width, "format": "webp"})
+
+    async def render_cached(self) -> httpx2.Response:
+        return await self.http.get(f"/v1/assets/{self.seeds[0]}/render", params={"w": 200, "format": "webp"})
+
+    async def search(self) -> httpx2.Response:
+        return await self.http.post("/v1/search", json={"query": self.rng.choice(["load", "seed photo", "png"])})
+
+    async def get(self) -> httpx2.Response:
+        return await self.http.get(f"/v1/assets/{self.rng.choice(self.seeds)}")
+
+    async def list(self) -> httpx2.Response:
+        return await self.http.get("/v1/assets", params={"page_size": 20})
+
+
+async def run_load(base: str, key: str, *, clients: int, seconds: float, seed: int = 1) -> Tally:
+    tally = Tally()
+    headers = {"Authorization": f"Bearer {key}"}
+    limits = httpx2.Limits(max_connections=clients + 8, max_keepalive_connections=clients + 8)
+    async with httpx2.AsyncClient(base_url=base, headers=headers, timeout=120, limits=limits) as http:
+        seeds = []
+        for n in range(3):
+            made = await http.post("/v1/assets", files={"file": (f"seed photo {n}.png", image_bytes(800 + n, 600, "png"))})
+            made.raise_for_status()
+            seeds.append(made.json()["id"])
+        deadline = time.perf_counter() + seconds
+
+        async def loop(n: int) -> None:
+            client = Client(http, seeds, tally, random.Random(seed * 1000 + n))
+            while time.perf_counter() < deadline:
+                await client.one()
+
+        await asyncio.gather(*(loop(n) for n in range(clients)))
+    return tally
+
+
+async def lost_uploads(base: str, key: str, accepted: list[str]) -> list[str]:
+    async with httpx2.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=60) as http:
+        missing = []
+        for asset_id in accepted:
+            if (await http.get(f"/v1/assets/{asset_id}")).status_code != 200:
+                missing.append(asset_id)
+        return missing
+
+
+def start_server(data_dir: Path, port: int) -> tuple[subprocess.Popen[bytes], str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PICSHA_")}
+    env |= {"PICSHA_DATA_DIR": str(data_dir), "PICSHA_PUBLIC_URL": f"http://127.0.0.1:{port}"}
+    for flag in ("AUTO_TAG", "SAFE_SEARCH", "OCR", "AUTO_SUMMARIZE", "VECTORIZE"):
+        env[f"PICSHA_ENRICH__DEFAULTS__{flag}"] = "false"  # the HTTP paths under load, not the analyses
+    cli = [sys.executable, "-m", "picsha_mcp.cli"]
+    key = subprocess.run([*cli, "keys", "create", "--name", "load"], env=env, capture_output=True, text=True,
+                         check=True).stdout.strip()
+    log = (data_dir.parent / "serve.log").open("wb")
+    server = subprocess.Popen([*cli, "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        try:
+            if httpx2.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return server, key
+        except httpx2.TransportError:
+            time.sleep(0.2)
+    raise RuntimeError("picsha serve did not start")
+
+
+class PeakMemory:
+    def __init__(self, pid: int):
+        self.process, self.peak, self._task = psutil.Process(pid), 0, None
+
+    async def __aenter__(self) -> "PeakMemory":
+        async def sample() -> None:
+            while True:
+                self.peak = max(self.peak, self.process.memory_info().rss)
+                await asyncio.sleep(0.2)
+
+        self._task = asyncio.create_task(sample())  # type: ignore[assignment]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._task.cancel()  # type: ignore[union-attr]
+
+
+def report(title: str, tally: Tally) -> dict[str, float]:
+    print(title)
+    p50s = {}
+    for route, _ in MIX:
+        times = sorted(tally.latency.get(route, []))
+        if not times:
+            continue
+        p50s[route] = statistics.median(times)
+        p99 = times[min(len(times) - 1, int(len(times) * 0.99))]
+        statuses = ", ".join(f"{status}: {n}" for status, n in sorted(tally.statuses[route].items()))
+        print(f"  {route:14} {len(times):6} req  p50 {p50s[route] * 1000:8.1f} ms  p99 {p99 * 1000:8.1f} ms  [{statuses}]")
+    return p50s
+
+
+async def main(args: argparse.Namespace) -> int:
+    with tempfile.TemporaryDirectory() as folder:
+        port = __import__("tests.conftest", fromlist=["free_port"]).free_port()
+        server, key = start_server(Path(folder) / "data", port)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            baseline = await run_load(base, key, clients=1, seconds=min(10.0, args.seconds))
+            one = report("1 client (baseline)", baseline)
+            async with PeakMemory(server.pid) as memory:
+                tally = await run_load(base, key, clients=args.clients, seconds=args.seconds)
+            many = report(f"{args.clients} clients, {args.seconds:g} s", tally)
+            lost = await lost_uploads(base, key, tally.accepted)
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait(60)
+        print("p50 ratio to 1 client: " + ", ".join(f"{r} {many[r] / one[r]:.1f}x" for r in many if r in one))
+        print(f"5xx other than 503: {tally.server_errors} (target 0) | 503 busy: {tally.busy} "
+              f"({tally.refusals_without_retry_after} without Retry-After) | transport errors: "
+              f"{sum(tally.transport_errors.values())} {dict(tally.transport_errors)}")
+        print(f"uploads accepted: {len(tally.accepted)}, lost: {len(lost)} (target 0) | "
+              f"server peak RSS: {memory.peak / 2**20:.0f} MiB")
+        return 1 if tally.server_errors or lost else 0
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clients", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=60)
+    sys.exit(asyncio.run(main(parser.parse_args())))
