@@ -51,6 +51,12 @@ _SAFE_NAME = re.compile(r"[A-Za-z0-9_]{1,96}")
 PRIMARY_KEY = "lance-schema:unenforced-primary-key"
 
 
+def _newest_first() -> list[Any]:
+    from lancedb.query import ColumnOrdering
+
+    return [ColumnOrdering(column_name="created_us", ascending=False), ColumnOrdering(column_name="id")]
+
+
 def schema(clip_dim: int) -> pa.Schema:
     return pa.schema([
         pa.field("id", pa.string(), nullable=False, metadata={PRIMARY_KEY: "true"}),
@@ -354,16 +360,22 @@ class SearchIndex:
                        .select(ROW_COLUMNS).limit(len(ids)).to_list())
         return {row["id"]: row for row in found}
 
-    async def filtered(self, account_id: str, where: str | None, limit: int) -> list[str]:
-        """Filter-only search (no words): newest first."""
+    async def filtered_rows(self, account_id: str, where: str | None, *, limit: int, offset: int = 0,
+                            columns: list[str] = ROW_COLUMNS) -> list[dict[str, Any]]:
+        """Filter-only search (no words): one page of rows, newest first (ties by id). LanceDB sorts with a
+        top-k of ``offset + limit`` and skips the offset itself, so only the page reaches Python."""
         table = await self.table_for(account_id)
-        if table is None:
+        if table is None or limit <= 0:
             return []
         search = table.query()
         if where:
             search = search.where(where)
-        rows = await search.select(["id", "created_us"]).limit(limit).to_list()
-        return [row["id"] for row in sorted(rows, key=lambda r: -r["created_us"])]
+        return await search.order_by(_newest_first()).offset(offset).limit(limit).select(columns).to_list()
+
+    async def filtered(self, account_id: str, where: str | None, limit: int, *, offset: int = 0) -> list[str]:
+        """The ids of :meth:`filtered_rows`."""
+        rows = await self.filtered_rows(account_id, where, limit=limit, offset=offset, columns=["id"])
+        return [row["id"] for row in rows]
 
     async def count(self, account_id: str, where: str | None = None) -> int:
         table = await self.table_for(account_id)

@@ -17,7 +17,7 @@ from engine.catalog import Catalog, tables
 from engine.enrich import ModelStore
 from engine.search.filters import where_clause
 from engine.search.fusion import rrf
-from engine.search.index import SearchIndex, from_micros
+from engine.search.index import ROW_COLUMNS, SearchIndex, from_micros
 from engine.search.models import SearchFilters, SearchHit, SearchRequest, SearchResponse
 from engine.search.query_parser import parse_query
 from engine.search.settings import SearchSettings
@@ -61,9 +61,7 @@ class SearchService:
         """Every match (up to the candidate pool), best first, and the paths that ran."""
         where = where_clause(filters)
         if not query.strip():
-            ids = await self.index.filtered(
-                account_id, where, max(self.settings.candidates, await self.index.count(account_id, where)))
-            return [(i, 1.0) for i in ids], ["filter"]
+            return [(i, 1.0) for i in await self.index.filtered(account_id, where, self.settings.candidates)], ["filter"]
         rankings: dict[str, list[str]] = {}
 
         async def path(name: str, search: Callable[[], Awaitable[list[tuple[str, float]]]]) -> None:
@@ -107,6 +105,11 @@ class SearchService:
                 filters = refined.model_copy(update={k: getattr(request.filters, k) for k in given})  # given wins
             except Exception:  # refinement is a nicety; the rule-based filters stand without it
                 log.warning("query refinement failed; using the parsed filters", exc_info=True)
+        if not text:
+            rows, total = await self._filter_page(principal.account_id, filters, offset=request.offset,
+                                                  limit=request.limit, columns=ROW_COLUMNS)
+            hits = [self._hit(row, 1.0) for row in rows]
+            return SearchResponse(results=hits, total=total, query=text, filters=filters, paths=["filter"])
         ranked, paths = await self.ranked(principal.account_id, text, filters)
         page = ranked[request.offset : request.offset + request.limit]
         rows = await self.index.rows(principal.account_id, [i for i, _ in page])
@@ -124,11 +127,24 @@ class SearchService:
         """``GET /v1/assets?q=``: the same search, pages of full assets in relevance order."""
         filters = SearchFilters(type=query.type, status=query.status)
         text, filters = merge_filters(filters, query.q or "")
-        ranked, _ = await self.ranked(principal.account_id, text, filters)
         start = (query.page - 1) * query.page_size
-        ids = [i for i, _ in ranked[start : start + query.page_size]]
+        if not text:
+            rows, total = await self._filter_page(principal.account_id, filters, offset=start, limit=query.page_size,
+                                                  columns=["id"])
+            ids = [str(row["id"]) for row in rows]
+        else:
+            ranked, _ = await self.ranked(principal.account_id, text, filters)
+            ids, total = [i for i, _ in ranked[start : start + query.page_size]], len(ranked)
         items = await self._assets(principal, ids)
-        return AssetPage(items=items, total=len(ranked), page=query.page, page_size=query.page_size)
+        return AssetPage(items=items, total=total, page=query.page, page_size=query.page_size)
+
+    async def _filter_page(self, account_id: str, filters: SearchFilters, *, offset: int, limit: int,
+                           columns: list[str]) -> tuple[list[dict[str, Any]], int]:
+        """A query that is only filters: one page, newest first, sorted and cut inside the index, and the
+        total counted there; the other matches never leave it."""
+        where = where_clause(filters)
+        rows = await self.index.filtered_rows(account_id, where, limit=limit, offset=offset, columns=columns)
+        return rows, await self.index.count(account_id, where)
 
     async def _assets(self, principal: Principal, ids: list[str]) -> list[Asset]:
         if not ids:

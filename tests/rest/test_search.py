@@ -53,3 +53,18 @@ async def test_bad_search_requests_get_clear_4xx(api: ApiClient) -> None:
         assert 400 <= response.status_code < 500, (body, response.text)
         assert response.json()["error"]["code"] and response.json()["error"]["message"]
     assert (await api.http.post("/v1/search", json={"query": "x"})).status_code == 401
+
+
+async def test_a_query_of_only_filters_pages_newest_first_with_a_counted_total(api: ApiClient) -> None:
+    headers = await api.account()
+    photos = [await put(api, headers, image_bytes(20, 20), f"p{n}.jpg") for n in range(3)]
+    await put(api, headers, pdf_bytes(1), "minutes.pdf")
+    newest_first = [a["id"] for a in (await api.http.get("/v1/assets", headers=headers, params={"type": "image"})).json()["items"]]
+    assert sorted(newest_first) == sorted(photos)
+    pages = [(await api.http.get("/v1/assets", headers=headers, params={"q": "photos", "page": n, "page_size": 2})).json()
+             for n in (1, 2, 3)]
+    assert [p["total"] for p in pages] == [3, 3, 3]
+    assert [a["id"] for p in pages for a in p["items"]] == newest_first and pages[2]["items"] == []
+    found = (await api.http.post("/v1/search", headers=headers, json={"query": "photos", "limit": 1, "offset": 1})).json()
+    assert found["total"] == 3 and [r["id"] for r in found["results"]] == newest_first[1:2]
+    assert found["paths"] == ["filter"] and found["filters"]["type"] == "image"
