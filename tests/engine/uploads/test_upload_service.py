@@ -26,15 +26,16 @@ async def chunks(*pieces: bytes) -> AsyncIterator[bytes]:
 
 async def test_two_writers_never_share_an_upload(engine: Engine, owner: Principal) -> None:
     upload = await engine.uploads.create(owner, UploadCreate(length=100))
-    gate = asyncio.Event()
+    holding, gate = asyncio.Event(), asyncio.Event()
 
     async def slow() -> AsyncIterator[bytes]:
         yield b"a" * 10
+        holding.set()  # asked for more after the first chunk: the lease is taken and the chunk written
         await gate.wait()
         yield b"b" * 10
 
     first = asyncio.create_task(engine.uploads.append(owner, upload.id, offset=0, chunks=slow()))
-    await asyncio.sleep(0.05)
+    await asyncio.wait_for(holding.wait(), 10)
     with pytest.raises(PicshaError) as refused:
         await engine.uploads.append(owner, upload.id, offset=0, chunks=chunks(b"c" * 10))
     assert refused.value.status == 423 and refused.value.code == "upload_locked"
