@@ -5,6 +5,7 @@ An S3 object becomes visible only when its upload completes, so readers never se
 
 from __future__ import annotations
 
+import io
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -23,6 +24,36 @@ from engine.storage.base import READ_CHUNK, BlobStore, StoredBlob
 
 def _missing(error: ClientError) -> bool:
     return error.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}
+
+
+class _FileFrom(io.RawIOBase):
+    """An open file from ``start`` to its end, seen as a file of its own: a retried request rewinds its body
+    to position 0, which must be ``start``."""
+
+    def __init__(self, handle: io.BufferedReader, start: int):
+        super().__init__()
+        self.handle, self.start = handle, start
+        handle.seek(start)
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        return self.handle.read(size)
+
+    def readinto(self, buffer: Any) -> int:
+        return self.handle.readinto(buffer)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_SET:
+            offset += self.start
+        return self.handle.seek(offset, whence) - self.start
+
+    def tell(self) -> int:
+        return self.handle.tell() - self.start
 
 
 class S3BlobStore(BlobStore):
@@ -63,6 +94,15 @@ class S3BlobStore(BlobStore):
         await anyio.to_thread.run_sync(
             lambda: self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data)
         )
+
+    async def put_file_from(self, key: str, path: Path, start: int) -> None:
+        """Store the bytes of ``path`` from ``start`` to its end as ``key``; the file stays in place."""
+
+        def upload() -> None:
+            with open(path, "rb") as handle:
+                self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=_FileFrom(handle, start))
+
+        await anyio.to_thread.run_sync(upload)
 
     def _head(self, key: str) -> dict[str, Any] | None:
         try:
@@ -114,6 +154,16 @@ class S3BlobStore(BlobStore):
             for item in page.get("Contents", []):
                 yield StoredBlob(item["Key"][strip:], int(item["Size"]), item["LastModified"])
 
+    async def delete_keys(self, keys: list[str]) -> None:
+        """Remove these blobs (missing ones are not an error), up to 1,000 per request."""
+
+        def delete_all() -> None:
+            for first in range(0, len(keys), 1000):
+                batch = [{"Key": self._key(key)} for key in keys[first : first + 1000]]
+                self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
+
+        await anyio.to_thread.run_sync(delete_all)
+
     # -- multipart, for uploads that arrive in pieces over time (resumable uploads) ----------------
 
     async def start_multipart(self, key: str) -> str:
@@ -140,15 +190,27 @@ class S3BlobStore(BlobStore):
             )
         )
 
-    async def abort_multipart(self, key: str, multipart_id: str) -> None:
-        def abort() -> None:
-            try:
-                self.client.abort_multipart_upload(Bucket=self.bucket, Key=self._key(key), UploadId=multipart_id)
-            except ClientError as error:
-                if error.response.get("Error", {}).get("Code") != "NoSuchUpload":
-                    raise
+    def _abort(self, key: str, multipart_id: str) -> None:
+        try:
+            self.client.abort_multipart_upload(Bucket=self.bucket, Key=self._key(key), UploadId=multipart_id)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "NoSuchUpload":
+                raise
 
-        await anyio.to_thread.run_sync(abort)
+    async def abort_multipart(self, key: str, multipart_id: str) -> None:
+        await anyio.to_thread.run_sync(self._abort, key, multipart_id)
+
+    async def abort_multiparts(self, key: str) -> None:
+        """Abort every unfinished multipart upload of ``key``, also one a writer started and never recorded."""
+
+        def abort_all() -> None:
+            listing = self.client.get_paginator("list_multipart_uploads")
+            for page in listing.paginate(Bucket=self.bucket, Prefix=self._key(key)):
+                for upload in page.get("Uploads", []):
+                    if upload["Key"] == self._key(key):
+                        self._abort(key, upload["UploadId"])
+
+        await anyio.to_thread.run_sync(abort_all)
 
     @asynccontextmanager
     async def local_path(self, key: str) -> AsyncIterator[Path]:

@@ -222,8 +222,10 @@ class UploadService:
                 renewed = time.monotonic()
 
         limit = (known if known is not None else self.max_bytes) - offset
+        ingest_at = None if row["concat"] == ConcatKind.PARTIAL.value else known
         written, state = await self.spool.write(
-            upload_id, row["spool"] or {}, offset, chunks, limit=limit, digests=digests, keepalive=keepalive
+            upload_id, row["spool"] or {}, offset, chunks, limit=limit, digests=digests, keepalive=keepalive,
+            ingest_at=ingest_at,
         )
         if (running := digests.running(offset + written)) is not None:
             self._hashes[upload_id] = running
@@ -315,6 +317,7 @@ class UploadService:
             await self._remove(row)
         for row in await self.records.stalled(stamp):
             await self._retry(row)
+        await self.spool.prune(self.settings.expire_after_s)
         return len(expired)
 
     async def _retry(self, row: Row) -> None:

@@ -150,8 +150,13 @@ class Spool:
 
     async def write(
         self, upload_id: str, state: SpoolState, start: int, chunks: AsyncIterator[bytes], *,
-        limit: int, digests: ChunkDigests, keepalive: KeepAlive,
+        limit: int, digests: ChunkDigests, keepalive: KeepAlive, ingest_at: int | None = None,
     ) -> tuple[int, SpoolState]:
+        """Append a chunk at ``start``; returns the bytes written and the new state for the row.
+
+        ``ingest_at``: the upload's length when this request goes on to ingest it as soon as its last byte is
+        in (None for a partial upload, which waits to be joined, or a length not yet known).
+        """
         raise NotImplementedError
 
     async def materialize(self, upload_id: str, state: SpoolState, size: int) -> Path:
@@ -161,11 +166,15 @@ class Spool:
     async def discard(self, upload_id: str, state: SpoolState) -> None:
         raise NotImplementedError
 
+    async def prune(self, idle_s: float) -> int:
+        """Remove local files idle for ``idle_s`` that an upload can do without; returns how many."""
+        return 0
+
 
 class LocalSpool(Spool):
     async def write(
         self, upload_id: str, state: SpoolState, start: int, chunks: AsyncIterator[bytes], *,
-        limit: int, digests: ChunkDigests, keepalive: KeepAlive,
+        limit: int, digests: ChunkDigests, keepalive: KeepAlive, ingest_at: int | None = None,
     ) -> tuple[int, SpoolState]:
         # the file becomes the asset's blob, fsync'd then: its write-out starts while the bytes arrive
         writer = ChunkWriter(self.path(upload_id), start, digests, limit, self.max_bytes, writeback=True)
