@@ -19,10 +19,15 @@ PNG = image_bytes(40, 30, "png")
 
 
 class _Handler(BaseHTTPRequestHandler):
+    served: list[str] = []  # paths asked for, in order
+
     def do_GET(self) -> None:  # noqa: N802 - the http.server API
+        self.served.append(self.path)
         routes = {
             "/photo.png": (200, {"Content-Type": "image/png"}, PNG),
+            "/to-photo": (302, {"Location": "/photo.png"}, b""),
             "/to-private": (302, {"Location": "http://10.0.0.1/secret.png"}, b""),
+            "/to-metadata": (302, {"Location": "http://169.254.169.254/latest/meta-data/"}, b""),
             "/loop": (302, {"Location": "/loop"}, b""),
             "/missing": (404, {}, b"nope"),
             "/named": (200, {"Content-Disposition": 'attachment; filename="report card.png"'}, PNG),
@@ -103,12 +108,25 @@ async def test_internal_addresses_are_refused(engine: Engine, owner: Principal, 
     assert "address" in refused.value.message or "not valid" in refused.value.message
 
 
-async def test_redirects_are_checked_again(engine: Engine, owner: Principal, origin: str) -> None:
-    """The first hop is allowed here (loopback origin allowed); the private target is not reachable at all."""
+async def test_redirects_are_checked_again(engine: Engine, owner: Principal, origin: str,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first hop is allowed and answered; the hop it redirects to (the cloud metadata address) is checked
+    again and refused before any connection to it."""
+    import engine.ingest.fetch as fetch_module
+
+    real = fetch_module.address_allowed
+    monkeypatch.setattr(  # public-only settings, except that the test origin's address counts as allowed
+        fetch_module, "address_allowed", lambda a, allow_private: a == "127.0.0.1" or real(a, allow_private=allow_private)
+    )
     engine.ingest.settings = engine.ingest.settings.model_copy(update={"fetch_allow_private": False})
-    with pytest.raises(PicshaError) as first_hop:
-        await fetch(engine, owner, f"{origin}/to-private")
-    assert first_hop.value.code == "url_address_not_allowed"
+    _Handler.served.clear()
+    followed = await fetch(engine, owner, f"{origin}/to-photo")
+    assert followed.meta.width == 40 and _Handler.served == ["/to-photo", "/photo.png"], "an allowed redirect is followed"
+    _Handler.served.clear()
+    with pytest.raises(PicshaError) as refused:
+        await fetch(engine, owner, f"{origin}/to-metadata")
+    assert _Handler.served == ["/to-metadata"], "the first hop was allowed and answered with the redirect"
+    assert refused.value.code == "url_address_not_allowed" and refused.value.status == 400
 
 
 async def test_redirect_to_a_private_address_is_refused_after_an_allowed_hop(
