@@ -55,6 +55,11 @@ class CatalogSettings(BaseModel):
 
 class IngestSettings(BaseModel):
     max_bytes: int = Field(default=512 * 1024 * 1024, ge=1)
+    max_json_bytes: int = Field(
+        default=32 * 1024 * 1024, ge=1024,
+        description="Largest JSON body (base64 ingest, tool calls, MCP over HTTP): JSON is read whole, so "
+        "larger files go multipart or TUS.",
+    )
     max_pixels: int = Field(default=200_000_000, ge=1)
     max_text_field_chars: int = Field(default=1000, ge=1)
     fetch_timeout_s: float = Field(default=30.0, gt=0)

@@ -10,8 +10,10 @@ from mcp_types import ListResourcesResult, Resource, ResourceTemplate
 
 from engine import Engine
 from engine.assets import ListQuery
+from engine.assets.models import MAX_PAGE
 from engine.auth import Principal
 from engine.errors import InvalidInput
+from engine.numerals import ascii_int
 from engine.render import RenderParams
 
 PAGE_SIZE = 50
@@ -78,9 +80,9 @@ class AssetResources:
         self.principal = principal
 
     async def page(self, cursor: str | None) -> ListResourcesResult:
-        if cursor is not None and not (cursor.isdigit() and int(cursor) >= 1):
+        page = 1 if cursor is None else ascii_int(cursor)
+        if page is None or not 1 <= page <= MAX_PAGE:
             raise InvalidInput(f"Invalid cursor {cursor!r}: pass back a nextCursor as given.", code="cursor_invalid")
-        page = int(cursor or 1)
         found = await self.engine.assets.list(self.principal, ListQuery(page=page, page_size=PAGE_SIZE))
         resources = [
             Resource(uri=f"picsha://assets/{asset.id}", name=asset.filename, mime_type=JSON,

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from engine.assets import Asset, AssetPage, AssetPatch, AssetStatus, IngestConfig, IngestOptions, ListQuery
-from engine.assets.models import TEXT_FIELD_MAX
+from engine.assets.models import TEXT_FIELD_MAX, Metadata
 from engine.errors import Forbidden, InvalidInput
 from engine.usage import UsageKind
 from tools_manifest.calls import current_call
@@ -38,7 +38,7 @@ class UploadAssetInput(BaseModel):
     )
     config: IngestConfig | None = Field(default=None, description="Processing flags; omitted = server defaults.")
     tags: list[str] = Field(default_factory=list, max_length=100)
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    metadata: Metadata = Field(default_factory=dict)
     description: str | None = Field(default=None, max_length=TEXT_FIELD_MAX)
 
     def options(self) -> IngestOptions:

@@ -4,12 +4,31 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+import math
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
 TEXT_FIELD_MAX = 1000
+MAX_PAGE = 1_000_000
+
+
+def _finite(value: Any) -> Any:
+    """No NaN or infinity anywhere inside: JSON has none, and neither the catalog nor an answer can hold one."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            raise ValueError("numbers in metadata must be finite (no NaN or Infinity)")
+        if isinstance(item, dict):
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return value
+
+
+Metadata = Annotated[dict[str, Any], AfterValidator(_finite)]
 
 
 class AssetStatus(StrEnum):
@@ -100,7 +119,7 @@ class IngestOptions(BaseModel):
 
     config: IngestConfig = Field(default_factory=IngestConfig)
     tags: list[str] = Field(default_factory=list, max_length=100)
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    metadata: Metadata = Field(default_factory=dict)
     description: str | None = Field(default=None, max_length=TEXT_FIELD_MAX)
     alt_text: str | None = Field(default=None, max_length=TEXT_FIELD_MAX)
     is_public: bool = False
@@ -118,7 +137,7 @@ class AssetPatch(BaseModel):
     alt_text: str | None = Field(default=None, max_length=TEXT_FIELD_MAX)
     is_public: bool | SkipJsonSchema[None] = None
     tags: Annotated[list[str], Field(max_length=100)] | SkipJsonSchema[None] = None
-    metadata: dict[str, Any] | SkipJsonSchema[None] = None
+    metadata: Metadata | SkipJsonSchema[None] = None
 
     @field_validator("filename", "is_public", "tags", "metadata")
     @classmethod
@@ -141,7 +160,7 @@ class SortOrder(StrEnum):
 class ListQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    page: int = Field(default=1, ge=1)
+    page: int = Field(default=1, ge=1, le=MAX_PAGE)
     page_size: int = Field(default=20, ge=1, le=100)
     q: str | None = Field(default=None, max_length=500)
     type: AssetType | None = None

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from urllib.parse import urlencode
 
 from engine.errors import Forbidden
+from engine.numerals import ascii_int
 
 SIGNATURE_PARAMS = ("kid", "exp", "sig")
 
@@ -57,5 +58,5 @@ class UrlSigner:
         if not hmac.compare_digest(self._mac(kid, path, params), sig):
             raise Forbidden("The URL signature does not match; the URL was altered.", code="signature_invalid")
         expiry = params.get("exp")
-        if expiry is not None and (not expiry.isdigit() or int(expiry) < time.time()):
+        if expiry is not None and ((seconds := ascii_int(expiry)) is None or seconds < time.time()):
             raise Forbidden("The signed URL has expired; ask for a fresh one.", code="signature_expired")

@@ -7,6 +7,7 @@ import io
 from dataclasses import dataclass
 from typing import Any
 
+import anyio
 import numpy as np
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
@@ -27,6 +28,14 @@ class Written:
     input_tokens: int
     output_tokens: int
     cost_usd: float
+
+
+def _jpeg_base64(image: np.ndarray) -> str:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, "JPEG", quality=85)
+    return base64.b64encode(buffer.getvalue()).decode()
 
 
 def _retryable(error: BaseException) -> bool:
@@ -66,11 +75,7 @@ class ClaudeWriter:
                        output_tokens=usage.output_tokens, cost_usd=cost)
 
     async def caption(self, image: np.ndarray) -> Written:
-        from PIL import Image
-
-        buffer = io.BytesIO()
-        Image.fromarray(image).save(buffer, "JPEG", quality=85)
-        data = base64.b64encode(buffer.getvalue()).decode()
+        data = await anyio.to_thread.run_sync(_jpeg_base64, image)  # encoding takes tens of ms: off the loop
         return await self.ask([
             {"type": "image", "source": {"type": "base64", "media_type": "image/jpeg", "data": data}},
             {"type": "text", "text": CAPTION_PROMPT},

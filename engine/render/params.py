@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from engine.errors import InvalidInput
+from engine.numerals import ascii_float, ascii_int
 
 # Bumped when rendering changes in a way that should not reuse derivatives made before.
 PIPELINE_VERSION = "1"
@@ -118,6 +119,21 @@ def _split(value: Any, count: int, name: str) -> Any:
     return value
 
 
+def _integer(value: Any) -> int:
+    """Query text must be ASCII digits (``int()`` would also take other scripts' digits); JSON numbers pass."""
+    number = ascii_int(value) if isinstance(value, str) else int(value)
+    if number is None:
+        raise ValueError(f"{value!r} is not an integer written in ASCII digits")
+    return number
+
+
+def _fraction(value: Any) -> float:
+    number = ascii_float(value)
+    if number is None:
+        raise ValueError(f"{value!r} is not a finite decimal number")
+    return number
+
+
 def _number(value: float) -> str:
     return f"{value:g}"
 
@@ -155,7 +171,7 @@ class RenderParams(BaseModel):
     @classmethod
     def _focus(cls, value: Any) -> Any:
         value = _split(value, 2, "focus")
-        if value is not None and not all(0 <= float(v) <= 1 for v in value):
+        if value is not None and not all(0 <= _fraction(v) <= 1 for v in value):
             raise ValueError("focus fractions must be between 0 and 1")
         return value
 
@@ -164,7 +180,7 @@ class RenderParams(BaseModel):
     def _crop(cls, value: Any) -> Any:
         value = _split(value, 4, "crop")
         if value is not None:
-            numbers = [int(v) for v in value]
+            numbers = [_integer(v) for v in value]
             if numbers[0] < 0 or numbers[1] < 0 or numbers[2] < 1 or numbers[3] < 1:
                 raise ValueError("crop x,y must be >= 0 and w,h >= 1")
         return value
@@ -174,7 +190,7 @@ class RenderParams(BaseModel):
     def _quality(cls, value: Any) -> Any:
         if value == "auto":
             return value
-        number = int(value)
+        number = _integer(value)
         if not 1 <= number <= 100:
             raise ValueError("q must be 1-100 or auto")
         return number
@@ -182,7 +198,7 @@ class RenderParams(BaseModel):
     @field_validator("rotate", mode="before")
     @classmethod
     def _rotate(cls, value: Any) -> Any:
-        return int(value) if isinstance(value, str) and value.isdigit() else value
+        return ascii_int(value) if isinstance(value, str) and ascii_int(value) is not None else value
 
     @field_validator("bg", mode="before")
     @classmethod

@@ -70,7 +70,9 @@ class RenderService:
         self.pool = RenderPool(workers=settings.workers, queue=settings.queue, retry_after_s=settings.retry_after_s)
         self.cache = DerivativeCache(catalog, store)
         self.flights: dict[str, asyncio.Future[sa.Row | FreshRow]] = {}
-        self.writer = DerivativeWriter(self.cache, largest_deferred=4 * 1024 * 1024)
+        self.writer = DerivativeWriter(
+            self.cache, largest_deferred=4 * 1024 * 1024, max_deferred_bytes=settings.deferred_max_mb * 1024 * 1024
+        )
         self.memo = Memo(ttl_s=settings.memo_ttl_s, size=settings.memo_size)
         self.deliveries = DeliveryLedger(catalog, ledger)
         self.hot = HotBytes(

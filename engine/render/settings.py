@@ -22,3 +22,8 @@ class RenderSettings(BaseModel):
     memo_ttl_s: float = Field(default=10.0, ge=0, description="How long a cache hit is remembered in memory (0: off).")
     memo_size: int = Field(default=10_000, ge=0, description="Cache hits remembered in memory.")
     hot_bytes_mb: int = Field(default=32, ge=0, description="Memory for the bytes of small, often served renders.")
+    deferred_max_mb: int = Field(
+        default=64, ge=0,
+        description="New renders answered before their blob is stored hold at most this much memory; past it "
+        "(a slow store), a render is stored before it is answered.",
+    )

@@ -4,6 +4,10 @@ The blob write is fsync'd (the store's atomic-write contract), and on a busy dis
 render itself. A derivative is a cache entry, not data the user gave us, so the answer goes out first:
 until its blob and row are stored, a new derivative is served from memory, then from the store like any
 other. ``settle()`` waits for the pending writes (tests, shutdown).
+
+The bytes waiting to be stored are bounded: when the store is slower than renders arrive and the waiting
+bytes would pass ``max_deferred_bytes``, a render is stored before its answer instead (back-pressure on the
+request, not an ever-growing queue in memory).
 """
 
 from __future__ import annotations
@@ -33,9 +37,11 @@ class FreshRow:
 
 
 class DerivativeWriter:
-    def __init__(self, cache: DerivativeCache, *, largest_deferred: int):
+    def __init__(self, cache: DerivativeCache, *, largest_deferred: int, max_deferred_bytes: int):
         self.cache = cache
         self.largest_deferred = largest_deferred
+        self.max_deferred_bytes = max_deferred_bytes
+        self.deferred_bytes = 0
         self._fresh: dict[tuple[str, str], tuple[FreshRow, bytes]] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
 
@@ -53,7 +59,8 @@ class DerivativeWriter:
     ) -> sa.Row | FreshRow:
         """Store now (large outputs, which are streamed from the store) or after the answer (the rest);
         ``also`` runs in the row's transaction."""
-        if len(rendered.data) > self.largest_deferred:
+        size = len(rendered.data)
+        if size > self.largest_deferred or self.deferred_bytes + size > self.max_deferred_bytes:
             row = await self.cache.put(asset_id, account_id, rendered, also)
             stored(row, rendered.data)
             return row
@@ -62,6 +69,7 @@ class DerivativeWriter:
             size=len(rendered.data), width=rendered.width, height=rendered.height,
         )
         self._fresh[(asset_id, rendered.params_hash)] = (fresh, rendered.data)
+        self.deferred_bytes += size
         task = asyncio.create_task(self._write(asset_id, account_id, rendered, stored, also))
         self._tasks[fresh.blob_key] = task
         return fresh
@@ -81,6 +89,7 @@ class DerivativeWriter:
         except Exception:  # a lost cache entry is re-rendered next time; never take the server down
             log.exception("storing a derivative of %s failed", asset_id)
         finally:
+            self.deferred_bytes -= len(rendered.data)
             self._fresh.pop((asset_id, rendered.params_hash), None)
             self._tasks.pop(rendered.blob_key(asset_id), None)
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from engine.assets import Asset, AssetPage, AssetPatch, AssetStatus, AssetType, ListQuery
-from engine.assets.models import BatchDeleteResult, SortField, SortOrder, UsageStats
+from engine.assets.models import MAX_PAGE, BatchDeleteResult, SortField, SortOrder, UsageStats
 from picsha_mcp.rest.delivery import PRIVATE_CACHE, SIGNED_CACHE, authorize, stream_content
 from picsha_mcp.rest.jobs import JOB_ID_HEADER
 from picsha_mcp.rest.deps import EngineDep, PrincipalDep
@@ -46,7 +46,7 @@ async def create_asset(request: Request, engine: EngineDep, principal: Principal
 async def list_assets(
     engine: EngineDep,
     principal: PrincipalDep,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
     q: Annotated[str | None, Query(max_length=500)] = None,
     type: AssetType | None = None,

@@ -52,7 +52,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, error: StarletteHTTPException) -> JSONResponse:
-        codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}
+        # FastAPI's own 400 is a JSON body it could not parse
+        codes = {400: "invalid_json", 404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}
         return error_response(error.status_code, codes.get(error.status_code, "http_error"), str(error.detail))
 
     @app.exception_handler(Exception)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import unquote
 
+import anyio
 from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -15,7 +15,9 @@ from engine.auth import Principal
 from engine.errors import InvalidInput
 from engine.ingest.service import clean_filename
 from engine.ingest.staging import too_large
+from picsha_mcp.rest.body_cap import check_declared, declared_length, read_capped
 from picsha_mcp.rest.errors import validation_error
+from picsha_mcp.rest.json_text import parse_json
 from picsha_mcp.rest.multipart_upload import read_multipart
 from tools_manifest.schema import self_contained
 
@@ -49,10 +51,7 @@ def _options(**fields: Any) -> IngestOptions:
 def _json_field(raw: str | None, name: str) -> Any:
     if raw is None or raw == "":
         return None
-    try:
-        return json.loads(raw)
-    except json.JSONDecodeError as error:
-        raise InvalidInput(f"Form field {name!r} must be JSON: {error.msg}.", code="invalid_request") from error
+    return parse_json(raw, what=f"The field {name!r}", code="invalid_request")
 
 
 def _tags_field(raw: str | None) -> list[str] | None:
@@ -75,9 +74,9 @@ def _bool_field(raw: str | None) -> bool | None:
 
 
 def _check_length(request: Request, engine: Engine, overhead: int = 0) -> None:
-    declared = request.headers.get("content-length")
+    declared = declared_length(request.headers)
     limit = engine.settings.ingest.max_bytes
-    if declared and declared.isdigit() and int(declared) > limit + overhead:
+    if declared is not None and declared > limit + overhead:
         raise too_large(limit)
 
 
@@ -101,23 +100,18 @@ async def _multipart(request: Request, engine: Engine, principal: Principal) -> 
     return await engine.ingest.from_staged(principal, upload.staged, filename, options), options.wait
 
 
-async def _limited_body(request: Request, limit: int) -> bytes:
-    """A JSON body is parsed whole, so it is read under a cap (base64 is 4/3 of the file it carries)."""
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise too_large(limit * 3 // 4)
-    return bytes(body)
+def _json_body(raw: bytes) -> JsonIngest:
+    try:
+        return JsonIngest.model_validate_json(raw)
+    except ValidationError as error:
+        raise validation_error(error) from error
 
 
 async def _json(request: Request, engine: Engine, principal: Principal) -> tuple[Asset, bool]:
-    limit = engine.settings.ingest.max_bytes * 4 // 3 + MULTIPART_OVERHEAD
-    _check_length(request, engine, limit - engine.settings.ingest.max_bytes)
-    try:
-        body = JsonIngest.model_validate_json(await _limited_body(request, limit))
-    except ValidationError as error:
-        raise validation_error(error) from error
+    """A JSON body is parsed whole, so it is read under its own small cap, and parsed off the event loop."""
+    limit = engine.settings.ingest.max_json_bytes
+    check_declared(request.headers, limit)
+    body = await anyio.to_thread.run_sync(_json_body, await read_capped(request.stream(), limit))
     if (body.url is None) == (body.base64 is None):
         raise InvalidInput(
             "Send exactly one of 'url' or 'base64' (with 'filename') in the JSON body.", code="asset_file_required"

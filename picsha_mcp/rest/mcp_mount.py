@@ -15,6 +15,7 @@ from engine import Engine, Settings
 from engine.auth import Principal
 from engine.errors import PicshaError
 from engine.settings import AuthMode
+from picsha_mcp.rest.body_cap import capped_receive
 from picsha_mcp.rest.deps import bearer_token
 from picsha_mcp.rest.errors import error_response
 from tools_manifest.calls import Transport
@@ -41,7 +42,8 @@ def transport_security(settings: Settings) -> TransportSecuritySettings:
 class KeyedMCP:
     """ASGI app in front of the session manager: a valid Bearer key or 401, then the MCP request.
 
-    The principal rides on the request state; the server's tools read it from the request they serve.
+    The principal rides on the request state; the server's tools read it from the request they serve. A
+    POST body (a JSON-RPC message, perhaps a tool call with a file in base64) is read under the JSON cap.
     """
 
     def __init__(self, server: PicshaServer, engine: Callable[[], Engine]):
@@ -57,9 +59,12 @@ class KeyedMCP:
                 principal = Principal(account_id=engine.owner_account_id)
             else:
                 principal = await engine.keys.authenticate(bearer_token(Request(scope)))
+            if scope["method"] == "POST":
+                receive = await capped_receive(Request(scope).headers, receive, engine.settings.ingest.max_json_bytes)
         except PicshaError as error:
             response = error_response(error.status, error.code, error.message, **error.details)
-            response.headers["WWW-Authenticate"] = 'Bearer realm="picsha"'
+            if error.status == 401:
+                response.headers["WWW-Authenticate"] = 'Bearer realm="picsha"'
             await response(scope, receive, send)
             return
         scope.setdefault("state", {})["principal"] = principal

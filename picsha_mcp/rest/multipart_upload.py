@@ -1,7 +1,8 @@
 """A streaming multipart/form-data reader: the file part goes straight to staging as it arrives.
 
 Unlike a spooling form parser, the byte limit is enforced while the body streams in (a chunked upload
-without Content-Length cannot fill a disk), and the file is written once.
+without Content-Length cannot fill a disk), and the file is written once. A body the parser cannot read, or
+one that ends before its closing boundary (an upload cut off on the way), is refused and nothing is kept.
 """
 
 from __future__ import annotations
@@ -9,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from fastapi import Request
-from python_multipart.multipart import MultipartParser, parse_options_header
+from python_multipart.exceptions import MultipartParseError
+from python_multipart.multipart import MultipartParser, MultipartState, parse_options_header
 
 from engine.errors import InvalidInput
 from engine.ingest.staging import StagedFile, StagingWriter
@@ -17,6 +19,7 @@ from engine.ingest.staging import StagedFile, StagingWriter
 FILE_FIELD = "file"
 MAX_FIELDS = 50
 MAX_FIELD_BYTES = 256 * 1024
+MAX_BOUNDARY = 70  # RFC 2046: 1-70 characters
 
 
 @dataclass
@@ -98,21 +101,42 @@ class _Reader:
         self.pending.clear()
 
 
-async def read_multipart(request: Request, writer: StagingWriter) -> MultipartUpload:
-    """Read the whole form; the 'file' part is staged through ``writer`` (aborted on any error)."""
+def _boundary(request: Request) -> bytes:
     _, options = parse_options_header(request.headers.get("content-type", ""))
-    boundary = options.get(b"boundary")
-    if not boundary:
-        writer.abort()
-        raise InvalidInput("The multipart body has no boundary in its Content-Type.", code="invalid_request")
-    reader = _Reader(writer)
-    parser = MultipartParser(boundary, reader.callbacks())  # type: ignore[arg-type]
+    boundary = options.get(b"boundary") or b""
+    if not 0 < len(boundary) <= MAX_BOUNDARY or not boundary.isascii() or b"\r" in boundary or b"\n" in boundary:
+        raise InvalidInput(
+            "A multipart body needs 'Content-Type: multipart/form-data; boundary=...' with a boundary of "
+            f"1-{MAX_BOUNDARY} ASCII characters.", code="multipart_boundary_invalid",
+        )
+    return boundary
+
+
+async def _parse(request: Request, parser: MultipartParser, reader: _Reader) -> None:
     try:
         async for chunk in request.stream():
             parser.write(chunk)
             await reader.flush()
         parser.finalize()
-        await reader.flush()
+    except MultipartParseError as error:
+        raise InvalidInput(
+            f"The multipart body is malformed ({error}); each part is '--boundary', header lines, a blank "
+            "line and the data, and the body ends with '--boundary--'.", code="multipart_invalid",
+        ) from error
+    if parser.state != MultipartState.END:
+        raise InvalidInput(
+            "The multipart body ended before its closing '--boundary--': the upload was cut off, so nothing "
+            "was stored. Send it again.", code="multipart_truncated",
+        )
+    await reader.flush()
+
+
+async def read_multipart(request: Request, writer: StagingWriter) -> MultipartUpload:
+    """Read the whole form; the 'file' part is staged through ``writer`` (aborted on any error)."""
+    reader = _Reader(writer)
+    try:
+        parser = MultipartParser(_boundary(request), reader.callbacks())  # type: ignore[arg-type]
+        await _parse(request, parser, reader)
     except BaseException:
         writer.abort()
         raise

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import ValidationError
 
 from engine.errors import InvalidInput, NotFound
+from picsha_mcp.rest.body_cap import check_declared, read_capped
 from picsha_mcp.rest.deps import EngineDep, PrincipalDep
 from picsha_mcp.rest.errors import validation_error
+from picsha_mcp.rest.json_text import parse_json
 from tools_manifest.calls import ToolCall, Transport, calling
 from tools_manifest.docs import llms_full_txt, llms_txt, tool_entry
 from tools_manifest.registry import all_tools, get_tool
@@ -27,14 +29,13 @@ async def list_tools() -> dict[str, Any]:
     return {"tools": [tool_entry(spec) for spec in all_tools()]}
 
 
-async def _json_object(request: Request) -> dict[str, Any]:
-    raw = await request.body()
+async def _json_object(request: Request, limit: int) -> dict[str, Any]:
+    """Read under the JSON cap (a tool input may carry a file as base64) and parsed off the event loop."""
+    check_declared(request.headers, limit)
+    raw = await read_capped(request.stream(), limit)
     if not raw.strip():
         return {}
-    try:
-        body = json.loads(raw)
-    except json.JSONDecodeError as error:
-        raise InvalidInput(f"The body must be a JSON object: {error.msg}.", code="invalid_json") from error
+    body = await anyio.to_thread.run_sync(lambda: parse_json(raw, what="The body", code="invalid_json"))
     if not isinstance(body, dict):
         raise InvalidInput("The body must be a JSON object of the tool's input.", code="invalid_json")
     return body
@@ -48,7 +49,7 @@ async def call_tool(tool_id: str, request: Request, engine: EngineDep, principal
         names = ", ".join(tool.id for tool in all_tools())
         raise NotFound(f"No tool {tool_id!r}. Tools: {names}.", code="tool_not_found")
     try:
-        given = spec.input.model_validate(await _json_object(request))
+        given = spec.input.model_validate(await _json_object(request, engine.settings.ingest.max_json_bytes))
     except ValidationError as error:
         raise validation_error(error) from error
     with calling(ToolCall(Transport.REST)):

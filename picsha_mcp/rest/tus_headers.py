@@ -9,6 +9,7 @@ from email.utils import format_datetime
 from fastapi import Request
 
 from engine.errors import InvalidInput, PicshaError
+from engine.numerals import ASCII_INTEGER, ascii_int
 from engine.uploads.models import Checksum, ChecksumAlgorithm, ConcatKind, UploadCreate
 
 TUS_VERSION = "1.0.0"
@@ -27,9 +28,10 @@ def _integer(request: Request, name: str, code: str) -> int | None:
     raw = request.headers.get(name)
     if raw is None:
         return None
-    if not raw.strip().isdigit():
-        raise InvalidInput(f"{name} must be a non-negative integer, got {raw!r}.", code=code)
-    return int(raw)
+    value = ascii_int(raw)
+    if value is None:
+        raise InvalidInput(f"{name} must be a non-negative integer in {ASCII_INTEGER}, got {raw!r}.", code=code)
+    return value
 
 
 def upload_length(request: Request) -> int | None:
