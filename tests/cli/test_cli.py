@@ -56,13 +56,24 @@ def test_ingest_files_and_folders(data_dir: Path, tmp_path: Path) -> None:
     (folder / "a.png").write_bytes(image_bytes(40, 30, "png"))
     (folder / "b.jpg").write_bytes(image_bytes(50, 30))
     (tmp_path / "bad.exe").write_bytes(b"MZ" + b"\x00" * 100)
-    result = runner.invoke(app, ["ingest", str(folder), str(tmp_path / "bad.exe"), "--tag", "trip"])
+    result = runner.invoke(app, ["ingest", str(folder), str(tmp_path / "bad.exe"), "--tag", "trip"], env={"COLUMNS": "400"})
     assert result.exit_code == 1, "a refused file makes the command fail"
     assert "2 of 3 files ingested" in result.output and "asset_content_type_not_allowed" in result.output
 
-    async def listed() -> list[tuple[str, list[str]]]:
-        async with Engine.open(Settings(data_dir=data_dir)) as engine:
-            page = await engine.assets.list(Principal(account_id=engine.owner_account_id), ListQuery())
-            return sorted((a.filename, a.tags) for a in page.items)
+    printed = {name: asset_id for asset_id, name in re.findall(r"(as_\w+) +\S+/(\w+\.\w+)\n", result.output)}
 
-    assert asyncio.run(listed()) == [("a.png", ["trip"]), ("b.jpg", ["trip"])]
+    async def catalog() -> list[tuple[str, str, list[str], int | None, str, str | None]]:
+        # No workers here: the command queues analysis for the server's workers and does not run it itself.
+        async with Engine.open(Settings(data_dir=data_dir), run_jobs=False) as engine:
+            owner = Principal(account_id=engine.owner_account_id)
+            found = []
+            for asset in (await engine.assets.list(owner, ListQuery())).items:
+                job = await engine.jobs.latest_for_asset(owner.account_id, asset.id)
+                found.append((asset.filename, asset.id, asset.tags, asset.meta.width, asset.status.value,
+                              job.status.value if job else None))
+            return sorted(found)
+
+    assert asyncio.run(catalog()) == [
+        ("a.png", printed["a.png"], ["trip"], 40, "processing", "queued"),  # stored; analysis waits for a worker
+        ("b.jpg", printed["b.jpg"], ["trip"], 50, "processing", "queued"),
+    ]
