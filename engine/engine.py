@@ -21,6 +21,7 @@ from engine.enrich.factory import open_brain
 from engine.enrich.service import EnrichService
 from engine.events import Event, EventBus, EventType
 from engine.ingest import IngestService
+from engine.ingest.fetch import OutboundPolicy
 from engine.jobs import Job, JobRunner, JobStatus
 from engine.jobs.factory import open_jobs
 from engine.places import OfflineGeocoder
@@ -163,7 +164,7 @@ class Engine:
         )
         self._closers.append(self.uploads.close)
         self.webhooks = WebhookService(catalog=self.catalog, jobs=self.jobs, settings=settings.webhooks,
-                                       allow_private=settings.ingest.fetch_allow_private)
+                                       outbound=OutboundPolicy.of(settings.ingest))
         self.jobs.declare([self.enrich.job_kind(), self.events.job_kind(), self.webhooks.job_kind()],
                           on_finished=self._job_finished)
         self.events.route([self.render.subscriber(), self.enrich.subscriber(), self.webhooks.subscriber()])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -66,6 +67,11 @@ class IngestSettings(BaseModel):
     fetch_max_redirects: int = Field(default=5, ge=0, le=20)
     fetch_allow_private: bool = Field(
         default=False, description="Allow URL fetches to loopback/private/link-local addresses (tests, LANs)."
+    )
+    fetch_allowed_ports: list[Annotated[int, Field(ge=1, le=65535)]] = Field(
+        default_factory=lambda: [80, 443], min_length=1,
+        description="Ports URL fetches and webhooks may connect to. Not checked when fetch_allow_private is on "
+        "(a private network's services listen on any port).",
     )
     thumbnail_px: int = Field(default=256, ge=16, le=2048)
     blob_grace_s: float = Field(

@@ -1,4 +1,9 @@
-"""Google Maps reverse geocoding, used only when a key is configured (the offline table is the default)."""
+"""Google Maps reverse geocoding, used only when a key is configured (the offline table is the default).
+
+The Geocoding API takes its key in the query string, so every request URL holds the secret. httpx2's
+errors quote the URL; they are turned here into messages without it (and without their cause attached),
+because an enrichment step's error is stored in the job and returned by ``GET /v1/jobs/{id}``.
+"""
 
 from __future__ import annotations
 
@@ -33,15 +38,31 @@ class GoogleGeocoder:
         self.settings = settings
         self.client = client or httpx2.AsyncClient(timeout=settings.timeout_s)
 
+    @property
+    def _key(self) -> str:
+        return self.settings.api_key.get_secret_value() if self.settings.api_key else ""
+
+    def _failed(self, message: str) -> UpstreamError:
+        """An error whose message can be stored and shown: the key is never in it."""
+        return UpstreamError(message.replace(self._key, "[redacted]") if self._key else message, code="geocoder_failed")
+
     async def _get(self, lat: float, lon: float) -> dict[str, Any]:
-        key = self.settings.api_key.get_secret_value() if self.settings.api_key else ""
         retrying = AsyncRetrying(stop=stop_after_attempt(self.settings.attempts), reraise=True,
                                  wait=wait_exponential(multiplier=0.5, max=8), retry=retry_if_exception(_retryable))
-        async for attempt in retrying:
-            with attempt:
-                response = await self.client.get(self.settings.base_url, params={"latlng": f"{lat},{lon}", "key": key})
-                response.raise_for_status()
-        return response.json()
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    params = {"latlng": f"{lat},{lon}", "key": self._key}
+                    response = await self.client.get(self.settings.base_url, params=params)
+                    response.raise_for_status()
+            return response.json()
+        except httpx2.HTTPStatusError as error:
+            failure = self._failed(f"Google Maps answered HTTP {error.response.status_code}.")
+        except httpx2.HTTPError as error:
+            failure = self._failed(f"Google Maps could not be reached ({type(error).__name__}).")
+        except ValueError:
+            failure = self._failed("Google Maps answered something that is not JSON.")
+        raise failure  # outside the except blocks: no cause or context that quotes the URL
 
     async def lookup(self, lat: float, lon: float) -> Place | None:
         """The best address Google has for the point, or None when it knows none (ZERO_RESULTS)."""
@@ -50,8 +71,7 @@ class GoogleGeocoder:
         if status == "ZERO_RESULTS":
             return None
         if status != "OK":
-            raise UpstreamError(f"Google Maps answered {status}: {body.get('error_message', '')}".strip(),
-                                code="geocoder_failed")
+            raise self._failed(f"Google Maps answered {status}: {body.get('error_message', '')}".strip())
         best = body["results"][0]
         parts = {kind: c["long_name"] for c in best.get("address_components", []) for kind in c.get("types", [])}
         short = {kind: c["short_name"] for c in best.get("address_components", []) for kind in c.get("types", [])}

@@ -20,6 +20,7 @@ from engine.catalog import Catalog, tables
 from engine.catalog.database import now
 from engine.events import Event, EventType, Subscriber
 from engine.ids import IdPrefix, new_id
+from engine.ingest.fetch import OutboundPolicy
 from engine.jobs import JobContext, JobKind, JobPolicy, JobRunner
 from engine.webhooks.models import DeliveryStatus
 from engine.webhooks.sender import Outcome, send
@@ -52,11 +53,11 @@ def delivery_policy(settings: WebhookSettings) -> JobPolicy:
 
 
 class Deliveries:
-    def __init__(self, *, catalog: Catalog, jobs: JobRunner, settings: WebhookSettings, allow_private: bool):
+    def __init__(self, *, catalog: Catalog, jobs: JobRunner, settings: WebhookSettings, outbound: OutboundPolicy):
         self.catalog = catalog
         self.jobs = jobs
         self.settings = settings
-        self.allow_private = allow_private
+        self.outbound = outbound
         self.policy = delivery_policy(settings)
 
     def job_kind(self) -> JobKind:
@@ -119,7 +120,7 @@ class Deliveries:
             return {"skipped": "the webhook is disabled"}
         await job.report(message=f"sending {row.event} to the receiver (try {job.attempt})")
         outcome = await send(row.url, secret=row.secret, message_id=row.id, payload=row.payload,
-                             timeout_s=self.settings.timeout_s, allow_private=self.allow_private)
+                             timeout_s=self.settings.timeout_s, outbound=self.outbound)
         if outcome.ok:
             await self._record(row.id, DeliveryStatus.SUCCEEDED, job.attempt, outcome, webhook_id=row.webhook_id)
             return {"delivery_id": row.id, "status_code": outcome.status_code}

@@ -10,7 +10,7 @@ import anyio
 import httpx2
 
 from engine.errors import PicshaError
-from engine.ingest.fetch import check_url, guarded_client, refused_address
+from engine.ingest.fetch import OutboundPolicy, check_url, guarded_client, refused_address
 from engine.webhooks.signing import signed_headers
 
 USER_AGENT = "Picsha-Webhooks/1"
@@ -32,7 +32,7 @@ def body_of(payload: dict[str, Any]) -> str:
 
 
 async def send(url: str, *, secret: str, message_id: str, payload: dict[str, Any], timeout_s: float,
-               allow_private: bool) -> Outcome:
+               outbound: OutboundPolicy) -> Outcome:
     """POST ``payload`` signed; 2xx is success. Redirects are not followed (a 3xx is a failure)."""
     try:
         checked = check_url(url)
@@ -43,7 +43,7 @@ async def send(url: str, *, secret: str, message_id: str, payload: dict[str, Any
                "user-agent": USER_AGENT}
     try:
         with anyio.fail_after(timeout_s):
-            async with guarded_client(allow_private=allow_private, timeout_s=timeout_s) as client:
+            async with guarded_client(outbound, timeout_s=timeout_s) as client:
                 request = client.build_request("POST", checked, content=body.encode(), headers=headers)
                 response = await client.send(request, stream=True)
                 await response.aclose()  # the receiver's body is not read: only its status counts
@@ -51,8 +51,8 @@ async def send(url: str, *, secret: str, message_id: str, payload: dict[str, Any
         return Outcome(error=f"the receiver did not answer within {timeout_s:g} s")
     except httpx2.HTTPError as error:
         if refused_address(error):
-            return Outcome(error=f"address not allowed: {error}. Only public internet addresses receive webhooks.",
-                           refused=True)
+            # the addresses the name resolved to stay in the server log (fetch.py): never in a stored message
+            return Outcome(error=f"address not allowed. {outbound.describe()}", refused=True)
         return Outcome(error=f"connection failed: {type(error).__name__}: {error}"[:500])
     if not 200 <= response.status_code < 300:
         return Outcome(status_code=response.status_code, error=f"the receiver answered HTTP {response.status_code}")

@@ -11,7 +11,7 @@ from engine.catalog.database import now, utc
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.events import EventType, Subscriber
 from engine.ids import IdPrefix, new_id
-from engine.ingest.fetch import check_url
+from engine.ingest.fetch import OutboundPolicy, check_url
 from engine.jobs import JobKind, JobRunner
 from engine.webhooks.delivery import Deliveries
 from engine.webhooks.models import (
@@ -62,11 +62,11 @@ def _delivery(row: sa.Row) -> Delivery:
 
 
 class WebhookService:
-    def __init__(self, *, catalog: Catalog, jobs: JobRunner, settings: WebhookSettings, allow_private: bool):
+    def __init__(self, *, catalog: Catalog, jobs: JobRunner, settings: WebhookSettings, outbound: OutboundPolicy):
         self.catalog = catalog
         self.settings = settings
-        self.allow_private = allow_private
-        self.delivery = Deliveries(catalog=catalog, jobs=jobs, settings=settings, allow_private=allow_private)
+        self.outbound = outbound
+        self.delivery = Deliveries(catalog=catalog, jobs=jobs, settings=settings, outbound=outbound)
 
     def job_kind(self) -> JobKind:
         return self.delivery.job_kind()
@@ -129,7 +129,7 @@ class WebhookService:
         payload = {"type": TEST_EVENT, "timestamp": now().isoformat(),
                    "data": {"message": "A test event from Picsha: this URL can receive webhooks."}}
         outcome = await send(url, secret=secret, message_id=message_id, payload=payload,
-                             timeout_s=self.settings.timeout_s, allow_private=self.allow_private)
+                             timeout_s=self.settings.timeout_s, outbound=self.outbound)
         return WebhookTestResult(url=url, ok=outcome.ok, status_code=outcome.status_code, error=outcome.error,
                                  message_id=message_id,
                                  secret=None if request.secret else secret)

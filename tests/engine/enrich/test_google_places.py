@@ -86,3 +86,42 @@ async def test_an_upload_with_gps_gets_googles_label_and_a_ledger_row(maps_engin
     async with maps_engine.catalog.connect() as conn:
         row = (await conn.execute(sa.select(u).where(u.c.asset_id == asset.id, u.c.kind == "ai_operation"))).one()
     assert row.detail["step"] == "place" and row.amount_micros == 5000
+
+
+class LeakyMaps(FakeMaps):
+    """A Maps API that fails in the ways whose messages would carry the request URL (and so the key)."""
+
+    def __init__(self, mode: str):
+        super().__init__([])
+        self.mode = mode
+
+    def __call__(self, request: httpx2.Request) -> httpx2.Response:
+        self.seen.append(request)
+        if self.mode == "unreachable":
+            raise httpx2.ConnectError(f"connection to {request.url} failed", request=request)
+        if self.mode == "denied":
+            return httpx2.Response(200, json={"status": "REQUEST_DENIED", "error_message": f"key {request.url.params['key']} is invalid"})
+        return httpx2.Response(503, json={})
+
+
+@pytest.mark.parametrize("mode", ["http-503", "unreachable", "denied"])
+async def test_a_failing_maps_call_leaves_no_key_in_the_job(maps_engine: Engine, mode: str) -> None:
+    fake = LeakyMaps(mode)
+    maps_engine.enrich.steps.geocoder = geocoder(fake)
+    owner = Principal(account_id=maps_engine.owner_account_id)
+    path = maps_engine.work_dir / "trip.jpg"
+    path.write_bytes(jpeg_with_exif(lat=52.2053, lon=0.1218))
+    asset = await maps_engine.ingest.from_path(owner, path, IngestOptions(config=IngestConfig()))
+    assert await maps_engine.enrich.wait_for_asset(owner.account_id, asset.id, 60)
+    latest = await maps_engine.jobs.latest_for_asset(owner.account_id, asset.id)
+    assert latest is not None and fake.seen and fake.seen[0].url.params["key"] == "maps-key"
+    job = (await maps_engine.jobs.get(owner.account_id, latest.id)).model_dump_json()  # what GET /v1/jobs/{id} shows
+    assert "maps-key" not in job and "key=" not in job
+    assert "Google Maps" in job, "the place step reports its failure"
+
+
+async def test_geocoder_errors_carry_no_url_or_cause() -> None:
+    with pytest.raises(UpstreamError) as caught:
+        await geocoder(LeakyMaps("http-503")).lookup(1, 1)
+    assert caught.value.message == "Google Maps answered HTTP 503." and caught.value.__cause__ is None
+    assert caught.value.__context__ is None

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import re
+import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -16,6 +19,7 @@ from engine.ingest.fetch import address_allowed
 from tests.factories import image_bytes
 
 PNG = image_bytes(40, 30, "png")
+INTERNAL = re.compile(r"127\.|10\.\d|::1|169\.254|192\.168|172\.16|fd00|100\.64")
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -106,42 +110,85 @@ async def test_internal_addresses_are_refused(engine: Engine, owner: Principal, 
     assert refused.value.status == 400
     assert refused.value.code in {"url_address_not_allowed", "url_invalid"}
     assert "address" in refused.value.message or "not valid" in refused.value.message
+    assert not INTERNAL.search(refused.value.message), "the refusal names no resolved address"
 
 
-async def test_redirects_are_checked_again(engine: Engine, owner: Principal, origin: str,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_redirects_are_checked_again(
+    engine: Engine, owner: Principal, origin: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     """The first hop is allowed and answered; the hop it redirects to (the cloud metadata address) is checked
     again and refused before any connection to it."""
-    import engine.ingest.fetch as fetch_module
-
-    real = fetch_module.address_allowed
-    monkeypatch.setattr(  # public-only settings, except that the test origin's address counts as allowed
-        fetch_module, "address_allowed", lambda a, allow_private: a == "127.0.0.1" or real(a, allow_private=allow_private)
-    )
-    engine.ingest.settings = engine.ingest.settings.model_copy(update={"fetch_allow_private": False})
+    allow_origin_only(engine, origin, monkeypatch)
     _Handler.served.clear()
     followed = await fetch(engine, owner, f"{origin}/to-photo")
     assert followed.meta.width == 40 and _Handler.served == ["/to-photo", "/photo.png"], "an allowed redirect is followed"
     _Handler.served.clear()
-    with pytest.raises(PicshaError) as refused:
-        await fetch(engine, owner, f"{origin}/to-metadata")
+    with caplog.at_level(logging.INFO, logger="picsha.fetch"):
+        with pytest.raises(PicshaError) as refused:
+            await fetch(engine, owner, f"{origin}/to-metadata")
     assert _Handler.served == ["/to-metadata"], "the first hop was allowed and answered with the redirect"
     assert refused.value.code == "url_address_not_allowed" and refused.value.status == 400
+    assert "169.254.169.254" in caplog.text and not INTERNAL.search(refused.value.message)
 
 
-async def test_redirect_to_a_private_address_is_refused_after_an_allowed_hop(
-    engine: Engine, owner: Principal, origin: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Allow exactly the test origin, so the refusal can only come from the check on the redirect target."""
+def allow_origin_only(engine: Engine, origin: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Public-only settings, except that the test origin's address and port count as allowed."""
     import engine.ingest.fetch as fetch_module
 
     real = fetch_module.address_allowed
     monkeypatch.setattr(
         fetch_module, "address_allowed", lambda a, allow_private: a == "127.0.0.1" or real(a, allow_private=allow_private)
     )
-    with pytest.raises(PicshaError) as to_private:
-        await fetch(engine, owner, f"{origin}/to-private")
-    assert to_private.value.code == "url_address_not_allowed" and "10.0.0.1" in to_private.value.message
+    port = int(origin.rsplit(":", 1)[1])
+    engine.ingest.settings = engine.ingest.settings.model_copy(
+        update={"fetch_allow_private": False, "fetch_allowed_ports": [80, 443, port]}
+    )
+
+
+async def test_redirect_to_a_private_address_is_refused_after_an_allowed_hop(
+    engine: Engine, owner: Principal, origin: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Allow exactly the test origin, so the refusal can only come from the check on the redirect target."""
+    allow_origin_only(engine, origin, monkeypatch)
+    with caplog.at_level(logging.INFO, logger="picsha.fetch"):
+        with pytest.raises(PicshaError) as to_private:
+            await fetch(engine, owner, f"{origin}/to-private")
+    assert to_private.value.code == "url_address_not_allowed" and to_private.value.status == 400
+    assert "10.0.0.1" not in to_private.value.message and "10.0.0.1" in caplog.text, "the detail is in the log only"
+
+
+async def test_only_ports_80_and_443_by_default(
+    engine: Engine, owner: Principal, origin: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    allow_origin_only(engine, origin, monkeypatch)
+    assert (await fetch(engine, owner, f"{origin}/photo.png")).meta.width == 40, "a configured port is allowed"
+    engine.ingest.settings = engine.ingest.settings.model_copy(update={"fetch_allowed_ports": [80, 443]})
+    with pytest.raises(PicshaError) as refused:
+        await fetch(engine, owner, f"{origin}/photo.png")
+    assert refused.value.code == "url_address_not_allowed" and "ports 80 and 443" in refused.value.message
+    for url in ("http://93.184.216.34:22/", "https://93.184.216.34:6379/", "http://93.184.216.34:8080/"):
+        with pytest.raises(PicshaError) as public:
+            await fetch(engine, owner, url)
+        assert public.value.code == "url_address_not_allowed", "refused before any connection is tried"
+
+
+async def test_a_host_that_does_not_resolve_is_the_callers_error(
+    engine: Engine, owner: Principal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import engine.ingest.fetch as fetch_module
+
+    async def resolver(host: str, port: int, **kwargs: object) -> list[object]:
+        if host == "no-such-host.invalid":
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+
+    monkeypatch.setattr(fetch_module.anyio, "getaddrinfo", resolver)
+    with pytest.raises(PicshaError) as unknown:
+        await fetch(engine, owner, "http://no-such-host.invalid/a.png")
+    assert unknown.value.status == 400 and unknown.value.code == "url_unresolvable"
+    with pytest.raises(PicshaError) as flaky:
+        await fetch(engine, owner, "http://example.com/a.png")
+    assert flaky.value.status == 502 and flaky.value.code == "url_fetch_failed", "a resolver outage is upstream's"
 
 
 @pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.com/a", "gopher://x/", "javascript:alert(1)", "http:///nohost"])
