@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import hashlib
 import os
 from collections.abc import AsyncIterator
@@ -9,7 +11,7 @@ from pathlib import Path
 
 from engine.uploads.checksum import ChunkDigests, RunningFile
 from engine.uploads.spool import FLUSH_BYTES, ChunkWriter
-from engine.uploads.writeback import start_writeback
+from engine.uploads.writeback import _sync_file_range, start_writeback
 
 
 def test_started_writeback_keeps_the_bytes(tmp_path: Path) -> None:
@@ -27,7 +29,14 @@ def test_started_writeback_keeps_the_bytes(tmp_path: Path) -> None:
 
 
 def test_a_refused_writeback_is_silent() -> None:
-    start_writeback(-1, 0, 4096)  # a bad descriptor: the write-out simply does not start
+    """A bad descriptor: the kernel refuses the write-out, and the caller gets neither an error nor a result."""
+    ctypes.set_errno(0)
+    assert start_writeback(-1, 0, 4096) is None
+    if _sync_file_range() is not None:  # Linux: the kernel was asked, and said no
+        assert ctypes.get_errno() == errno.EBADF
+    ctypes.set_errno(0)
+    assert start_writeback(-1, 0, 0) is None
+    assert ctypes.get_errno() == 0, "an empty range is not even asked for"
 
 
 async def test_chunk_writer_with_writeback_writes_and_hashes_every_byte(tmp_path: Path) -> None:
