@@ -10,6 +10,7 @@ from engine.render.steps.effects import effects
 from engine.render.steps.encode import encode
 from engine.render.steps.flatten import flatten
 from engine.render.steps.focus import find_focus
+from engine.render.steps.inspect_overlay import inspect_overlay
 from engine.render.steps.inspect_source import inspect_source
 from engine.render.steps.load import load
 from engine.render.steps.orient import orient
@@ -21,6 +22,7 @@ Step = Callable[[RenderContext], None]
 
 STEPS: tuple[Step, ...] = (
     inspect_source,  # header only: allow-list, pixel and frame limits
+    inspect_overlay,  # the watermark image: a raster format, the same header checks
     plan,  # sizes, output limit
     load,  # shrink-on-load to the scaled size, EXIF orientation
     find_focus,  # focus point or faces for a cover crop

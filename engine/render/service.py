@@ -37,6 +37,7 @@ from engine.render.params import Fit, Gravity, OutputFormat, RenderParams
 from engine.render.pipeline import run
 from engine.render.pool import RenderPool
 from engine.render.settings import RenderSettings
+from engine.render.steps.inspect_overlay import require_watermark_format
 from engine.render.writer import DerivativeWriter, FreshRow
 from engine.storage import BlobStore
 from engine.usage import UsageKind, UsageLedger
@@ -241,6 +242,7 @@ class RenderService:
                     f"watermark_asset {params.watermark_asset!r} is not an asset of this account.",
                     code="render_param_invalid", param="watermark_asset", valid="an image asset id in the same account",
                 ) from None
+            require_watermark_format(mark.format, mark.id)  # before its bytes are fetched
             overlay = Overlay(path=await stack.enter_async_context(self.store.local_path(mark.blob_key)), format=mark.format)
         return Source(path=path, format=asset.format, faces=_stored_faces(asset.ai), overlay=overlay)
 

@@ -48,15 +48,12 @@ def _text(ctx: RenderContext, width: int, height: int) -> pyvips.Image:
 
 
 def _overlay(ctx: RenderContext, width: int) -> pyvips.Image:
+    """The watermark image, checked by ``inspect_overlay`` (a raster format whose loader libvips' own pick
+    matches, within the pixel limit), shrunk on load to its width on the output."""
     overlay = ctx.source.overlay
     assert overlay is not None  # the service resolves the watermark asset before rendering
     target = max(1, round(width * ctx.params.watermark_scale))
-    if overlay.format == "svg":
-        from engine.render.svg import svg_bytes
-
-        image = pyvips.Image.thumbnail_buffer(svg_bytes(overlay.path), target, height=100_000, option_string="unlimited=false")
-    else:
-        image = pyvips.Image.thumbnail(str(overlay.path), target, height=100_000)
+    image = pyvips.Image.thumbnail(str(overlay.path), target, height=100_000)
     if image.interpretation != "srgb" or image.format != "uchar":
         image = image.colourspace("srgb").cast("uchar")
     if image.bands == 3:
