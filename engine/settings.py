@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from engine.enrich.settings import EnrichSettings
 from engine.jobs.settings import JobSettings
+from engine.media.archive import ArchiveLimits
 from engine.previews.settings import PreviewSettings
 from engine.render.settings import RenderSettings
 from engine.search.settings import SearchSettings
@@ -74,11 +75,27 @@ class IngestSettings(BaseModel):
         "(a private network's services listen on any port).",
     )
     thumbnail_px: int = Field(default=256, ge=16, le=2048)
+    archive_max_total_bytes: int = Field(
+        default=ArchiveLimits.max_total_bytes, ge=1, description="Office files (ZIP containers): most bytes all members inflate to."
+    )
+    archive_max_member_bytes: int = Field(
+        default=ArchiveLimits.max_member_bytes, ge=1, description="Office files: most bytes one member inflates to."
+    )
+    archive_max_ratio: float = Field(
+        default=ArchiveLimits.max_ratio, ge=1, description="Office files: most a member (over 1 MiB) or the whole file may inflate by."
+    )
+    archive_max_members: int = Field(default=ArchiveLimits.max_members, ge=1, description="Office files: most members.")
     blob_grace_s: float = Field(
         default=3600.0, gt=0,
         description="How long an ingest's new original is kept from collection before its asset row exists; "
         "an ingest that fails leaves its bytes to be collected after it.",
     )
+
+    def archive_limits(self) -> ArchiveLimits:
+        return ArchiveLimits(
+            max_total_bytes=self.archive_max_total_bytes, max_member_bytes=self.archive_max_member_bytes,
+            max_ratio=self.archive_max_ratio, max_members=self.archive_max_members,
+        )
 
 
 class AuthMode(StrEnum):

@@ -46,7 +46,8 @@ async def open_brain(settings: Settings, *, catalog: Catalog, store: BlobStore, 
     maps = settings.enrich.google_maps
     geocoder = GoogleGeocoder(maps) if maps.api_key and maps.api_key.get_secret_value() else None
     enrich = EnrichService(settings=settings.enrich, catalog=catalog, store=store, ledger=ledger, jobs=jobs,
-                           events=events, index=index, models=models, assets=assets, writer=writer, geocoder=geocoder)
+                           events=events, index=index, models=models, assets=assets, writer=writer, geocoder=geocoder,
+                           archive_limits=settings.ingest.archive_limits())
     search = SearchService(index=index, settings=settings.search, models=models, links=links, catalog=catalog,
                            assets=assets, refiner=ClaudeRefiner(writer, ledger) if writer else None)
     return Brain(enrich=enrich, search=search)

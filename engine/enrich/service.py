@@ -28,6 +28,7 @@ from engine.enrich.steps import State, Steps
 from engine.errors import InvalidInput, NotFound
 from engine.events import Event, EventBus, EventType, Subscriber
 from engine.jobs import Job, JobContext, JobKind, JobPolicy, JobRunner
+from engine.media.archive import ArchiveLimits
 from engine.places.google import GoogleGeocoder
 from engine.search.index import SearchIndex
 from engine.search.models import IndexRow
@@ -51,8 +52,10 @@ class SkillRun(BaseModel):
 class EnrichService:
     def __init__(self, *, settings: EnrichSettings, catalog: Catalog, store: BlobStore, ledger: UsageLedger,
                  jobs: JobRunner, events: EventBus, index: SearchIndex, models: ModelStore, assets: AssetService,
-                 writer: ClaudeWriter | None = None, geocoder: GoogleGeocoder | None = None):
+                 writer: ClaudeWriter | None = None, geocoder: GoogleGeocoder | None = None,
+                 archive_limits: ArchiveLimits = ArchiveLimits()):
         self.settings = settings
+        self.archive_limits = archive_limits
         self.catalog = catalog
         self.store = store
         self.ledger = ledger
@@ -180,7 +183,8 @@ class EnrichService:
             nonlocal state
             async with self.store.local_path(record.blob_key) as path:
                 source = await anyio.to_thread.run_sync(lambda: load_source(
-                    record, path, max_side=self.settings.max_side_px, pdf_pages=self.settings.pdf_pages),
+                    record, path, max_side=self.settings.max_side_px, pdf_pages=self.settings.pdf_pages,
+                    archive=self.archive_limits),
                     limiter=self.limiter)
             state = State(source=source, flags=flags, ai=dict(record.ai or {}))
 

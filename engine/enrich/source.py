@@ -9,10 +9,12 @@ from typing import Any
 import numpy as np
 import pyvips
 
+from engine.media.archive import ArchiveLimits, open_archive, refuse_xml_dtd
 from engine.media.decoders import register_pillow_plugins, vips_can_decode, vips_load
 from engine.media.pdf import open_pdf
 
 TEXT_LIMIT = 200_000  # characters of document text kept for summaries and the index
+TEXT_PAGES = 1000  # PDF pages read for text (a file of many empty pages would otherwise be walked to the end)
 RECORD_FIELDS = ("id", "account_id", "type", "format", "filename", "status", "created_at", "tags", "description",
                  "alt_text", "exif", "location", "metadata", "ai", "config", "blob_key")
 
@@ -89,7 +91,7 @@ def load_pdf(path: Path, pages: int, max_side: int) -> tuple[list[np.ndarray], s
     with open_pdf(path) as document:
         rasters: list[np.ndarray] = []
         texts: list[str] = []
-        for index in range(len(document)):
+        for index in range(min(len(document), TEXT_PAGES)):
             page = document[index]
             texts.append(page.get_textpage().get_text_range())
             if index < pages:
@@ -106,7 +108,19 @@ def load_text(path: Path) -> str:
         return handle.read(TEXT_LIMIT * 4).decode("utf-8", errors="replace")[:TEXT_LIMIT]
 
 
-def load_source(record: AssetRecord, path: Path, *, max_side: int, pdf_pages: int) -> Source:
+def load_docx(path: Path, limits: ArchiveLimits) -> str:
+    """A Word file's paragraphs. python-docx inflates every part, so it is handed the file only once every
+    member is within ``limits`` and inflated to exactly its declared size."""
+    with open_archive(path, limits) as archive:
+        archive.verify(refuse_xml_dtd)
+    import docx
+
+    return "\n".join(p.text for p in docx.Document(str(path)).paragraphs)[:TEXT_LIMIT]
+
+
+def load_source(
+    record: AssetRecord, path: Path, *, max_side: int, pdf_pages: int, archive: ArchiveLimits = ArchiveLimits()
+) -> Source:
     source = Source(record=record)
     if record.type == "image":
         image, source.scale = load_image(path, record.format, max_side)
@@ -116,7 +130,5 @@ def load_source(record: AssetRecord, path: Path, *, max_side: int, pdf_pages: in
     elif record.type == "text":
         source.text = load_text(path)
     elif record.format == "docx":
-        import docx
-
-        source.text = "\n".join(p.text for p in docx.Document(str(path)).paragraphs)[:TEXT_LIMIT]
+        source.text = load_docx(path, archive)
     return source

@@ -111,7 +111,8 @@ class IngestService:
         try:
             # in a worker thread: the text check reads the whole file, which must not stall other requests
             kind = await anyio.to_thread.run_sync(
-                lambda: sniff(staged.path, filename, ascii_text=staged.ascii_text), limiter=self.cpu
+                lambda: sniff(staged.path, filename, ascii_text=staged.ascii_text, archive=self.settings.archive_limits()),
+                limiter=self.cpu,
             )
             if kind is None:
                 raise UnsupportedMediaType(
@@ -119,7 +120,8 @@ class IngestService:
                     code="asset_content_type_not_allowed", allowed=list(KINDS),
                 )
             info = await anyio.to_thread.run_sync(
-                lambda: probe(staged.path, kind, max_pixels=self.settings.max_pixels), limiter=self.cpu
+                lambda: probe(staged.path, kind, max_pixels=self.settings.max_pixels, archive=self.settings.archive_limits()),
+                limiter=self.cpu,
             )
             # the preview (and responsive sizes) go through the render path, as ordinary cached derivatives
             previews = await self.render.for_ingest(

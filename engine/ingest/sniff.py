@@ -5,11 +5,11 @@ Only allow-listed formats are recognised; everything else is refused before any 
 
 from __future__ import annotations
 
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from engine.assets.models import AssetType
+from engine.media.archive import ArchiveLimits, UnreadableArchive, open_archive
 
 HEAD_BYTES = 4096
 
@@ -61,17 +61,19 @@ def _iso_bmff(head: bytes) -> str | None:
     return None
 
 
-def _zip_office(path: Path) -> str | None:
+def _zip_office(path: Path, limits: ArchiveLimits) -> str | None:
+    """The office format a ZIP container holds; its directory is checked against ``limits`` first."""
     try:
-        with zipfile.ZipFile(path) as archive:
-            names = set(archive.namelist())
-            if "mimetype" in names and archive.read("mimetype").strip() == b"application/vnd.oasis.opendocument.text":
-                return "odt"
+        with open_archive(path, limits) as archive:
+            names = archive.names()
+            if "mimetype" in names and archive.size("mimetype") < 256:
+                if archive.read("mimetype").strip() == b"application/vnd.oasis.opendocument.text":
+                    return "odt"
             if "[Content_Types].xml" in names:
                 for prefix, fmt in (("word/", "docx"), ("xl/", "xlsx"), ("ppt/", "pptx")):
                     if any(name.startswith(prefix) for name in names):
                         return fmt
-    except (zipfile.BadZipFile, OSError, KeyError):
+    except UnreadableArchive:
         return None
     return None
 
@@ -103,11 +105,14 @@ def _is_text(path: Path) -> bool:
     return not tail
 
 
-def sniff(path: Path, filename: str, *, ascii_text: bool = False) -> FileKind | None:
+def sniff(
+    path: Path, filename: str, *, ascii_text: bool = False, archive: ArchiveLimits = ArchiveLimits()
+) -> FileKind | None:
     """The file's kind from its first bytes (and, for ZIP containers, its member names).
 
     ``ascii_text``: the caller already saw that every byte is ASCII without NUL, so the whole-file
-    text check is answered without reading the file again.
+    text check is answered without reading the file again. A ZIP container over the ``archive`` limits is
+    refused here (``InvalidInput``), from its directory alone.
     """
     with open(path, "rb") as handle:
         head = handle.read(HEAD_BYTES)
@@ -126,7 +131,7 @@ def sniff(path: Path, filename: str, *, ascii_text: bool = False) -> FileKind | 
     if (bmff := _iso_bmff(head)) is not None:
         return KINDS[bmff]
     if head.startswith(b"PK\x03\x04"):
-        office = _zip_office(path)
+        office = _zip_office(path, archive)
         return KINDS[office] if office else None
     if _looks_like_svg(head):
         return KINDS["svg"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ import pyvips
 from engine.assets.models import AssetType
 from engine.errors import InvalidInput
 from engine.ingest.sniff import FileKind
+from engine.media.archive import ArchiveLimits, UnreadableArchive, open_archive, refuse_xml_dtd
 from engine.media.decoders import register_pillow_plugins, vips_load
 from engine.media.pdf import UnreadablePdf, open_pdf
 
@@ -42,8 +42,11 @@ def _image_size(path: Path, kind: FileKind) -> tuple[int, int, int]:
         register_pillow_plugins()
         from PIL import Image
 
-        with Image.open(path) as image:
-            return image.width, image.height, getattr(image, "n_frames", 1)
+        try:
+            with Image.open(path) as image:
+                return image.width, image.height, getattr(image, "n_frames", 1)
+        except RuntimeError as error:  # libheif's own limits and parse errors
+            raise corrupt(kind, error) from error
     image = vips_load(str(path), kind.format, access="sequential")
     pages = image.get("n-pages") if image.get_typeof("n-pages") else 1
     return image.width, image.height, pages
@@ -82,8 +85,8 @@ def _image_exif(path: Path) -> tuple[dict[str, Any], tuple[float, float] | None]
             base = {tag: _clean(exif.get(tag)) for tag in (_MAKE, _MODEL, _ORIENTATION, _SOFTWARE, _DATETIME, _ARTIST)}
             extra = exif.get_ifd(_IFD_EXIF)
             gps = _gps(exif.get_ifd(_IFD_GPS))
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
-        return {}, None
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, SyntaxError):
+        return {}, None  # EXIF is optional: a header Pillow will not read gives none
     make, model = base[_MAKE], base[_MODEL]
     camera = " ".join(p for p in (make, model) if p) if make and model and not str(model).startswith(str(make)) else model or make
     result = {
@@ -113,11 +116,21 @@ _OOXML_NS = {
 }
 
 
-def _office_properties(path: Path) -> dict[str, Any]:
+PROPERTIES_MAX_BYTES = 1024 * 1024
+
+
+def _office_properties(path: Path, kind: FileKind, limits: ArchiveLimits) -> dict[str, Any]:
+    """Author, title and creation time of an office file, once every member inflated to its declared size."""
     try:
-        with zipfile.ZipFile(path) as archive:
+        with open_archive(path, limits) as archive:
+            archive.verify(refuse_xml_dtd)
+            names = archive.names()
+            if "docProps/core.xml" not in names or archive.size("docProps/core.xml") > PROPERTIES_MAX_BYTES:
+                return {}
             root = ElementTree.fromstring(archive.read("docProps/core.xml"))
-    except (KeyError, zipfile.BadZipFile, ElementTree.ParseError, OSError):
+    except UnreadableArchive as error:
+        raise corrupt(kind, error) from error
+    except ElementTree.ParseError:
         return {}
     found = {
         "author": root.findtext("dc:creator", namespaces=_OOXML_NS),
@@ -142,12 +155,13 @@ def _pdf(path: Path, kind: FileKind) -> Probe:
     )
 
 
-def probe(path: Path, kind: FileKind, *, max_pixels: int) -> Probe:
-    """Inspect a sniffed file; images over ``max_pixels`` are refused from their header alone."""
+def probe(path: Path, kind: FileKind, *, max_pixels: int, archive: ArchiveLimits = ArchiveLimits()) -> Probe:
+    """Inspect a sniffed file; images over ``max_pixels`` are refused from their header alone, office files
+    over the ``archive`` limits from their directory alone."""
     if kind.format == "pdf":
         return _pdf(path, kind)
     if kind.type is AssetType.DOCUMENT:
-        return Probe(exif=_office_properties(path))
+        return Probe(exif=_office_properties(path, kind, archive))
     if kind.type is not AssetType.IMAGE:
         return Probe()
     try:

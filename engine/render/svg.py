@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from engine.errors import PicshaError
-
-MAX_SVG_BYTES = 10 * 1024 * 1024
+from engine.media.decoders import MAX_SVG_BYTES
 
 
 def svg_bytes(path: Path) -> bytes:

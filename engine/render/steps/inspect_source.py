@@ -64,8 +64,11 @@ def _pillow_size(ctx: RenderContext) -> tuple[int, int]:
     from engine.media.decoders import register_pillow_plugins
 
     register_pillow_plugins()
-    with Image.open(ctx.source.path) as image:
-        return image.size
+    try:
+        with Image.open(ctx.source.path) as image:
+            return image.size
+    except (OSError, RuntimeError, ValueError, Image.DecompressionBombError) as error:
+        raise PicshaError("The image could not be decoded.", code="render_decode_failed", status=422) from error
 
 
 def _refuse_bombs(ctx: RenderContext) -> None:

@@ -71,7 +71,8 @@ def _pillow(ctx: RenderContext) -> pyvips.Image:
     try:
         with Image.open(ctx.source.path) as opened:
             rgb = ImageOps.exif_transpose(opened).convert("RGB")
-    except OSError as error:  # Pillow's decode errors (UnidentifiedImageError is one)
+    except (OSError, RuntimeError, ValueError, Image.DecompressionBombError) as error:
+        # Pillow's decode errors (UnidentifiedImageError is an OSError); libheif's limits raise RuntimeError
         raise PicshaError("The image could not be decoded.", code="render_decode_failed", status=422) from error
     return pyvips.Image.new_from_memory(rgb.tobytes(), rgb.width, rgb.height, 3, "uchar").copy(interpretation="srgb")
 
