@@ -5,6 +5,11 @@ CSP, so a browser neither guesses a type nor gives a document scripts or same-or
 images are shown inline; everything a browser could execute or render as a document (SVG, HTML stored as
 text, XML, PDF, office files) is an attachment. The rule is an allow-list of inline types, so a format
 added later is an attachment until someone decides otherwise.
+
+Stored SVG is not rewritten to strip scripts, event handlers or foreignObject: an original is kept byte for
+byte (its SHA-256 is its identity and the ETag), a sanitiser is a parser race an attacker gets to pick the
+ground for, and these headers make the question moot on this origin. The rasteriser reads SVG from memory,
+so nothing it refers to is ever fetched (``engine.render.svg``).
 """
 
 from __future__ import annotations
