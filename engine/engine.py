@@ -17,7 +17,7 @@ from engine.auth.keys import KeyService
 from engine.auth.signing import UrlSigner
 from engine.auth.signing_keys import LEGACY_FILE as LEGACY_KEYS_FILE, shared_keys
 from engine.catalog import Catalog
-from engine.enrich.factory import open_brain
+from engine.brain import open_brain
 from engine.enrich.service import EnrichService
 from engine.events import Event, EventBus, EventType
 from engine.ingest import IngestService

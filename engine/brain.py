@@ -1,4 +1,5 @@
-"""Building enrichment and search over one index (one call from ``Engine.start``)."""
+"""Enrichment and search built over one index and one model store: the part of the composition root that
+wires the two capabilities (neither imports the other's service), called once from ``Engine.start``."""
 
 from __future__ import annotations
 
