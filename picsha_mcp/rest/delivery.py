@@ -16,7 +16,7 @@ from picsha_mcp.rest.content_headers import content_headers
 from picsha_mcp.rest.deps import get_principal
 from picsha_mcp.rest.errors import error_response
 
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_RANGE = re.compile(r"^bytes=([0-9]{0,18})-([0-9]{0,18})$")  # ASCII digits, bounded: others are ignored
 
 PRIVATE_CACHE = "private, max-age=0, must-revalidate"
 SIGNED_CACHE = "public, max-age=31536000, immutable"  # a signed URL names immutable bytes
