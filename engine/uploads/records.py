@@ -66,6 +66,13 @@ class UploadRecords:
         async with self.catalog.begin() as conn:
             return (await conn.execute(query)).rowcount == 1
 
+    async def renew_lease(self, upload_id: str, token: str, seconds: float) -> bool:
+        """Extend ``token``'s lease; False once another writer holds the row (a lapsed lease nobody took is
+        still ours: no one else wrote)."""
+        query = u.update().where(u.c.id == upload_id, u.c.lease == token).values(lease_until=_until(seconds))
+        async with self.catalog.begin() as conn:
+            return (await conn.execute(query)).rowcount == 1
+
     async def lease_for_append(
         self, account_id: str, upload_id: str, offset: int, token: str, seconds: float
     ) -> Row | None:
@@ -90,8 +97,9 @@ class UploadRecords:
             row = (await conn.execute(query)).mappings().first()
         return dict(row) if row else None
 
-    async def release(self, upload_id: str, token: str, **changes: Any) -> None:
-        """Write ``changes`` and drop the lease in one statement, only while the lease is still ours.
+    async def release(self, upload_id: str, token: str, **changes: Any) -> bool:
+        """Write ``changes`` and drop the lease in one statement, only while the lease is still ours (False:
+        another writer holds it and nothing was written).
 
         Without changes only the lease goes: a refused or repeated PATCH leaves ``updated_at`` alone.
         """
@@ -100,7 +108,13 @@ class UploadRecords:
             values |= {"updated_at": now(), **changes}
         query = u.update().where(u.c.id == upload_id, u.c.lease == token)
         async with self.catalog.begin() as conn:
-            await conn.execute(query.values(**values))
+            return (await conn.execute(query.values(**values))).rowcount == 1
+
+    async def update_held(self, upload_id: str, token: str, **changes: Any) -> bool:
+        """``update`` only while the lease is still ``token``'s; False (nothing written) otherwise."""
+        query = u.update().where(u.c.id == upload_id, u.c.lease == token).values(updated_at=now(), **changes)
+        async with self.catalog.begin() as conn:
+            return (await conn.execute(query)).rowcount == 1
 
     async def update(self, upload_id: str, **changes: Any) -> None:
         async with self.catalog.begin() as conn:

@@ -27,7 +27,7 @@ import anyio
 
 from engine.storage.s3 import S3BlobStore
 from engine.uploads.checksum import ChunkDigests
-from engine.uploads.spool import ChunkWriter, KeepAlive, Spool, SpoolState, bytes_missing, fit
+from engine.uploads.spool import ChunkWriter, Lease, Spool, SpoolState, bytes_missing, fit
 
 
 def _object_key(upload_id: str) -> str:
@@ -65,12 +65,13 @@ class S3Spool(Spool):
 
     async def write(
         self, upload_id: str, state: SpoolState, start: int, chunks: AsyncIterator[bytes], *,
-        limit: int, digests: ChunkDigests, keepalive: KeepAlive, ingest_at: int | None = None,
+        limit: int, digests: ChunkDigests, lease: Lease, ingest_at: int | None = None,
     ) -> tuple[int, SpoolState]:
         state = await self._drop_stale(state)
         at = start - int(state.get("shipped", 0))  # where this chunk starts in the tail
         await self._hold(upload_id, state, at)
-        written = await ChunkWriter(self.tail(upload_id), at, digests, limit, self.max_bytes).run(chunks, keepalive)
+        written = await ChunkWriter(self.tail(upload_id), at, digests, limit, self.max_bytes).run(chunks, lease)
+        await lease.hold()  # a part or a piece in S3 is written under the lease too
         size = at + written
         ingested = ingest_at is not None and start + written == ingest_at
         if size >= self.part_bytes or (ingested and size and state.get("etags")):  # a full part, or the last

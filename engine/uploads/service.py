@@ -8,8 +8,8 @@ the same sniffing, limits, config flags and analysis as any other ingest.
 from __future__ import annotations
 
 import logging
-import time
 import uuid
+from functools import partial
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -27,6 +27,7 @@ from engine.ingest import IngestService
 from engine.ingest.staging import StagedFile, too_large
 from engine.uploads.checksum import ChunkDigests, RunningFile
 from engine.uploads.concat import check_parts, file_sha256, join_files
+from engine.uploads.lease import WriteLease, locked
 from engine.uploads.metadata import parse_metadata
 from engine.uploads.models import (
     UNFINISHED, Checksum, ConcatKind, Upload, UploadCreate, UploadError, UploadStatus,
@@ -40,12 +41,6 @@ log = logging.getLogger("picsha.uploads")
 
 def _not_found(upload_id: str) -> NotFound:
     return NotFound(f"No upload {upload_id!r} in this account.", code="upload_not_found")
-
-
-def _locked() -> PicshaError:
-    return PicshaError(
-        "Another request is writing this upload; retry once it has finished.", code="upload_locked", status=423
-    )
 
 
 def _stored_error(error: dict[str, Any]) -> PicshaError:
@@ -203,7 +198,7 @@ class UploadService:
         if row["status"] == UploadStatus.PROCESSING.value or not await self.records.take_lease(
             upload_id, token, self.settings.lease_s
         ):
-            raise _locked()
+            raise locked()
 
     async def _write(
         self, row: Row, token: str, offset: int, known: int | None, chunks: AsyncIterator[bytes],
@@ -213,20 +208,13 @@ class UploadService:
         cached = self._hashes.get(upload_id)
         running = cached if cached and cached.offset == offset else (RunningFile.empty() if offset == 0 else None)
         digests = ChunkDigests(checksum, running)
-        renewed = time.monotonic()
-
-        async def keepalive() -> None:
-            nonlocal renewed
-            if time.monotonic() - renewed > self.settings.lease_s / 3:
-                await self.records.take_lease(upload_id, token, self.settings.lease_s)
-                renewed = time.monotonic()
-
+        lease = WriteLease(self.records, upload_id, token, self.settings.lease_s)
         limit = (known if known is not None else self.max_bytes) - offset
         ingest_at = None if row["concat"] == ConcatKind.PARTIAL.value else known
-        written, state = await self.spool.write(
-            upload_id, row["spool"] or {}, offset, chunks, limit=limit, digests=digests, keepalive=keepalive,
-            ingest_at=ingest_at,
-        )
+        written, state = await lease.run(partial(
+            self.spool.write, upload_id, row["spool"] or {}, offset, chunks, limit=limit, digests=digests,
+            lease=lease, ingest_at=ingest_at,
+        ))
         if (running := digests.running(offset + written)) is not None:
             self._hashes[upload_id] = running
         return row | {"offset": offset + written, "length": known, "spool": state}
@@ -241,10 +229,19 @@ class UploadService:
         changes = dict(offset=row["offset"], length=row["length"], spool=row["spool"], status=status.value, expires_at=expires)
         if status is not UploadStatus.PROCESSING:
             with anyio.CancelScope(shield=True):
-                await self.records.release(row["id"], token, **changes)
+                released = await self.records.release(row["id"], token, **changes)
+            if not released:
+                raise self._overtaken(row["id"])
             return to_model(row | changes)
-        await self.records.update(row["id"], **changes)
+        if not await self.records.update_held(row["id"], token, **changes):
+            raise self._overtaken(row["id"])
         return await self._finish(principal, row | changes, token)
+
+    def _overtaken(self, upload_id: str) -> PicshaError:
+        """Another request took the lease after this PATCH's last byte: the PATCH does not count, and its
+        running hash (perhaps stored over the other writer's) is dropped; the finished file is read instead."""
+        self._hashes.pop(upload_id, None)
+        return locked()
 
     # -- finishing ------------------------------------------------------------------------------
 
@@ -253,7 +250,7 @@ class UploadService:
         row = await self._row(principal, upload_id)
         token = uuid.uuid4().hex
         if not await self.records.take_lease(upload_id, token, self.settings.lease_s):
-            raise _locked()
+            raise locked()
         await self.records.update(upload_id, status=UploadStatus.PROCESSING.value)
         return await self._finish(principal, row, token)
 
@@ -300,7 +297,7 @@ class UploadService:
         if row is None:
             raise _not_found(upload_id)
         if not await self.records.take_lease(upload_id, uuid.uuid4().hex, self.settings.lease_s):
-            raise _locked()
+            raise locked()
         await self._remove(row)
 
     async def _remove(self, row: Row) -> None:

@@ -17,7 +17,8 @@ class UploadSettings(BaseModel):
     sweep_interval_s: float = Field(default=60.0, gt=0, description="How often expired uploads are removed.")
     max_unfinished_per_account: int = Field(default=50, ge=1, description="Concurrent unfinished uploads per account.")
     lease_s: float = Field(
-        default=120.0, gt=0, description="A writer's hold on an upload; renewed while bytes flow, freed on a crash."
+        default=120.0, gt=0,
+        description="A writer's hold on an upload; renewed on a timer while a PATCH runs, freed on a crash.",
     )
     cors_origins: list[str] = Field(
         default_factory=lambda: ["*"], description="Origins browsers may upload from ('*': any)."

@@ -3,15 +3,17 @@ the S3 spool (``s3_spool.py``) keeps a local tail and ships full parts as S3 mul
 
 A chunk is written in bounded buffers (never held whole in memory), hashed as it is written, and cut
 back to its start offset when it is refused (checksum mismatch, over the size limit, a failed write).
+Each buffer goes to disk only under the writer's lease (``lease.py``); a writer that lost its lease
+leaves the file alone: it belongs to the writer holding the lease now.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import anyio
 
@@ -26,7 +28,15 @@ from engine.uploads.writeback import start_writeback
 FLUSH_BYTES = 512 * 1024
 IOV_MAX = 512
 SpoolState = dict[str, Any]
-KeepAlive = Callable[[], Awaitable[None]]
+
+
+class Lease(Protocol):
+    """The writer's hold on the upload: ``hold()`` before bytes go to disk (it raises once the lease is lost)."""
+
+    @property
+    def lost(self) -> bool: ...
+
+    async def hold(self) -> None: ...
 
 
 class ChunkWriter:
@@ -72,17 +82,18 @@ class ChunkWriter:
         for part in parts:
             self.digests.update(part)
 
-    async def _flush(self, parts: list[bytes]) -> None:
+    async def _flush(self, parts: list[bytes], lease: Lease) -> None:
         if self.pending is not None:
             await self.pending
             self.pending = None
         if parts:
+            await lease.hold()
             # Writing and hashing release the GIL: they run while the next bytes arrive.
             at = self.start + self.flushed
             self.flushed += sum(len(part) for part in parts)
             self.pending = asyncio.ensure_future(anyio.to_thread.run_sync(self._store, parts, at))
 
-    async def run(self, chunks: AsyncIterator[bytes], keepalive: KeepAlive) -> int:
+    async def run(self, chunks: AsyncIterator[bytes], lease: Lease) -> int:
         try:
             parts: list[bytes] = []
             buffered = 0
@@ -93,16 +104,17 @@ class ChunkWriter:
                 parts.append(chunk)
                 buffered += len(chunk)
                 if buffered >= FLUSH_BYTES:
-                    await self._flush(parts)
+                    await self._flush(parts, lease)
                     parts, buffered = [], 0
-                    await keepalive()
-            await self._flush(parts)
-            await self._flush([])
+            await self._flush(parts, lease)
+            await self._flush([], lease)
             self.digests.verify()
             return self.written
         except BaseException:
-            await self._drain()
-            os.ftruncate(self.fd, self.start)
+            with anyio.CancelScope(shield=True):  # the fd stays open until the write in flight is done
+                await self._drain()
+            if not lease.lost:
+                os.ftruncate(self.fd, self.start)
             raise
         finally:
             os.close(self.fd)
@@ -150,7 +162,7 @@ class Spool:
 
     async def write(
         self, upload_id: str, state: SpoolState, start: int, chunks: AsyncIterator[bytes], *,
-        limit: int, digests: ChunkDigests, keepalive: KeepAlive, ingest_at: int | None = None,
+        limit: int, digests: ChunkDigests, lease: Lease, ingest_at: int | None = None,
     ) -> tuple[int, SpoolState]:
         """Append a chunk at ``start``; returns the bytes written and the new state for the row.
 
@@ -174,11 +186,11 @@ class Spool:
 class LocalSpool(Spool):
     async def write(
         self, upload_id: str, state: SpoolState, start: int, chunks: AsyncIterator[bytes], *,
-        limit: int, digests: ChunkDigests, keepalive: KeepAlive, ingest_at: int | None = None,
+        limit: int, digests: ChunkDigests, lease: Lease, ingest_at: int | None = None,
     ) -> tuple[int, SpoolState]:
         # the file becomes the asset's blob, fsync'd then: its write-out starts while the bytes arrive
         writer = ChunkWriter(self.path(upload_id), start, digests, limit, self.max_bytes, writeback=True)
-        return await writer.run(chunks, keepalive), state
+        return await writer.run(chunks, lease), state
 
     async def materialize(self, upload_id: str, state: SpoolState, size: int) -> Path:
         path = self.path(upload_id)

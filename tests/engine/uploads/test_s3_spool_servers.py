@@ -157,12 +157,15 @@ async def test_parts_shipped_by_a_server_that_died_are_replaced(moto_endpoint: s
             row = await a.uploads.records.fetch(owner.account_id, upload.id)
             assert row is not None
 
-            async def alive() -> None:
-                return None
+            class Held:
+                lost = False
+
+                async def hold(self) -> None:
+                    return None
 
             _written, lost = await a.uploads.spool.write(
                 upload.id, row["spool"], offset, chunks(b"x" * size), limit=len(data) - offset,
-                digests=ChunkDigests(None, None), keepalive=alive,
+                digests=ChunkDigests(None, None), lease=Held(),
             )
             assert lost["shipped"] == offset + size, "a part was shipped"
 

@@ -50,11 +50,14 @@ async def test_chunk_writer_with_writeback_writes_and_hashes_every_byte(tmp_path
     digests = ChunkDigests(None, RunningFile.empty())
     writer = ChunkWriter(path, 0, digests, limit=10 * FLUSH_BYTES, max_bytes=10 * FLUSH_BYTES, writeback=True)
 
-    async def keepalive() -> None:
-        return None
+    class Held:
+        lost = False
+
+        async def hold(self) -> None:
+            return None
 
     data = b"".join(pieces)
-    assert await writer.run(body(), keepalive) == len(data)
+    assert await writer.run(body(), Held()) == len(data)
     assert path.read_bytes() == data
     running = digests.running(len(data))
     assert running is not None and running.ascii_text is False
