@@ -93,10 +93,12 @@ def assert_recovered(env: dict[str, str], timeout_s: float = 60) -> dict[str, An
     deadline = time.monotonic() + timeout_s
     while True:
         report = doctor(env)
+        for found in report["findings"]:  # shown with -s, or beside a failure
+            print(f"doctor: {found['kind']} {found['severity']} {found['subject']}: {found['detail']}")
         problems = {f["kind"] for f in report["findings"] if f["severity"] == "problem"}
         assert not problems & HALF_WRITTEN, report
         healing = [f for f in report["findings"] if f["severity"] == "note"]
-        if (report["clean"] and not healing) or time.monotonic() > deadline:
+        if not healing or time.monotonic() > deadline:  # what is left will not heal by itself
             break
         time.sleep(1)
     if not report["clean"]:
