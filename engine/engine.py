@@ -167,7 +167,8 @@ class Engine:
                                        outbound=OutboundPolicy.of(settings.ingest))
         self.jobs.declare([self.enrich.job_kind(), self.events.job_kind(), self.webhooks.job_kind()],
                           on_finished=self._job_finished)
-        self.events.route([self.render.subscriber(), self.enrich.subscriber(), self.webhooks.subscriber()])
+        self.events.route([self.render.subscriber(), self.enrich.subscriber(), self.enrich.gave_up_subscriber(),
+                           self.webhooks.subscriber()])
         if self.run_jobs:
             self._workers = asyncio.create_task(self._serve_jobs(), name="picsha-jobs")
 

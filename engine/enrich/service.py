@@ -93,6 +93,30 @@ class EnrichService:
         for account_id, ids in deleted.items():
             await self.forget(account_id, ids)
 
+    def gave_up_subscriber(self) -> Subscriber:
+        """An analysis job that ended failed without finishing its asset (it ran out of starts, or of time)
+        leaves the asset ``failed`` with the job's error, not ``processing`` for ever."""
+        return Subscriber("analysis-gave-up", frozenset({EventType.JOB_FAILED}), self._gave_up)
+
+    async def _gave_up(self, events: list[Event]) -> None:
+        a = tables.assets
+        for event in events:
+            asset_id = event.data.get("asset_id")
+            if event.data.get("kind") != JOB_KIND or not asset_id:
+                continue
+            mine = [a.c.id == asset_id, a.c.account_id == event.account_id, a.c.status == AssetStatus.PROCESSING.value]
+            async with self.catalog.begin() as conn:
+                ai = await conn.scalar(sa.select(a.c.ai).where(*mine))
+                if ai is None:
+                    continue  # finished by its job, or gone
+                failed = await conn.execute(a.update().where(*mine).values(
+                    status=AssetStatus.FAILED.value, updated_at=now(),
+                    ai={**ai, "error": f"analysis job {event.data.get('job_id')} failed: {event.data.get('error')}"[:500]}))
+            if failed.rowcount:
+                await self.index_now(event.account_id, asset_id)
+                await self.events.publish(Event(type=EventType.ASSET_FAILED, account_id=event.account_id,
+                                                data={"asset_id": asset_id, "status": AssetStatus.FAILED.value}))
+
     def skills(self) -> list[Skill]:
         return SKILLS
 
