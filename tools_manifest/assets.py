@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from engine.assets import Asset, AssetPage, AssetPatch, AssetStatus, IngestConfig, IngestOptions, ListQuery
+from engine.assets import Asset, AssetPage, AssetPatch, IngestConfig, IngestOptions, ListQuery
 from engine.assets.models import TEXT_FIELD_MAX, Metadata
 from engine.errors import Forbidden, InvalidInput
 from engine.usage import UsageKind
@@ -64,8 +64,7 @@ async def upload_asset(engine: Engine, principal: Principal, given: UploadAssetI
     await progress(0, 1, "fetching and storing" if given.url else "storing")
     asset = await _ingest(engine, principal, given)
     await progress(1, 1, "stored")
-    if asset.status is AssetStatus.PROCESSING:  # the answer names the analysis job, for wait_job
-        asset, _job_id = await engine.enrich.after_upload(principal, asset, wait=False)
+    asset, _job_id = await engine.enrich.after_upload(principal, asset, wait=False)  # names its analysis job
     return asset
 
 

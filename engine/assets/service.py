@@ -78,7 +78,7 @@ class AssetService:
     async def to_models(self, conn: AsyncConnection, rows: Sequence[sa.Row]) -> list[Asset]:
         ids = [row.id for row in rows]
         with_thumbnail = await self._thumbnail_ids(conn, ids) if ids else set()
-        costs = await self.ledger.asset_costs(ids)
+        costs = await self.ledger.asset_costs(ids, conn)
         return [self._model(row, row.id in with_thumbnail, costs.get(row.id, 0)) for row in rows]
 
     def _model(self, row: sa.Row, has_thumbnail: bool, cost_micros: int) -> Asset:

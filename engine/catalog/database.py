@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -57,6 +59,12 @@ class Catalog:
         else:
             options.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
         self.engine: AsyncEngine = create_async_engine(url, **options)
+        self.pool_wait_s = pool_wait_s
+        # SQLite lets one transaction write at a time and puts the others to sleep in its busy handler (1, 2,
+        # 5, 10 ... 100 ms a try): the transactions of one process take turns here instead, in order, and
+        # only other processes meet the busy handler.
+        self._writer = asyncio.Lock() if self.is_sqlite else None
+        self._writer_task: asyncio.Task[Any] | None = None
         if self.is_sqlite:
             sa.event.listen(self.engine.sync_engine, "connect", _tune_sqlite)
 
@@ -68,7 +76,7 @@ class Catalog:
     async def begin(self) -> AsyncIterator[AsyncConnection]:
         """A transaction: committed on exit, rolled back on error. Overload is ``Busy`` (503), never a 500."""
         try:
-            async with self.engine.begin() as conn:
+            async with self._writing(), self.engine.begin() as conn:
                 yield conn
         except sa.exc.TimeoutError as error:  # no connection free within POOL_WAIT_S
             raise _busy(error) from error
@@ -76,6 +84,26 @@ class Catalog:
             if _is_lock_timeout(error):
                 raise _busy(error) from error
             raise
+
+    @asynccontextmanager
+    async def _writing(self) -> AsyncIterator[None]:
+        if self._writer is None:
+            yield
+            return
+        task = asyncio.current_task()
+        if task is not None and task is self._writer_task:
+            raise RuntimeError("catalog.begin() inside another catalog.begin() of the same task would wait forever")
+        try:
+            async with asyncio.timeout(self.pool_wait_s):
+                await self._writer.acquire()
+        except TimeoutError as error:
+            raise _busy(error) from error
+        self._writer_task = task
+        try:
+            yield
+        finally:
+            self._writer_task = None
+            self._writer.release()
 
     @asynccontextmanager
     async def connect(self) -> AsyncIterator[AsyncConnection]:

@@ -7,9 +7,6 @@ processes never run one job at once and a worker that lost its claim cannot over
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -77,24 +74,12 @@ class JobStore:
         self.catalog = catalog
         self.keep_s = keep_s
         self.poll_interval_ms = poll_interval_ms
-        # SQLite lets one transaction write at a time and makes the others sleep in its busy handler (1, 2,
-        # 5, 10 ms...): the workers of one process take turns here instead, which is several times faster.
-        self._turn = asyncio.Lock() if catalog.is_sqlite else None
         skip_locked = not catalog.is_sqlite
         self._claim_due = _claim_statement(
             sa.select(j.c.id).where(_queued_due(AT)).order_by(j.c.run_after).limit(1), skip_locked=skip_locked)
         self._claim_lapsed = _claim_statement(
             sa.select(j.c.id).where(_lapsed(AT)).order_by(j.c.lease_until).limit(1), skip_locked=skip_locked)
         self._claim_one = _claim_statement(sa.select(j.c.id).where(j.c.id == ID, _runnable(AT)), skip_locked=skip_locked)
-
-    @asynccontextmanager
-    async def _begin(self) -> AsyncIterator[AsyncConnection]:
-        if self._turn is None:
-            async with self.catalog.begin() as conn:
-                yield conn
-            return
-        async with self._turn, self.catalog.begin() as conn:
-            yield conn
 
     # -- writing a job ------------------------------------------------------------------------------
 
@@ -161,7 +146,7 @@ class JobStore:
         while another process writes, and on PostgreSQL ``SKIP LOCKED`` lets workers pass each other. The two
         kinds of runnable job are picked one after the other so each pick walks an index, not the table.
         """
-        async with self._begin() as conn:
+        async with self.catalog.begin() as conn:
             if job_id is None:
                 return await self._claim_next(conn, owner, lease_s)
             return await self._claim(conn, self._claim_one, owner, lease_s, p_id=job_id)
@@ -184,7 +169,7 @@ class JobStore:
         """Extend the lease; (still ours, cancel requested)."""
         statement = (j.update().where(j.c.id == job_id, j.c.lease_owner == owner, j.c.status == JobStatus.RUNNING.value)
                      .values(lease_until=now() + timedelta(seconds=lease_s)).returning(j.c.cancel_requested))
-        async with self._begin() as conn:
+        async with self.catalog.begin() as conn:
             row = (await conn.execute(statement)).first()
         return (row is not None, bool(row.cancel_requested) if row else False)
 
@@ -193,7 +178,7 @@ class JobStore:
         if "steps" in values:
             values["steps"] = [step.model_dump() if isinstance(step, StepResult) else step for step in values["steps"]]
         statement = j.update().where(j.c.id == job_id, j.c.lease_owner == owner).values(**values, updated_at=now())
-        async with self._begin() as conn:
+        async with self.catalog.begin() as conn:
             return (await conn.execute(statement)).rowcount == 1
 
     async def finish(self, job_id: str, owner: str | None, status: JobStatus, *, error: str | None = None,
@@ -212,7 +197,7 @@ class JobStore:
         if owner is not None:
             where.append(j.c.lease_owner == owner)
         following = None
-        async with self._begin() as conn:
+        async with self.catalog.begin() as conn:
             row = (await conn.execute(j.update().where(*where).values(**values).returning(*j.c))).first()
             if claim_for is not None:
                 following = await self._claim_next(conn, *claim_for)
@@ -224,7 +209,7 @@ class JobStore:
             status=JobStatus.QUEUED.value, run_after=run_after, error=error, lease_owner=None, lease_until=None,
             updated_at=at, message=f"retrying: {error}"[:500],
         )
-        async with self._begin() as conn:
+        async with self.catalog.begin() as conn:
             return (await conn.execute(statement)).rowcount == 1
 
     async def release(self, job_id: str, owner: str) -> None:
@@ -234,7 +219,7 @@ class JobStore:
             attempts=sa.func.max(j.c.attempts - 1, 0) if self.catalog.is_sqlite else sa.func.greatest(j.c.attempts - 1, 0),
             updated_at=now(),
         )
-        async with self._begin() as conn:
+        async with self.catalog.begin() as conn:
             await conn.execute(statement)
 
     # -- cancelling and expiring -------------------------------------------------------------------------
@@ -243,7 +228,7 @@ class JobStore:
         """A queued job is cancelled at once; a running one is asked to stop at its next step."""
         at = now()
         mine = [j.c.id == job_id, j.c.account_id == account_id]
-        async with self._begin() as conn:
+        async with self.catalog.begin() as conn:
             row = (await conn.execute(sa.select(j.c.status).where(*mine))).first()
             if row is None:
                 raise job_not_found(job_id)
@@ -260,7 +245,7 @@ class JobStore:
     async def purge_finished(self) -> int:
         cutoff = now() - timedelta(seconds=self.keep_s)
         statement = j.delete().where(j.c.status.in_(FINISHED_VALUES), j.c.finished_at < cutoff)
-        async with self._begin() as conn:
+        async with self.catalog.begin() as conn:
             return (await conn.execute(statement)).rowcount
 
     def model(self, row: sa.Row) -> Job:

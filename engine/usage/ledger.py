@@ -85,14 +85,20 @@ class UsageLedger:
                 await own.execute(insert)
         return amount
 
-    async def asset_costs(self, asset_ids: Iterable[str]) -> dict[str, int]:
+    async def asset_costs(self, asset_ids: Iterable[str], conn: AsyncConnection | None = None) -> dict[str, int]:
+        """Sums by asset; on the caller's connection when it has one (a second checkout per request can leave
+        every pooled connection waiting for another under load)."""
         ids = list(asset_ids)
         if not ids:
             return {}
         u = tables.usage_events
         query = sa.select(u.c.asset_id, sa.func.sum(u.c.amount_micros)).where(u.c.asset_id.in_(ids)).group_by(u.c.asset_id)
-        async with self.catalog.connect() as conn:
-            found = {row[0]: int(row[1]) for row in await conn.execute(query)}
+        if conn is None:
+            async with self.catalog.connect() as own:
+                rows = (await own.execute(query)).all()
+        else:
+            rows = (await conn.execute(query)).all()
+        found = {row[0]: int(row[1]) for row in rows}
         return {asset_id: found.get(asset_id, 0) for asset_id in ids}
 
     async def summary(self, account_id: str, *, at: datetime | None = None) -> UsageSummary:

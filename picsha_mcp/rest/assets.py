@@ -31,10 +31,11 @@ async def create_asset(request: Request, engine: EngineDep, principal: Principal
     the call waits up to the configured timeout and answers 200 once they finished.
     """
     asset, wait = await ingest_request(request, engine, principal)
-    if asset.status is not AssetStatus.PROCESSING:
-        return JSONResponse(asset.model_dump(mode="json"), status_code=201)
-    asset, job_id = await engine.enrich.after_upload(principal, asset, wait=wait)
+    ready_at_once = asset.status is not AssetStatus.PROCESSING  # no analyses, or they finished already
+    asset, job_id = await engine.enrich.after_upload(principal, asset, wait=wait and not ready_at_once)
     headers = {JOB_ID_HEADER: job_id} if job_id else {}
+    if ready_at_once:
+        return JSONResponse(asset.model_dump(mode="json"), status_code=201, headers=headers)
     if asset.status is not AssetStatus.PROCESSING:
         return JSONResponse(asset.model_dump(mode="json"), status_code=200, headers=headers)
     if job_id:

@@ -55,3 +55,26 @@ async def test_a_write_lock_held_past_the_busy_timeout_is_busy(tmp_path: Path) -
         other.rollback()
         other.close()
         await catalog.close()
+
+
+async def test_the_writers_of_one_process_take_turns_and_a_nested_one_is_refused(tmp_path: Path) -> None:
+    catalog = Catalog(f"sqlite+aiosqlite:///{tmp_path / 'catalog.db'}")
+    await catalog.migrate()
+
+    async def write(n: int) -> None:
+        async with catalog.begin() as conn:
+            await conn.exec_driver_sql(f"INSERT INTO accounts (id, name, is_owner, created_at) "
+                                       f"VALUES ('acct_{n}', 'n', 0, '2026-01-01')")
+            await asyncio.sleep(0)  # let the others try to write meanwhile
+
+    try:
+        await asyncio.gather(*(write(n) for n in range(60)))
+        async with catalog.connect() as conn:
+            count = (await conn.exec_driver_sql("SELECT count(*) FROM accounts WHERE id LIKE 'acct_%'")).scalar()
+        async with catalog.begin():
+            with pytest.raises(RuntimeError, match="inside another"):
+                async with catalog.begin():
+                    pass
+    finally:
+        await catalog.close()
+    assert count == 60
