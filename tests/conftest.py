@@ -139,6 +139,16 @@ async def postgres_url() -> AsyncIterator[str]:
         yield url
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def shared_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """Settings whose catalog is SQLite or PostgreSQL, for tests of what processes share through it."""
+    if request.param == "sqlite":
+        return make_settings(tmp_path)
+    from engine.settings import CatalogSettings
+
+    return make_settings(tmp_path, catalog=CatalogSettings(url=request.getfixturevalue("postgres_url")))
+
+
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
     """moto's S3 server on 127.0.0.1 for the whole session."""

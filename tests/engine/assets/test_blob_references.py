@@ -19,17 +19,11 @@ from engine.auth import Principal
 from engine.catalog import tables
 from engine.catalog.database import now, utc
 from engine.errors import NotFound
-from engine.settings import CatalogSettings
 from engine.storage import original_key
 from tests.conftest import in_own_task
 from tests.factories import image_bytes, make_settings
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def shared_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
-    if request.param == "sqlite":
-        return make_settings(tmp_path)
-    return make_settings(tmp_path, catalog=CatalogSettings(url=request.getfixturevalue("postgres_url")))
 
 
 @pytest.fixture

@@ -17,7 +17,6 @@ from engine.auth import UrlSigner
 from engine.auth.signing_keys import SHARED_KID, shared_keys
 from engine.catalog import Catalog, tables
 from engine.settings import CatalogSettings, SigningSettings
-from tests.factories import make_settings
 
 
 def split(url: str) -> tuple[str, dict[str, str]]:
@@ -25,11 +24,6 @@ def split(url: str) -> tuple[str, dict[str, str]]:
     return parts.path, dict(parse_qsl(parts.query))
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def shared_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
-    if request.param == "sqlite":
-        return make_settings(tmp_path)
-    return make_settings(tmp_path, catalog=CatalogSettings(url=request.getfixturevalue("postgres_url")))
 
 
 @pytest.fixture

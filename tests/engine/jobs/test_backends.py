@@ -7,7 +7,6 @@ import asyncio
 import time
 from datetime import timedelta
 
-import pytest
 
 from engine.catalog import tables
 from engine.catalog.database import now
