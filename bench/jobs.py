@@ -44,6 +44,8 @@ from engine.catalog import Catalog, tables  # noqa: E402
 from engine.catalog.database import now  # noqa: E402
 from engine.jobs import JobBackend, JobContext, JobKind, JobPolicy, JobRunner, JobSettings  # noqa: E402
 from engine.jobs.factory import open_jobs  # noqa: E402
+from bench.load import start_server  # noqa: E402
+from tests.conftest import free_port  # noqa: E402
 
 PG_ADMIN = os.environ.get("PICSHA_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 SLEEP_S = 0.25
@@ -132,34 +134,13 @@ async def _finished_all(catalog: Catalog, n: int) -> bool:
 # -- 2. progress latency across processes -----------------------------------------------------------------
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def picsha_env(data_dir: Path, catalog_url: str | None, **env: str) -> dict[str, str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("PICSHA_")}
-    environment |= {"PICSHA_DATA_DIR": str(data_dir), **env}
-    if catalog_url:
-        environment["PICSHA_CATALOG__URL"] = catalog_url
-    return environment
-
-
 async def progress_latency(url: str, data_dir: Path, samples: int) -> list[float]:
-    env = picsha_env(data_dir, None if url.startswith("sqlite") else url, PICSHA_JOBS__IN_PROCESS="false")
-    key = subprocess.run([sys.executable, "-m", "picsha_mcp.cli", "keys", "create", "--name", "bench"], env=env,
-                         capture_output=True, text=True, check=True).stdout.strip()
-    port = _free_port()
-    log = open(data_dir / "serve.log", "wb")  # noqa: SIM115 - closed below
-    server = subprocess.Popen([sys.executable, "-m", "picsha_mcp.cli", "serve", "--port", str(port)], env=env,
-                              stdout=log, stderr=subprocess.STDOUT)
+    catalog = {} if url.startswith("sqlite") else {"PICSHA_CATALOG__URL": url}
+    port = free_port()
+    server, key = start_server(data_dir, port, PICSHA_JOBS__IN_PROCESS="false", **catalog)
     base = f"http://127.0.0.1:{port}"
     latencies: list[float] = []
     try:
-        await _wait_http(base)
         release: dict[str, asyncio.Event] = {}
 
         async def gated(job: JobContext) -> None:
@@ -179,7 +160,6 @@ async def progress_latency(url: str, data_dir: Path, samples: int) -> list[float
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(30)
-        log.close()
     return latencies
 
 
@@ -195,19 +175,6 @@ async def _one_latency(http: httpx2.AsyncClient, runner: JobRunner, owner: str, 
             if line.startswith("data:") and '"running"' in line:
                 release.setdefault(job_id, asyncio.Event()).set()
     raise RuntimeError("the stream ended without a terminal event")
-
-
-async def _wait_http(base: str) -> None:
-    deadline = time.perf_counter() + 90
-    async with httpx2.AsyncClient(timeout=1) as http:
-        while time.perf_counter() < deadline:
-            try:
-                if (await http.get(f"{base}/healthz")).status_code == 200:
-                    return
-            except httpx2.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-    raise RuntimeError("picsha serve did not start")
 
 
 # -- 3 and 4. worker processes -------------------------------------------------------------------------------

@@ -36,6 +36,7 @@ import httpx2  # noqa: E402
 import psutil  # noqa: E402
 
 from tests.factories import image_bytes  # noqa: E402
+from tests.processes import picsha, run_picsha, wait_until_serving  # noqa: E402
 
 MIX = [("upload", 2), ("tus", 1), ("render_cold", 2), ("render_cached", 4), ("search", 2), ("get", 4), ("list", 1)]
 PNG = image_bytes(320, 240, "png")
@@ -142,24 +143,20 @@ async def lost_uploads(base: str, key: str, accepted: list[str]) -> list[str]:
         return missing
 
 
-def start_server(data_dir: Path, port: int) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(data_dir: Path, port: int, **settings: str) -> tuple[subprocess.Popen[bytes], str]:
+    """``picsha serve`` on ``port`` over ``data_dir`` (analyses off unless ``settings`` say otherwise), once
+    it answers, with a key made for it beforehand. Its output goes to ``serve.log`` beside the folder."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PICSHA_")}
     env |= {"PICSHA_DATA_DIR": str(data_dir), "PICSHA_PUBLIC_URL": f"http://127.0.0.1:{port}"}
     for flag in ("AUTO_TAG", "SAFE_SEARCH", "OCR", "AUTO_SUMMARIZE", "VECTORIZE"):
         env[f"PICSHA_ENRICH__DEFAULTS__{flag}"] = "false"  # the HTTP paths under load, not the analyses
-    cli = [sys.executable, "-m", "picsha_mcp.cli"]
-    key = subprocess.run([*cli, "keys", "create", "--name", "load"], env=env, capture_output=True, text=True,
-                         check=True).stdout.strip()
-    log = (data_dir.parent / "serve.log").open("wb")
-    server = subprocess.Popen([*cli, "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            if httpx2.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return server, key
-        except httpx2.TransportError:
-            time.sleep(0.2)
-    raise RuntimeError("picsha serve did not start")
+    env |= settings
+    key = run_picsha(env, "keys", "create", "--name", "bench").stdout.strip()
+    log = data_dir.parent / "serve.log"
+    with log.open("wb") as out:
+        server = subprocess.Popen(picsha("serve", "--port", str(port)), env=env, stdout=out, stderr=subprocess.STDOUT)
+    wait_until_serving(f"http://127.0.0.1:{port}", server, log)
+    return server, key
 
 
 class PeakMemory:

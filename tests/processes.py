@@ -54,6 +54,22 @@ def picsha_process(env: Mapping[str, str], *args: str, log: Path) -> Iterator[su
                 process.wait(10)
 
 
+def wait_until_serving(url: str, process: subprocess.Popen[bytes], log: Path, timeout_s: float = 90) -> None:
+    """Return once ``url``'s ``/healthz`` answers; fail with the log's tail if the process exits or is late."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"{url}: the process exited: {log.read_text()[-3000:]}")
+        try:
+            if httpx2.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx2.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{url} did not start: {log.read_text()[-3000:]}")
+        time.sleep(0.1)
+
+
 @dataclass
 class Server:
     url: str
@@ -66,16 +82,5 @@ def picsha_server(env: Mapping[str, str], log: Path) -> Iterator[Server]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     with picsha_process({**env, "PICSHA_PUBLIC_URL": url}, "serve", "--port", str(port), log=log) as process:
-        deadline = time.monotonic() + 90
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"picsha serve exited: {log.read_text()[-2000:]}")
-            try:
-                if httpx2.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx2.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"picsha serve did not start: {log.read_text()[-2000:]}")
-            time.sleep(0.1)
+        wait_until_serving(url, process, log)
         yield Server(url, process)

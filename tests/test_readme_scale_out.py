@@ -20,6 +20,7 @@ import pytest
 from tests.conftest import free_port
 from tests.factories import image_bytes
 from tests.postgres import PG_DSN, fresh_database
+from tests.processes import wait_until_serving
 
 pytestmark = pytest.mark.slow
 
@@ -63,19 +64,6 @@ def database() -> Iterator[str]:
     subprocess.run(["dropdb", "--if-exists", "--force", "-h", "127.0.0.1", "-U", "postgres", name], check=False)
 
 
-def _wait_http(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        assert process.poll() is None, log.read_text()[-3000:]
-        try:
-            if httpx2.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx2.TransportError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"{url} did not start:\n{log.read_text()[-3000:]}")
-
-
 def _until(check, timeout_s: float = 90) -> object:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout_s
     while True:
@@ -97,8 +85,8 @@ def test_the_readme_scale_out_section_works_as_written(database: str, tmp_path: 
                                    start_new_session=True)
     a, b = (f"http://127.0.0.1:{port}" for port in ports)
     try:
-        _wait_http(a, cluster, log)
-        _wait_http(b, cluster, log)
+        wait_until_serving(a, cluster, log, timeout_s=120)
+        wait_until_serving(b, cluster, log, timeout_s=120)
         key = re.search(r"sk_live_[A-Za-z0-9]+", log.read_text())
         assert key, log.read_text()[-3000:]
         headers = {"Authorization": f"Bearer {key.group(0)}"}

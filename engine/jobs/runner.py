@@ -60,15 +60,14 @@ def worker_name() -> str:
 
 
 class JobRunner:
-    def __init__(self, catalog: Catalog, settings: JobSettings, *, signals: JobSignals, dispatcher: Dispatcher,
-                 kinds: list[JobKind] | None = None):
+    def __init__(self, catalog: Catalog, settings: JobSettings, *, signals: JobSignals, dispatcher: Dispatcher):
         self.catalog = catalog
         self.settings = settings
         self.signals = signals
         self.dispatcher = dispatcher
         self.store = JobStore(catalog, keep_s=settings.keep_days * 86400,
                               poll_interval_ms=int(min(1.0, settings.poll_max_s * 2) * 1000))
-        self.kinds: dict[str, JobKind] = {kind.name: kind for kind in kinds or []}
+        self.kinds: dict[str, JobKind] = {}
         self.on_finished: Finished | None = None
         self.lease_s = settings.lease_s
         self.check_s = min(settings.lease_s / 3, 2.0)
