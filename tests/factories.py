@@ -46,14 +46,18 @@ def _rational(value: float) -> tuple[Fraction, Fraction, Fraction]:
 
 def jpeg_with_exif(
     *, lat: float | None = None, lon: float | None = None, make: str = "Canon", model: str = "Canon EOS R5",
-    artist: str = "Ada Lovelace", taken: str = "2025:11:19 14:02:11", orientation: int = 1,
-    width: int = 320, height: int = 240,
+    artist: str = "Ada Lovelace", taken: str | None = "2025:11:19 14:02:11", orientation: int = 1,
+    width: int = 320, height: int = 240, offset: str | None = None, digitized: str | None = None,
 ) -> bytes:
-    """A JPEG whose EXIF carries camera, author, time, orientation and (optionally) GPS, written by Pillow."""
+    """A JPEG whose EXIF carries camera, author, time, orientation and (optionally) GPS, written by Pillow.
+    ``taken`` is DateTimeOriginal, ``offset`` its OffsetTimeOriginal ('+02:00'), ``digitized`` CreateDate."""
     image = Image.open(io.BytesIO(image_bytes(width, height, "png")))
     exif = Image.Exif()
     exif[0x010F], exif[0x0110], exif[0x013B], exif[0x0112] = make, model, artist, orientation
-    exif.get_ifd(0x8769)[0x9003] = taken
+    extra = exif.get_ifd(0x8769)
+    for tag, value in ((0x9003, taken), (0x9011, offset), (0x9004, digitized)):
+        if value is not None:
+            extra[tag] = value
     if lat is not None and lon is not None:
         gps = exif.get_ifd(0x8825)
         gps[1], gps[2] = ("N" if lat >= 0 else "S"), _rational(abs(lat))

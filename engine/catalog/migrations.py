@@ -228,11 +228,45 @@ def _m004_distributed_jobs(conn: Connection) -> None:
                          "SELECT sha256, MIN(blob_key), NULL FROM assets GROUP BY sha256"))
 
 
+def _m005_taken_at(conn: Connection) -> None:
+    """When each asset was taken or made, apart from when it was uploaded (``created_at``): filled from the
+    probed EXIF/PDF/office time already stored in ``exif.created``, else the upload time."""
+    from engine.assets.taken import taken_from  # the rule new uploads follow, so old and new rows agree
+
+    for column in (sa.Column("taken_at", sa.DateTime(timezone=True), nullable=True),
+                   sa.Column("taken_offset", sa.Integer, nullable=True)):
+        kind = column.type.compile(dialect=conn.dialect)
+        conn.execute(sa.text(f"ALTER TABLE assets ADD COLUMN {column.name} {kind}"))
+    assets = sa.Table(
+        "assets", sa.MetaData(),
+        sa.Column("id", sa.String(40), primary_key=True), sa.Column("account_id", sa.String(40)),
+        sa.Column("exif", sa.JSON), sa.Column("created_at", sa.DateTime(timezone=True)),
+        sa.Column("taken_at", sa.DateTime(timezone=True)), sa.Column("taken_offset", sa.Integer),
+    )
+    update = (assets.update().where(assets.c.id == sa.bindparam("row_id"))
+              .values(taken_at=sa.bindparam("taken"), taken_offset=sa.bindparam("offset")))
+    last = ""
+    while True:  # in batches by id, so a large catalog is never read into memory at once
+        rows = conn.execute(sa.select(assets.c.id, assets.c.exif, assets.c.created_at)
+                            .where(assets.c.id > last).order_by(assets.c.id).limit(1000)).all()
+        if not rows:
+            break
+        values = []
+        for row in rows:
+            created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
+            taken, offset = taken_from(row.exif if isinstance(row.exif, dict) else {}, created)
+            values.append({"row_id": row.id, "taken": taken, "offset": offset})
+        conn.execute(update, values)
+        last = rows[-1].id
+    sa.Index("ix_assets_account_taken", assets.c.account_id, assets.c.taken_at).create(conn)
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("initial", _m001_initial),
     ("uploads_and_size_index", _m002_uploads_and_size_index),
     ("resumable_upload_state", _m003_resumable_upload_state),
     ("distributed_jobs", _m004_distributed_jobs),
+    ("taken_at", _m005_taken_at),
 ]
 
 

@@ -60,7 +60,12 @@ assets = sa.Table(
     sa.Column("config", sa.JSON, nullable=False, default=dict),
     sa.Column("created_at", Timestamp, nullable=False),
     sa.Column("updated_at", Timestamp, nullable=False),
+    # When it was taken (EXIF) or made, as the wall clock of its own place written as UTC, and that place's
+    # UTC offset in minutes when known (engine.assets.taken). Null only in rows no migration has reached.
+    sa.Column("taken_at", Timestamp, nullable=True),
+    sa.Column("taken_offset", sa.Integer, nullable=True),
     sa.Index("ix_assets_account_created", "account_id", "created_at"),
+    sa.Index("ix_assets_account_taken", "account_id", "taken_at"),
     sa.Index("ix_assets_account_size", "account_id", "size"),
     sa.Index("ix_assets_sha256", "sha256"),
 )

@@ -10,6 +10,7 @@ import hashlib
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import anyio
@@ -27,6 +28,9 @@ class StagedFile:
     # Set by a stager that saw every byte and found only ASCII without NUL: the sniffer then knows the
     # file is text without reading it again.
     ascii_text: bool = False
+    # The file's own time where the source knows one (a local file's modification time): the asset's taken
+    # time when its contents carry none (no EXIF, PDF or office date).
+    modified_at: datetime | None = None
 
     def discard(self) -> None:
         self.path.unlink(missing_ok=True)

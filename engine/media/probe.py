@@ -10,6 +10,7 @@ from xml.etree import ElementTree
 import pyvips
 
 from engine.assets.models import AssetType
+from engine.assets.taken import parse_moment, parse_offset
 from engine.errors import InvalidInput
 from engine.ingest.sniff import FileKind
 from engine.media.archive import ArchiveLimits, UnreadableArchive, open_archive, refuse_xml_dtd
@@ -19,7 +20,8 @@ from engine.media.pdf import UnreadablePdf, open_pdf
 # EXIF tag numbers (TIFF/EXIF 2.3).
 _IFD_EXIF, _IFD_GPS = 0x8769, 0x8825
 _MAKE, _MODEL, _ORIENTATION, _SOFTWARE, _DATETIME, _ARTIST = 0x010F, 0x0110, 0x0112, 0x0131, 0x0132, 0x013B
-_DATETIME_ORIGINAL = 0x9003
+_DATETIME_ORIGINAL, _DATETIME_DIGITIZED = 0x9003, 0x9004  # exiftool's DateTimeOriginal and CreateDate
+_OFFSET_TIME, _OFFSET_ORIGINAL, _OFFSET_DIGITIZED = 0x9010, 0x9011, 0x9012  # their UTC offsets (EXIF 2.31)
 
 
 @dataclass
@@ -94,11 +96,24 @@ def _image_exif(path: Path) -> tuple[dict[str, Any], tuple[float, float] | None]
         "make": make or None,
         "model": model or None,
         "author": base[_ARTIST] or None,
-        "created": _exif_date(_clean(extra.get(_DATETIME_ORIGINAL)) or base[_DATETIME]),
+        "created": _taken(extra, base[_DATETIME]),
         "orientation": int(base[_ORIENTATION]) if base[_ORIENTATION] else None,
         "software": base[_SOFTWARE] or None,
     }
     return {k: v for k, v in result.items() if v is not None}, gps
+
+
+def _taken(extra: Any, modified: Any) -> str | None:
+    """When the picture was taken: DateTimeOriginal, else CreateDate, else the file's DateTime, each with its
+    own offset tag when the camera wrote one (the search's taken-at filters read it)."""
+    for when, offset in ((extra.get(_DATETIME_ORIGINAL), extra.get(_OFFSET_ORIGINAL)),
+                         (extra.get(_DATETIME_DIGITIZED), extra.get(_OFFSET_DIGITIZED)),
+                         (modified, extra.get(_OFFSET_TIME))):
+        found = _exif_date(_clean(when))
+        if found and parse_moment(found) is not None:
+            zone = _clean(offset)
+            return found + zone.strip() if "T" in found and isinstance(zone, str) and parse_offset(zone) else found
+    return None
 
 
 def _exif_date(value: Any) -> str | None:
@@ -140,6 +155,13 @@ def _office_properties(path: Path, kind: FileKind, limits: ArchiveLimits) -> dic
     return {k: v.strip() for k, v in found.items() if v and v.strip()}
 
 
+def _pdf_date(value: Any) -> str | None:
+    """PDF dates ('D:20240615103000+02'00'') in ISO 8601, like every other time in the API; kept as written
+    when unreadable."""
+    moment = parse_moment(value)
+    return moment.isoformat() if moment is not None else value
+
+
 def _pdf(path: Path, kind: FileKind) -> Probe:
     try:
         with open_pdf(path) as document:
@@ -148,7 +170,7 @@ def _pdf(path: Path, kind: FileKind) -> Probe:
             pages = len(document)
     except UnreadablePdf as error:
         raise corrupt(kind, error) from error
-    exif = {"author": meta.get("Author"), "title": meta.get("Title"), "created": meta.get("CreationDate")}
+    exif = {"author": meta.get("Author"), "title": meta.get("Title"), "created": _pdf_date(meta.get("CreationDate"))}
     return Probe(
         width=round(width) if width else None, height=round(height) if height else None,
         pages=pages, exif={k: v for k, v in exif.items() if v},
