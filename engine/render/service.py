@@ -85,7 +85,7 @@ class RenderService:
 
     def signed_url(self, asset_id: str, params: RenderParams, *, ttl_s: int | None = None) -> str:
         """An absolute render URL signed over its path and normalised query; it works without a key."""
-        return self.links.signed(f"/v1/assets/{asset_id}/render", params.to_query(), ttl_s=ttl_s)
+        return self.links.render(asset_id, params.to_query(), ttl_s=ttl_s)
 
     def thumbnail_params(self) -> RenderParams:
         return thumbnail_params(self.thumbnail_px)
