@@ -112,6 +112,21 @@ class SigningSettings(BaseModel):
     url_ttl_s: int | None = Field(default=None, ge=1, description="Expiry of signed URLs; none: no expiry.")
 
 
+class McpSettings(BaseModel):
+    """MCP over stdio (``picsha mcp``): where its links point, and how large a resource read may be."""
+
+    probe_timeout_s: float = Field(
+        default=2.0, gt=0, le=30,
+        description="How long picsha mcp waits, once at start, for a picsha serve at public_url to answer; "
+        "without one, it serves its links itself on a loopback port for the session.",
+    )
+    resource_max_bytes: int = Field(
+        default=20 * 1024 * 1024, ge=1,
+        description="Largest original or full-size render read as an MCP resource (base64 inside JSON-RPC); "
+        "larger files are fetched from their signed URL.",
+    )
+
+
 class PriceTable(BaseModel):
     """Prices in USD used to write the usage ledger."""
 
@@ -141,6 +156,7 @@ class Settings(BaseSettings):
     render: RenderSettings = Field(default_factory=RenderSettings)
     previews: PreviewSettings = Field(default_factory=PreviewSettings)
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
+    mcp: McpSettings = Field(default_factory=McpSettings)
 
     def catalog_url(self) -> str:
         return self.catalog.url or f"sqlite+aiosqlite:///{(self.data_dir / 'catalog.db').resolve()}"

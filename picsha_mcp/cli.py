@@ -70,13 +70,15 @@ def serve(
 @app.command()
 def mcp() -> None:
     """Speak MCP over stdio (Claude Desktop, Cursor): as the owner account; local file paths allowed."""
+    from picsha_mcp.link_listener import links_for_stdio
     from picsha_mcp.server import build_server
     from tools_manifest.calls import Transport
 
     async def main() -> None:
         # stdout carries the protocol: nothing else may print to it (logs go to stderr).
         async with Engine.open(Settings()) as engine:  # runs the analyses of its uploads (PICSHA_JOBS__IN_PROCESS)
-            await build_server(engine, transport=Transport.STDIO).run_stdio_async()
+            async with links_for_stdio(engine):  # its signed URLs open: a picsha serve, or its own listener
+                await build_server(engine, transport=Transport.STDIO).run_stdio_async()
 
     asyncio.run(main())
 

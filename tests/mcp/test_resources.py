@@ -12,6 +12,9 @@ from mcp.shared.exceptions import MCPError
 from PIL import Image
 
 from engine import Engine
+from engine.auth import Principal
+from engine.render import RenderParams
+from engine.render.params import OutputFormat
 from picsha_mcp import resources
 from picsha_mcp.server import PicshaServer
 from tests.factories import image_bytes, pdf_bytes
@@ -26,7 +29,8 @@ async def test_templates_are_listed(server: PicshaServer) -> None:
     async with Client(server) as client:
         templates = [t.uri_template for t in (await client.list_resource_templates()).resource_templates]
     assert templates == [
-        "picsha://assets/{id}", "picsha://assets/{id}/preview", "picsha://assets/{id}/render{?w,h,fit,gravity,format}"
+        "picsha://assets/{id}", "picsha://assets/{id}/preview",
+        "picsha://assets/{id}/render{?w,h,fit,gravity,format,full}", "picsha://assets/{id}/original",
     ]
 
 
@@ -64,6 +68,9 @@ async def test_document_preview_is_its_first_page(server: PicshaServer) -> None:
         ("picsha://assets/ID/render?w=0", "render_param_invalid"),
         ("picsha://assets/ID/render?size=big", "render_param_unknown"),
         ("picsha://assets/ID?w=1", "resource_uri_invalid"),
+        ("picsha://assets/ID/original?w=1", "resource_uri_invalid"),
+        ("picsha://assets/ID/render?w=10&full=yes", "resource_uri_invalid"),
+        ("picsha://assets/as_missing/original", "asset_not_found"),
     ],
 )
 async def test_read_errors_keep_the_code(server: PicshaServer, uri: str, code: str) -> None:
@@ -113,3 +120,37 @@ async def test_another_account_sees_nothing(engine: Engine, server: PicshaServer
             await client.read_resource(f"picsha://assets/{asset['id']}/preview")
         result = await client.call_tool("get_asset", {"id": asset["id"]})
     assert raised.value.data["code"] == "asset_not_found" and result.is_error
+
+
+async def test_original_and_full_render_are_the_files_own_bytes(engine: Engine, server: PicshaServer) -> None:
+    sent = image_bytes(2400, 1600)  # larger than a model preview: a preview would be shrunk and re-encoded
+    async with Client(server) as client:
+        asset = ok(await client.call_tool(
+            "upload_asset", {"base64": base64.b64encode(sent).decode(), "filename": "big.jpg"}
+        ))
+        original = (await client.read_resource(f"picsha://assets/{asset['id']}/original")).contents[0]
+        full = (await client.read_resource(f"picsha://assets/{asset['id']}/render?w=2000&format=png&full=1")).contents[0]
+        sized = (await client.read_resource(f"picsha://assets/{asset['id']}/render?w=2000&format=png")).contents[0]
+    assert original.mime_type == "image/jpeg" and base64.b64decode(original.blob) == sent  # type: ignore[union-attr]
+    assert full.mime_type == "image/png" and picture(full.blob).size == (2000, 1333)  # type: ignore[union-attr]
+    assert max(picture(sized.blob).size) <= 1568  # type: ignore[union-attr]
+    rendered = await engine.render.render(asset["id"], RenderParams(w=2000, format=OutputFormat.PNG),
+                                          principal=Principal(account_id=engine.owner_account_id), accept=None)
+    assert base64.b64decode(full.blob) == await engine.render.read(rendered)  # type: ignore[union-attr]
+
+
+async def test_bytes_over_the_cap_point_to_the_url(engine: Engine) -> None:
+    from picsha_mcp.server import build_server
+    from tools_manifest.calls import Transport
+
+    engine.settings.mcp.resource_max_bytes = 1000
+    async with Client(build_server(engine, transport=Transport.STDIO)) as client:
+        asset = await upload(client, 300, 200)
+        with pytest.raises(MCPError) as original:
+            await client.read_resource(f"picsha://assets/{asset['id']}/original")
+        with pytest.raises(MCPError) as render:
+            await client.read_resource(f"picsha://assets/{asset['id']}/render?w=200&format=png&full=1")
+    assert original.value.data["code"] == "resource_too_large" and original.value.data["limit"] == 1000
+    assert original.value.data["url"] == asset["urls"]["original"]
+    assert "PICSHA_MCP__RESOURCE_MAX_BYTES" in original.value.message and asset["urls"]["original"] in original.value.message
+    assert render.value.data["code"] == "resource_too_large" and "/render?" in render.value.data["url"]
