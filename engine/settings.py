@@ -75,6 +75,11 @@ class IngestSettings(BaseModel):
         "(a private network's services listen on any port).",
     )
     thumbnail_px: int = Field(default=256, ge=16, le=2048)
+    path_roots: list[Path] = Field(
+        default_factory=list,
+        description="Folders a local 'path' upload (MCP over stdio) may read from, besides the client's MCP "
+        "roots. With neither, the user's home folder. Hidden files and folders are never read.",
+    )
     archive_max_total_bytes: int = Field(
         default=ArchiveLimits.max_total_bytes, ge=1, description="Office files (ZIP containers): most bytes all members inflate to."
     )

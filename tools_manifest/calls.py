@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 
 
 class Transport(StrEnum):
@@ -20,9 +21,15 @@ class Transport(StrEnum):
 
 
 Progress = Callable[[float, float | None, str | None], Awaitable[None]]
+ClientRoots = Callable[[], Awaitable[list[Path] | None]]
+"""The folders the MCP client shares with the server (its ``roots``), or ``None`` when it declares none."""
 
 
 async def _no_progress(_done: float, _total: float | None, _message: str | None) -> None:
+    return None
+
+
+async def _no_roots() -> list[Path] | None:
     return None
 
 
@@ -30,6 +37,7 @@ async def _no_progress(_done: float, _total: float | None, _message: str | None)
 class ToolCall:
     transport: Transport
     progress: Progress = _no_progress
+    client_roots: ClientRoots = _no_roots
 
     @property
     def is_local(self) -> bool:

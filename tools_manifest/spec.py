@@ -96,6 +96,14 @@ class ToolSpec(Generic[In, Out]):
     run: Run[In, Out]
     example: dict[str, Any] = field(default_factory=dict)
 
+    def parse(self, arguments: dict[str, Any]) -> In:
+        """The input, checked as strict JSON: ``"yes"`` is not ``true`` and ``"5"`` is not ``5``.
+
+        A model's slip is an error naming the expected type, never a guess; a destructive confirmation can
+        only be the boolean ``true``. Raises pydantic's ``ValidationError``; each front door shapes it.
+        """
+        return self.input.model_validate_json(json.dumps(arguments), strict=True)
+
     def full_description(self) -> str:
         """The description plus the example call, as the model sees it."""
         return f"{self.description}\nExample: {self.id}({json.dumps(self.example, separators=(', ', ': '))})"

@@ -78,12 +78,29 @@ class Location(BaseModel):
     label: str | None = None
 
 
+ANALYSIS_KEY = "analysis"  # the Analysis record is kept in the catalog's ai JSON under this key (never shown in ai)
+
+
+class Analysis(BaseModel):
+    """What the analyses did with an asset, so an agent can tell whether waiting would bring more."""
+
+    done: list[str] = Field(default_factory=list, description="Analyses that ran.")
+    pending: list[str] = Field(default_factory=list, description="Analyses queued or running.")
+    skipped: dict[str, str] = Field(default_factory=dict, description="Analysis -> why it did not run.")
+    failed: dict[str, str] = Field(default_factory=dict, description="Analysis -> its error.")
+
+
 class Asset(BaseModel):
     id: str
     status: AssetStatus
     type: AssetType
     filename: str
     created_at: datetime
+    taken_at: datetime = Field(
+        description="When it was taken or made: the EXIF capture time (with the camera's UTC offset when it wrote "
+        "one, else read as UTC), else the file's own creation time (a PDF's or office file's, a local file's "
+        "modification time), else the upload time. created_at is always the upload time."
+    )
     updated_at: datetime
     urls: AssetUrls
     meta: AssetMeta
@@ -95,8 +112,12 @@ class Asset(BaseModel):
     alt_text: str | None = None
     is_public: bool = False
     cost: str = Field(description="Sum of this asset's usage-ledger rows, in USD.")
+    analysis: Analysis = Field(default_factory=Analysis)
     job_id: str | None = Field(
         default=None, description="In an upload's answer while analyses run: their job (GET /v1/jobs/{id}, wait_job)."
+    )
+    duplicate_of: str | None = Field(
+        default=None, description="In an upload's answer: the account's earlier asset with the same bytes (sha256)."
     )
 
 
@@ -105,13 +126,20 @@ class IngestConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    auto_tag: bool | None = None
-    auto_summarize: bool | None = None
-    vectorize: bool | None = None
-    location_lookup: bool | None = None
-    pre_render_sizes: bool | None = None
-    safe_search: bool | None = None
-    ocr: bool | None = None
+    auto_tag: bool | None = Field(default=None, description="Tags, colours and faces from the pixels.")
+    auto_summarize: bool | None = Field(default=None, description="A caption (images) or summary (documents).")
+    vectorize: bool | None = Field(default=None, description="Embeddings, so search finds it by meaning.")
+    location_lookup: bool | None = Field(default=None, description="A place name from the photo's GPS position.")
+    pre_render_sizes: bool | None = Field(default=None, description="Make the common web sizes now, not on first use.")
+    safe_search: bool | None = Field(default=None, description="Flag adult content.")
+    ocr: bool | None = Field(default=None, description="Read the text in images and scanned pages.")
+
+
+class OnDuplicate(StrEnum):
+    """What an upload does when the account already holds the same bytes."""
+
+    KEEP = "keep"  # store a second asset; the answer names the first in duplicate_of
+    REUSE = "reuse"  # store nothing; answer with the existing asset
 
 
 class IngestOptions(BaseModel):
@@ -124,6 +152,7 @@ class IngestOptions(BaseModel):
     alt_text: str | None = Field(default=None, max_length=TEXT_FIELD_MAX)
     is_public: bool = False
     wait: bool = False
+    on_duplicate: OnDuplicate = OnDuplicate.KEEP
 
 
 class AssetPatch(BaseModel):

@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from engine.assets.blobs import BlobReferences
 from engine.assets.links import AssetLinks
 from engine.assets.models import (
+    ANALYSIS_KEY,
+    Analysis,
     Asset,
     AssetAI,
     AssetMeta,
@@ -23,6 +25,7 @@ from engine.assets.models import (
     SortOrder,
     UsageStats,
 )
+from engine.assets.taken import joined
 from engine.auth.keys import Principal
 from engine.catalog import Catalog, tables
 from engine.catalog.database import now, utc
@@ -88,6 +91,8 @@ class AssetService:
             type=row.type,
             filename=row.filename,
             created_at=utc(row.created_at),
+            # a row an older version wrote during an upgrade has no taken time: its upload time is the best known
+            taken_at=joined(utc(row.taken_at), row.taken_offset) if row.taken_at else utc(row.created_at),
             updated_at=utc(row.updated_at),
             urls=self.links.for_asset(row.id, has_thumbnail=has_thumbnail),
             meta=AssetMeta(
@@ -95,7 +100,8 @@ class AssetService:
                 height=row.height, pages=(row.exif or {}).get("pages"), sha256=row.sha256,
                 exif={k: v for k, v in (row.exif or {}).items() if k != "pages"},
             ),
-            ai=AssetAI(**(row.ai or {})),
+            ai=AssetAI(**{k: v for k, v in (row.ai or {}).items() if k != ANALYSIS_KEY}),
+            analysis=Analysis(**(row.ai or {}).get(ANALYSIS_KEY, {})),
             location=Location(**row.location) if row.location else None,
             tags=row.tags or [],
             metadata=row.metadata or {},
@@ -109,6 +115,16 @@ class AssetService:
         async with self.catalog.connect() as conn:
             row = await self._row(conn, principal.account_id, asset_id)
             return (await self.to_models(conn, [row]))[0]
+
+    async def get_many(self, principal: Principal, asset_ids: Sequence[str]) -> list[Asset]:
+        """The caller's assets among ``asset_ids``, in that order, in one query (others are left out)."""
+        if not asset_ids:
+            return []
+        a = tables.assets
+        query = sa.select(a).where(a.c.id.in_(list(asset_ids)), a.c.account_id == principal.account_id)
+        async with self.catalog.connect() as conn:
+            found = {asset.id: asset for asset in await self.to_models(conn, (await conn.execute(query)).all())}
+        return [found[asset_id] for asset_id in asset_ids if asset_id in found]
 
     async def list(self, principal: Principal, query: ListQuery) -> AssetPage:
         a = tables.assets

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from engine.assets.models import Asset, AssetStatus, IngestOptions
+from engine.assets.models import ANALYSIS_KEY, Analysis, Asset, AssetStatus, IngestOptions
 from engine.assets.service import THUMBNAIL_KIND, AssetService, not_found
 from engine.auth.keys import Principal
 from engine.catalog import Catalog, tables
@@ -28,6 +28,7 @@ from engine.enrich.steps import State, Steps
 from engine.errors import InvalidInput, NotFound
 from engine.events import Event, EventBus, EventType, Subscriber
 from engine.jobs import Job, JobContext, JobKind, JobPolicy, JobRunner
+from engine.jobs.models import StepResult
 from engine.media.archive import ArchiveLimits
 from engine.places.google import GoogleGeocoder
 from engine.search.index import SearchIndex
@@ -40,6 +41,25 @@ log = logging.getLogger("picsha.enrich")
 JOB_KIND = "enrich"
 # A failed analysis is a failed step, recorded, not retried; a crash mid-run is safe to run again.
 JOB_POLICY = JobPolicy(attempts=3, backoff_s=5.0, time_limit_s=1800.0, idempotent=True)
+
+
+def with_outcome(ai: dict[str, Any], steps: list[StepResult]) -> dict[str, Any]:
+    """``ai`` with its analysis record updated by a finished job's steps (earlier runs' ``done`` kept)."""
+    before = Analysis(**ai.get(ANALYSIS_KEY, {}))
+    done = [name for name in before.done if name not in {step.name for step in steps}]
+    skipped = {name: why for name, why in before.skipped.items() if name not in {step.name for step in steps}}
+    failed: dict[str, str] = {}
+    for step in steps:
+        if step.name == "load" and step.ok:
+            continue
+        if not step.ok:
+            failed[step.name] = step.error or "failed"
+        elif step.skipped:
+            skipped[step.name] = step.skipped
+        else:
+            done.append(step.name)
+    outcome = Analysis(done=done, skipped=skipped, failed=failed)
+    return {**ai, ANALYSIS_KEY: outcome.model_dump(exclude_defaults=True)}
 
 
 class SkillRun(BaseModel):
@@ -125,6 +145,17 @@ class EnrichService:
     def plan(self, options: IngestOptions, asset_type: str) -> list[str]:
         flags = resolve_flags(options.config, self.settings.defaults)
         return plan(asset_type, flags, google_maps=self.steps.geocoder is not None)
+
+    def not_planned(self, options: IngestOptions, asset_type: str, planned: list[str]) -> dict[str, str]:
+        """The analyses that fit this type but will not run, each with why (for the asset's ``analysis``)."""
+        flags = resolve_flags(options.config, self.settings.defaults)
+        reasons: dict[str, str] = {}
+        for skill in SKILLS:
+            if asset_type not in skill.types or skill.name in planned:
+                continue
+            asked = [flag for flag in skill.flags if flags.get(flag)]
+            reasons[skill.name] = "no Google Maps key" if asked else f"off (config.{' or config.'.join(skill.flags)})"
+        return reasons
 
     async def schedule(self, conn: AsyncConnection, *, account_id: str, asset_id: str, skills: list[str],
                        options: IngestOptions) -> str:
@@ -213,7 +244,7 @@ class EnrichService:
             state = State(source=source, flags=flags, ai=dict(record.ai or {}))
 
         if not await job.run_step("load", load) or state is None:
-            await self._finish(record, dict(record.ai or {}), AssetStatus.FAILED, None)
+            await self._finish(record, with_outcome(dict(record.ai or {}), job.steps), AssetStatus.FAILED, None)
             return await self.index_now(record.account_id, record.id)  # the index shows the failed status
         loaded: State = state
         skills = [name for name in job.payload.get("skills") or [] if name != "index"]
@@ -222,7 +253,7 @@ class EnrichService:
             await job.run_step(name, lambda name=name: getattr(self.steps, name)(loaded))
         status = AssetStatus.FAILED if job.failed_step else AssetStatus.READY
         await job.run_step("index", lambda: self._index(loaded, status))
-        await self._finish(record, loaded.ai, AssetStatus.FAILED if job.failed_step else AssetStatus.READY, loaded.location)
+        await self._finish(record, with_outcome(loaded.ai, job.steps), status, loaded.location)
         return {"asset_id": record.id, "status": status.value}
 
     async def _index(self, state: State, status: AssetStatus) -> str | None:

@@ -9,21 +9,24 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path, PurePath
 from typing import Protocol
 
 import anyio
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from engine.assets.models import Asset, AssetStatus, IngestOptions
+from engine.assets.models import ANALYSIS_KEY, Analysis, Asset, AssetStatus, IngestOptions, OnDuplicate
 from engine.assets.service import AssetService
+from engine.assets.taken import taken_from
 from engine.auth.keys import Principal
 from engine.catalog import Catalog, tables
 from engine.catalog.database import now
 from engine.errors import InvalidInput, UnsupportedMediaType
 from engine.ids import IdPrefix, new_id
 from engine.ingest.fetch import fetch_url
+from engine.ingest.local_paths import readable_path
 from engine.ingest.sniff import ALLOWED_FORMATS, KINDS, FileKind, sniff
 from engine.ingest.staging import StagedFile, StagingWriter, stage
 from engine.media.probe import Probe, probe
@@ -37,10 +40,12 @@ from engine.usage import UsageKind, UsageLedger
 BASE64_CHUNK = 4 * 1024 * 1024  # characters decoded per worker-thread call
 
 
-class Analysis(Protocol):
+class AnalysisPlanner(Protocol):
     """Background analysis of a new asset (enrichment): planned before the row is written, started after."""
 
     def plan(self, options: IngestOptions, asset_type: str) -> list[str]: ...
+
+    def not_planned(self, options: IngestOptions, asset_type: str, planned: list[str]) -> dict[str, str]: ...
 
     async def schedule(
         self, conn: AsyncConnection, *, account_id: str, asset_id: str, skills: list[str], options: IngestOptions
@@ -67,7 +72,7 @@ class IngestService:
         geocoder: OfflineGeocoder,
         work_dir: Path,
         render: RenderService,
-        analysis: Analysis,
+        analysis: AnalysisPlanner,
     ):
         self.settings = settings
         self.catalog = catalog
@@ -100,14 +105,37 @@ class IngestService:
     async def from_base64(self, principal: Principal, data: str, filename: str | None, options: IngestOptions) -> Asset:
         return await self.from_stream(principal, filename, _decode_base64(data), options)
 
-    async def from_path(self, principal: Principal, path: Path, options: IngestOptions) -> Asset:
-        if not path.is_file():
-            raise InvalidInput(f"No readable file at {str(path)!r}.", code="asset_file_required")
-        return await self.from_stream(principal, path.name, _read_file(path), options)
+    async def from_path(
+        self, principal: Principal, path: Path, options: IngestOptions, *, within: Sequence[Path] | None = None
+    ) -> Asset:
+        """A local file. ``within``: the folders it must lie in when a model chose the path (MCP over stdio,
+        see ``local_paths.allowed_roots``); the CLI, where the user names the file, passes none."""
+        if within is None:
+            if not path.is_file():
+                raise InvalidInput(f"No readable file at {str(path)!r}.", code="asset_file_required")
+            return await self.from_stream(principal, path.name, _read_file(path), options)
+        real = readable_path(path, within)
+        return await self.from_stream(principal, path.name, _read_file(real), options)
 
     # -- the path ----------------------------------------------------------------------------------
 
     async def from_staged(self, principal: Principal, staged: StagedFile, filename: str, options: IngestOptions) -> Asset:
+        earlier = await self._same_bytes(principal.account_id, staged.sha256)
+        if earlier is not None and options.on_duplicate is OnDuplicate.REUSE:
+            staged.discard()
+            return (await self.assets.get(principal, earlier)).model_copy(update={"duplicate_of": earlier})
+        asset = await self._store_new(principal, staged, filename, options)
+        return asset.model_copy(update={"duplicate_of": earlier}) if earlier else asset
+
+    async def _same_bytes(self, account_id: str, sha256: str) -> str | None:
+        """The account's first asset with these bytes, if any."""
+        a = tables.assets
+        query = (sa.select(a.c.id).where(a.c.account_id == account_id, a.c.sha256 == sha256)
+                 .order_by(a.c.created_at, a.c.id).limit(1))
+        async with self.catalog.connect() as conn:
+            return (await conn.execute(query)).scalar_one_or_none()
+
+    async def _store_new(self, principal: Principal, staged: StagedFile, filename: str, options: IngestOptions) -> Asset:
         try:
             # in a worker thread: the text check reads the whole file, which must not stall other requests
             kind = await anyio.to_thread.run_sync(
@@ -164,9 +192,12 @@ class IngestService:
             alt_text=options.alt_text, is_public=options.is_public, ai={},
             config=options.config.model_dump(exclude_none=True), created_at=stamp, updated_at=stamp,
         )
+        row["taken_at"], row["taken_offset"] = taken_from(exif, stamp)
         skills = self.analysis.plan(options, kind.type.value)
         if skills:
             row["status"] = AssetStatus.PROCESSING.value
+        outcome = Analysis(pending=skills, skipped=self.analysis.not_planned(options, kind.type.value, skills))
+        row["ai"] = {ANALYSIS_KEY: outcome.model_dump(exclude_defaults=True)}
         job_id: str | None = None
         # the hold is committed before the bytes are written, so no collector in any process takes them
         hold = await self.assets.blobs.hold(staged.sha256, blob_key, grace_s=self.settings.blob_grace_s)

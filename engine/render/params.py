@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -110,12 +110,13 @@ VALID: dict[str, str] = {
 _NOT_IN_CACHE_KEY = {"download"}
 
 
-def _split(value: Any, count: int, name: str) -> Any:
+def _split(value: Any, count: int, name: str, number: Callable[[Any], Any]) -> Any:
+    """``"0.5,0.3"`` (a query string) or ``[0.5, 0.3]`` (JSON) as a tuple of numbers, so strict checks pass."""
     if isinstance(value, str):
         parts = [part.strip() for part in value.split(",")]
         if len(parts) != count or not all(parts):
             raise ValueError(f"{name} needs {count} comma-separated numbers")
-        return tuple(parts)
+        return tuple(number(part) for part in parts)
     return value
 
 
@@ -170,7 +171,7 @@ class RenderParams(BaseModel):
     @field_validator("focus", mode="before")
     @classmethod
     def _focus(cls, value: Any) -> Any:
-        value = _split(value, 2, "focus")
+        value = _split(value, 2, "focus", _fraction)
         if value is not None and not all(0 <= _fraction(v) <= 1 for v in value):
             raise ValueError("focus fractions must be between 0 and 1")
         return value
@@ -178,7 +179,7 @@ class RenderParams(BaseModel):
     @field_validator("crop", mode="before")
     @classmethod
     def _crop(cls, value: Any) -> Any:
-        value = _split(value, 4, "crop")
+        value = _split(value, 4, "crop", _integer)
         if value is not None:
             numbers = [_integer(v) for v in value]
             if numbers[0] < 0 or numbers[1] < 0 or numbers[2] < 1 or numbers[3] < 1:
@@ -190,9 +191,9 @@ class RenderParams(BaseModel):
     def _quality(cls, value: Any) -> Any:
         if value == "auto":
             return value
-        number = _integer(value)
-        if not 1 <= number <= 100:
-            raise ValueError("q must be 1-100 or auto")
+        number = ascii_int(value) if isinstance(value, str) else value
+        if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number <= 100:
+            raise ValueError(f"q must be {VALID['q']}, not {value!r}")
         return number
 
     @field_validator("rotate", mode="before")
@@ -210,7 +211,7 @@ class RenderParams(BaseModel):
             return _NAMED_COLOURS[text]
         match = _HEX.match(text)
         if not match:
-            raise ValueError("not a colour")
+            raise ValueError(f"{value!r} is not a colour; give {VALID['bg']}")
         digits = match.group(1)
         if len(digits) == 3:
             digits = "".join(ch * 2 for ch in digits)

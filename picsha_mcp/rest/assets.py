@@ -28,9 +28,12 @@ async def create_asset(request: Request, engine: EngineDep, principal: Principal
     """Upload a file (multipart, JSON url/base64, or raw body).
 
     201 when ready; 202 ``processing`` while analyses run (``Location`` names the job); with ``wait=true``
-    the call waits up to the configured timeout and answers 200 once they finished.
+    the call waits up to the configured timeout and answers 200 once they finished. With
+    ``on_duplicate=reuse`` and the same bytes already stored, 200 with that asset (nothing is created).
     """
     asset, wait = await ingest_request(request, engine, principal)
+    if asset.duplicate_of == asset.id:
+        return JSONResponse(asset.model_dump(mode="json"), status_code=200)
     ready_at_once = asset.status is not AssetStatus.PROCESSING  # no analyses, or they finished already
     asset, job_id = await engine.enrich.after_upload(principal, asset, wait=wait and not ready_at_once)
     headers = {JOB_ID_HEADER: job_id} if job_id else {}

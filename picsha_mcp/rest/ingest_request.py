@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from engine import Engine
 from engine.assets import Asset, IngestConfig, IngestOptions
+from engine.assets.models import OnDuplicate
 from engine.auth import Principal
 from engine.errors import InvalidInput
 from engine.ingest.service import clean_filename
@@ -39,6 +40,7 @@ class JsonIngest(BaseModel):
     alt_text: str | None = None
     is_public: bool = False
     wait: bool = False
+    on_duplicate: OnDuplicate = OnDuplicate.KEEP
 
 
 def _options(**fields: Any) -> IngestOptions:
@@ -92,6 +94,7 @@ async def _multipart(request: Request, engine: Engine, principal: Principal) -> 
             metadata=_json_field(text.get("metadata"), "metadata"), description=text.get("description"),
             alt_text=text.get("alt_text") or text.get("altText"),
             is_public=_bool_field(text.get("is_public") or text.get("isPublic")), wait=_bool_field(text.get("wait")),
+            on_duplicate=text.get("on_duplicate"),
         )
     except BaseException:
         upload.staged.discard()
@@ -140,6 +143,7 @@ async def _raw(request: Request, engine: Engine, principal: Principal) -> tuple[
         tags=_tags_field(query.get("tags")), description=query.get("description"), alt_text=query.get("alt_text"),
         is_public=_bool_field(query.get("is_public")), wait=_bool_field(query.get("wait")),
         config=_json_field(query.get("config"), "config"), metadata=_json_field(query.get("metadata"), "metadata"),
+        on_duplicate=query.get("on_duplicate"),
     )
     return await engine.ingest.from_stream(principal, _raw_filename(request), request.stream(), options), options.wait
 
@@ -177,6 +181,7 @@ INGEST_OPENAPI: dict[str, Any] = {
                         "alt_text": {"type": "string", "maxLength": 1000},
                         "is_public": {"type": "boolean"},
                         "wait": {"type": "boolean"},
+                        "on_duplicate": {"type": "string", "enum": ["keep", "reuse"]},
                     },
                 }
             },

@@ -49,7 +49,7 @@ async def call_tool(tool_id: str, request: Request, engine: EngineDep, principal
         names = ", ".join(tool.id for tool in all_tools())
         raise NotFound(f"No tool {tool_id!r}. Tools: {names}.", code="tool_not_found")
     try:
-        given = spec.input.model_validate(await _json_object(request, engine.settings.ingest.max_json_bytes))
+        given = spec.parse(await _json_object(request, engine.settings.ingest.max_json_bytes))
     except ValidationError as error:
         raise validation_error(error) from error
     with calling(ToolCall(Transport.REST)):

@@ -88,6 +88,7 @@ async def test_errors_carry_the_rest_code_and_message(server: PicshaServer) -> N
 async def test_path_upload_only_on_stdio(engine: Engine, tmp_path: Path) -> None:
     picture = tmp_path / "local.png"
     picture.write_bytes(image_bytes(50, 40, "png"))
+    engine.settings.ingest.path_roots = [tmp_path]
     async with Client(build_server(engine, transport=Transport.STDIO)) as local:
         asset = ok(await local.call_tool("upload_asset", {"path": str(picture)}))
         assert asset["filename"] == "local.png" and asset["meta"]["width"] == 50

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
 import sys
 from pathlib import Path
@@ -22,7 +23,8 @@ PICSHA = str(Path(sys.executable).with_name("picsha"))
 
 
 def stdio_params(data_dir: Path) -> StdioServerParameters:
-    env = {**os.environ, "PICSHA_DATA_DIR": str(data_dir), "PICSHA_AUTH": "on"}
+    env = {**os.environ, "PICSHA_DATA_DIR": str(data_dir), "PICSHA_AUTH": "on",
+           "PICSHA_INGEST__PATH_ROOTS": json.dumps([str(data_dir.parent)])}
     return StdioServerParameters(command=PICSHA, args=["mcp"], env=env)
 
 

@@ -238,3 +238,23 @@ async def test_bad_json_bodies(api: ApiClient) -> None:
     assert_error(bad, 400, "invalid_request")
     extra = await api.http.post("/v1/assets", headers=headers, json={"base64": "AAAA", "colour": "red"})
     assert "colour" in assert_error(extra, 400, "invalid_request")["message"]
+
+
+async def test_same_bytes_named_and_reused_per_account(api: ApiClient) -> None:
+    headers, stranger = await api.account(), await api.account("stranger")
+    data = image_bytes(90, 60)
+    first = (await upload(api, headers, data, "a.jpg")).json()
+    kept = await upload(api, headers, data, "b.jpg")
+    reused = await upload(api, headers, data, "c.jpg", on_duplicate="reuse")
+    raw = await api.http.post("/v1/assets?on_duplicate=reuse", content=data,
+                              headers={**headers, "X-Filename": "d.jpg", "Content-Type": "application/octet-stream"})
+    theirs = await upload(api, stranger, data, "e.jpg", on_duplicate="reuse")  # another account's bytes are not shared
+    bad = await upload(api, headers, data, "f.jpg", on_duplicate="skip")
+    assert first["duplicate_of"] is None
+    assert kept.status_code == 201 and kept.json()["duplicate_of"] == first["id"]
+    assert reused.status_code == 200 and reused.json()["id"] == first["id"] and reused.json()["filename"] == "a.jpg"
+    assert raw.status_code == 200 and raw.json()["id"] == first["id"]
+    assert theirs.status_code == 201 and theirs.json()["duplicate_of"] is None
+    error = assert_error(bad, 400, "invalid_request")
+    assert "keep" in error["message"] and "reuse" in error["message"]
+    assert (await api.http.get("/v1/assets", headers=headers)).json()["total"] == 2
