@@ -64,6 +64,11 @@ class Target:
 FULL_VALUES = {"1": True, "true": True, "0": False, "false": False}
 
 
+def asset_uri(asset_id: str) -> str:
+    """The URI of an asset's JSON, the one clients subscribe to."""
+    return f"picsha://assets/{asset_id}"
+
+
 def parse_uri(uri: str) -> Target:
     parts = urlsplit(uri)
     segments = [segment for segment in parts.path.split("/") if segment]

@@ -8,37 +8,49 @@ signature is reverse-engineered from a Python function) and errors keep the engi
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import logging
+import warnings
 from collections.abc import Awaitable, Callable, Iterable
+from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
+from urllib.request import url2pathname
 
 from mcp.server.context import ServerRequestContext
+from mcp.server.session import ServerSession
+from mcp.server.subscriptions import ResourceUpdated
 from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.shared.exceptions import MCPError
+from mcp.shared.exceptions import MCPDeprecationWarning, MCPError
 from mcp_types import (
     INTERNAL_ERROR,
     INVALID_PARAMS,
     CallToolResult,
     ContentBlock,
+    EmptyResult,
     ImageContent,
     ListResourcesResult,
     PaginatedRequestParams,
     Resource,
     ResourceLink,
     ResourceTemplate,
+    SubscribeRequestParams,
     TextContent,
     Tool,
     ToolAnnotations,
+    UnsubscribeRequestParams,
 )
 from pydantic import AnyUrl, BaseModel, ValidationError
 
 from engine import Engine
+from engine.assets.links import AssetLinks
 from engine.auth import Principal
 from engine.errors import NotFound, PicshaError, Unauthorized
+from engine.events import Event
 from picsha_mcp import __version__
-from picsha_mcp.resources import RESOURCE_TEMPLATES, AssetResources, parse_uri
+from picsha_mcp.resources import RESOURCE_TEMPLATES, AssetResources, asset_uri, parse_uri
 from picsha_mcp.rest.errors import validation_error
 from tools_manifest.calls import ToolCall, Transport, calling
 from tools_manifest.registry import all_tools
@@ -47,12 +59,15 @@ from tools_manifest.spec import ImageAttachment, LinkAttachment, ToolSpec
 log = logging.getLogger("picsha.mcp")
 
 EngineSource = Callable[[], Engine]
+MAX_SUBSCRIBERS = 256  # sessions told about one asset (resources/subscribe): bounded memory per asset
 Authenticate = Callable[[Engine, ServerRequestContext[Any, Any] | None], Awaitable[Principal]]
 
 INSTRUCTIONS = (
     "Picsha stores, understands and renders media. Upload with upload_asset (url, base64 or, locally, path), "
     "then use the returned id (as_...) with get_asset, render_asset, update_asset or delete_asset. "
-    "Images you receive are previews sized for you; share the signed URLs with people."
+    "Images you receive are previews sized for you; share the signed URLs with people. A result with "
+    "links: this_machine or this_session has URLs only this machine opens (this_session: until this session "
+    "ends); the bytes are also resources: picsha://assets/{id}/original."
 )
 
 
@@ -78,11 +93,26 @@ def tool_annotations(spec: ToolSpec[Any, Any]) -> ToolAnnotations:
     )
 
 
-def mcp_tool(spec: ToolSpec[Any, Any]) -> Tool:
+def mcp_tool(spec: ToolSpec[Any, Any], *, schema_shown_by: str | None = None) -> Tool:
+    """The listed tool. An output model already published by another tool (every asset tool answers an
+    asset) is named, not repeated: the list is read on every turn."""
+    description = spec.full_description()
+    if schema_shown_by is not None:
+        description += f"\nOutput: as {schema_shown_by}."
     return Tool(
-        name=spec.id, title=spec.title, description=spec.full_description(), input_schema=spec.input_schema(),
-        output_schema=spec.output_schema(), annotations=tool_annotations(spec),
+        name=spec.id, title=spec.title, description=description, input_schema=spec.input_schema(),
+        output_schema=None if schema_shown_by else spec.output_schema(), annotations=tool_annotations(spec),
     )
+
+
+def listed_tools(specs: list[ToolSpec[Any, Any]]) -> list[Tool]:
+    publisher: dict[type, str] = {}  # output model -> the tool that publishes its schema (get_asset for Asset)
+    for spec in sorted(specs, key=lambda spec: spec.id != "get_asset"):
+        publisher.setdefault(spec.output, spec.id)
+    return [
+        mcp_tool(spec, schema_shown_by=None if publisher[spec.output] == spec.id else publisher[spec.output])
+        for spec in specs
+    ]
 
 
 def error_result(error: PicshaError) -> CallToolResult:
@@ -105,8 +135,10 @@ def _attachment_blocks(output: BaseModel) -> list[ContentBlock]:
     return blocks
 
 
-def success_result(output: BaseModel) -> CallToolResult:
+def success_result(output: BaseModel, links: AssetLinks | None = None) -> CallToolResult:
     data = output.model_dump(mode="json")
+    if links is not None and (reach := links.note_for(json.dumps(data))) is not None:
+        data["links"] = reach.value  # loopback URLs: say who can open them ("this_machine", "this_session")
     text = TextContent(type="text", text=json.dumps(data, separators=(",", ":")))
     return CallToolResult(content=[text, *_attachment_blocks(output)], structured_content=data)
 
@@ -120,7 +152,51 @@ class PicshaServer(MCPServer[Any]):
         self.transport = transport
         self.authenticate = authenticate
         self.tools = {spec.id: spec for spec in all_tools()}
-        self.listed = [mcp_tool(spec) for spec in self.tools.values()]  # schemas are made once, not per list
+        self.listed = listed_tools(list(self.tools.values()))  # schemas are made once, not per list
+        # resources/subscribe (protocol versions up to 2025): the sessions told when an asset changes. From
+        # 2026-07-28 clients open subscriptions/listen instead, served by MCPServer from self._subscriptions.
+        # The session object of the subscribe request is kept: it sends on the connection's own channel after
+        # the request ended. One that fails to send (its client left) is dropped.
+        self.subscribed: dict[str, set[ServerSession]] = {}
+        self.hearing: Engine | None = None
+        self._lowlevel_server.add_request_handler("resources/subscribe", SubscribeRequestParams, self._subscribe)
+        self._lowlevel_server.add_request_handler("resources/unsubscribe", UnsubscribeRequestParams, self._unsubscribe)
+
+    # -- resource subscriptions --------------------------------------------------------------------
+
+    def _hear(self, engine: Engine) -> Engine:
+        """Listen to the engine's asset events once, so subscribers hear of changes made in this process."""
+        if self.hearing is not engine:
+            self.hearing = engine
+            engine.events.listen(self._asset_events)
+        return engine
+
+    async def _subscribe(self, ctx: ServerRequestContext[Any, Any], params: SubscribeRequestParams) -> EmptyResult:
+        engine = self._hear(self.engine())
+        try:
+            target = parse_uri(str(params.uri))
+            await engine.assets.get(await self.authenticate(engine, ctx), target.asset_id)  # only one's own assets
+        except PicshaError as error:
+            raise _protocol_error(error) from error
+        sessions = self.subscribed.setdefault(asset_uri(target.asset_id), set())
+        if len(sessions) < MAX_SUBSCRIBERS:
+            sessions.add(ctx.session)
+        return EmptyResult()
+
+    async def _unsubscribe(self, ctx: ServerRequestContext[Any, Any], params: UnsubscribeRequestParams) -> EmptyResult:
+        with contextlib.suppress(PicshaError):
+            self.subscribed.pop(asset_uri(parse_uri(str(params.uri)).asset_id), None)
+        return EmptyResult()
+
+    async def _asset_events(self, events: list[Event]) -> None:
+        for uri in dict.fromkeys(asset_uri(str(e.data["asset_id"])) for e in events if e.data.get("asset_id")):
+            await self._subscriptions.publish(ResourceUpdated(uri=uri))
+            for session in list(self.subscribed.get(uri, ())):
+                try:
+                    await session.send_resource_updated(uri)
+                except Exception:  # a session that has gone: it stops hearing
+                    log.debug("could not tell a session that %s changed", uri, exc_info=True)
+                    self.subscribed[uri].discard(session)
 
     # -- tools -------------------------------------------------------------------------------------
 
@@ -146,10 +222,10 @@ class PicshaServer(MCPServer[Any]):
         self, spec: ToolSpec[Any, Any], arguments: dict[str, Any], context: Context[Any, Any] | None
     ) -> CallToolResult:
         try:
-            given = spec.input.model_validate(arguments)
+            given = spec.parse(arguments)
         except ValidationError as error:
             raise validation_error(error) from error
-        engine = self.engine()
+        engine = self._hear(self.engine())
         request = _request_of(context)
         principal = await self.authenticate(engine, request)
 
@@ -157,9 +233,12 @@ class PicshaServer(MCPServer[Any]):
             if context is not None and request is not None:
                 await context.report_progress(done, total, message)
 
-        with calling(ToolCall(self.transport, progress=progress)):
+        async def client_roots() -> list[Path] | None:
+            return await _client_roots(request)
+
+        with calling(ToolCall(self.transport, progress=progress, client_roots=client_roots)):
             output = await spec.run(engine, principal, given)
-        return success_result(output)
+        return success_result(output, engine.links)
 
     # -- resources ---------------------------------------------------------------------------------
 
@@ -196,6 +275,31 @@ class PicshaServer(MCPServer[Any]):
         except PicshaError as error:
             raise _protocol_error(error) from error
         return [ReadResourceContents(content=content, mime_type=mime_type)]
+
+
+async def _client_roots(request: ServerRequestContext[Any, Any] | None) -> list[Path] | None:
+    """The folders the client shares (``roots/list``), when it declared roots; ``None`` otherwise.
+
+    Roots exist up to the 2025 protocol versions; a client on a later one (or without roots) gets the
+    configured folders instead (``engine.ingest.local_paths``).
+    """
+    session = request.session if request is not None else None
+    capabilities = session.client_capabilities if session is not None else None
+    if session is None or capabilities is None or capabilities.roots is None:
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", MCPDeprecationWarning)  # roots end with 2026-07-28
+            listed = await session.list_roots()
+    except Exception:  # a client that declared roots but cannot answer: as if it had none
+        log.warning("roots/list failed; using the configured folders", exc_info=True)
+        return None
+    roots = []
+    for root in listed.roots:
+        parts = urlsplit(str(root.uri))
+        if parts.scheme == "file":
+            roots.append(Path(url2pathname(unquote(parts.path))))
+    return roots
 
 
 def _request_of(context: Context[Any, Any] | None) -> ServerRequestContext[Any, Any] | None:

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
+
+import anyio
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from engine.assets import Asset, AssetPage, AssetPatch, IngestConfig, IngestOptions, ListQuery
-from engine.assets.models import TEXT_FIELD_MAX, Metadata
+from engine.assets import Asset, AssetPatch, IngestConfig, IngestOptions, ListQuery
+from engine.assets.models import TEXT_FIELD_MAX, Metadata, OnDuplicate
 from engine.errors import Forbidden, InvalidInput
+from engine.ingest.local_paths import allowed_roots
 from engine.usage import UsageKind
 from tools_manifest.calls import current_call
 from tools_manifest.spec import Cost, Hints, ToolSpec
+from tools_manifest.views import ViewOptions, view
 
 if TYPE_CHECKING:
     from engine import Engine
@@ -22,29 +26,43 @@ ASSET_ID = Field(min_length=3, max_length=80, pattern=r"^as_[A-Za-z0-9]+$", desc
 
 # -- upload_asset ---------------------------------------------------------------------------------------
 
+MAX_WAIT_S = 60
 UPLOAD_SOURCES = ("url", "base64", "path", "upload_id")  # exactly one is given; a new source is one more name here
 
 
 class UploadAssetInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    url: str | None = Field(default=None, max_length=2048, description="http(s) URL to fetch.")
-    base64: str | None = Field(default=None, description="File bytes as base64 (needs filename).")
-    filename: str | None = Field(default=None, min_length=1, max_length=255, description="Name for base64 data.")
-    path: str | None = Field(default=None, max_length=4096, description="Local file path (stdio only).")
+    url: str | None = Field(default=None, max_length=2048, description="http(s) URL for Picsha to fetch.")
+    base64: str | None = Field(default=None, description="The file's bytes as base64 (give filename too).")
+    filename: str | None = Field(default=None, min_length=1, max_length=255, description="Name for base64 data, e.g. 'cat.jpg'.")
+    path: str | None = Field(
+        default=None, max_length=4096,
+        description="A local file (stdio only), inside your MCP roots or the home folder; hidden files refused.",
+    )
     upload_id: str | None = Field(
         default=None, max_length=80, pattern=r"^up_[A-Za-z0-9]+$",
         description="A finished resumable (TUS) upload's id (up_...); its options came with the upload.",
     )
-    config: IngestConfig | None = Field(default=None, description="Processing flags; omitted = server defaults.")
-    tags: list[str] = Field(default_factory=list, max_length=100)
-    metadata: Metadata = Field(default_factory=dict)
-    description: str | None = Field(default=None, max_length=TEXT_FIELD_MAX)
+    config: IngestConfig | None = Field(default=None, description="Which analyses run; omitted = server defaults.")
+    tags: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
+        default_factory=list, max_length=100, description="Labels to attach, e.g. ['invoices', 'acme']."
+    )
+    metadata: Metadata = Field(default_factory=dict, description="Your own JSON fields, stored as given.")
+    description: str | None = Field(default=None, max_length=TEXT_FIELD_MAX, description="Free text, searchable.")
+    on_duplicate: OnDuplicate = Field(
+        default=OnDuplicate.KEEP,
+        description="Same bytes already stored: keep = store again (duplicate_of names the first), reuse = return it.",
+    )
+    wait_s: int = Field(
+        default=0, ge=0, le=MAX_WAIT_S,
+        description="Wait up to this many seconds for the analyses (tags, caption, OCR, vectors), with progress.",
+    )
 
     def options(self) -> IngestOptions:
         return IngestOptions(
             config=self.config or IngestConfig(), tags=self.tags, metadata=self.metadata,
-            description=self.description,
+            description=self.description, on_duplicate=self.on_duplicate,
         )
 
 
@@ -64,8 +82,22 @@ async def upload_asset(engine: Engine, principal: Principal, given: UploadAssetI
     await progress(0, 1, "fetching and storing" if given.url else "storing")
     asset = await _ingest(engine, principal, given)
     await progress(1, 1, "stored")
-    asset, _job_id = await engine.enrich.after_upload(principal, asset, wait=False)  # names its analysis job
-    return asset
+    asset, job_id = await engine.enrich.after_upload(principal, asset, wait=False)  # names its analysis job
+    if job_id is None or given.wait_s == 0 or asset.duplicate_of == asset.id:
+        return asset
+    await _follow_analysis(engine, principal, job_id, given.wait_s)
+    found = await engine.assets.get(principal, asset.id)
+    return found.model_copy(update={"job_id": job_id, "duplicate_of": asset.duplicate_of})
+
+
+async def _follow_analysis(engine: Engine, principal: Principal, job_id: str, wait_s: int) -> None:
+    """Until the analysis job ends or ``wait_s`` runs out, each of its stages as a progress notification."""
+    progress = current_call().progress
+    with anyio.move_on_after(wait_s):
+        async for job in engine.jobs.watch(principal.account_id, job_id):
+            await progress(job.done or 0, job.total, job.message or job.status.value)
+            if job.finished:
+                return
 
 
 async def _ingest(engine: Engine, principal: Principal, given: UploadAssetInput) -> Asset:
@@ -79,12 +111,14 @@ async def _ingest(engine: Engine, principal: Principal, given: UploadAssetInput)
         if not given.filename:
             raise InvalidInput("base64 needs a filename (e.g. 'photo.jpg').", code="asset_filename_required")
         return await engine.ingest.from_base64(principal, given.base64 or "", given.filename, options)
-    if not current_call().is_local:
+    call = current_call()
+    if not call.is_local:
         raise Forbidden(
             "'path' works only when Picsha runs on your machine (MCP over stdio); send 'url' or 'base64' instead.",
             code="asset_path_not_allowed",
         )
-    return await engine.ingest.from_path(principal, Path(given.path or "").expanduser(), options)
+    within = allowed_roots(await call.client_roots(), engine.settings.ingest.path_roots)
+    return await engine.ingest.from_path(principal, Path(given.path or ""), options, within=within)
 
 
 # -- get / list / update / delete --------------------------------------------------------------------------
@@ -113,8 +147,24 @@ async def get_asset(engine: Engine, principal: Principal, given: AssetRef) -> As
     return await engine.assets.get(principal, given.id)
 
 
-async def list_assets(engine: Engine, principal: Principal, given: ListQuery) -> AssetPage:
-    return await engine.assets.list(principal, given)
+class ListAssetsInput(ListQuery, ViewOptions):
+    """The REST list query plus how much of each asset to show."""
+
+
+class AssetList(BaseModel):
+    items: list[dict[str, Any]] = Field(
+        description="Brief rows (id, filename, type, px, taken, place, status unless ready, about); more with "
+        "fields or detail: full."
+    )
+    total: int
+    page: int
+    page_size: int
+
+
+async def list_assets(engine: Engine, principal: Principal, given: ListAssetsInput) -> AssetList:
+    page = await engine.assets.list(principal, ListQuery(**given.model_dump(include=set(ListQuery.model_fields))))
+    return AssetList(items=[view(asset, given) for asset in page.items], total=page.total, page=page.page,
+                     page_size=page.page_size)
 
 
 async def update_asset(engine: Engine, principal: Principal, given: UpdateAssetInput) -> Asset:
@@ -166,11 +216,11 @@ TOOLS: list[ToolSpec[Any, Any]] = [
         title="List assets",
         description=(
             "Page through this account's assets, newest first; filter by q (text in filename or description), "
-            "type or status. Returns items, total, page and page_size."
+            "type or status. Returns brief rows (add parts with fields, or detail: full), total, page, page_size."
         ),
-        example={"type": "image", "page_size": 10},
-        input=ListQuery,
-        output=AssetPage,
+        example={"type": "image", "page_size": 10, "fields": ["tags"]},
+        input=ListAssetsInput,
+        output=AssetList,
         hints=READ,
         cost=FREE,
         run=list_assets,

@@ -5,23 +5,33 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
+from pydantic.json_schema import SkipJsonSchema
 
 from engine.assets import AssetType
-from engine.render.params import RenderParams
+from engine.render.params import OutputFormat, RenderParams
 from engine.usage import UsageKind
 from tools_manifest.assets import ASSET_ID
 from tools_manifest.calls import current_call
 from tools_manifest.spec import Cost, Hints, ImageAttachment, LinkAttachment, ToolOutput, ToolSpec
+from tools_manifest.views import PREVIEW_HELP, PreviewChoice, preview_side
 
 if TYPE_CHECKING:
     from engine import Engine
     from engine.auth import Principal
 
 
+# MCP has no Accept header: format=auto renders WebP, which every browser and every MCP host that shows
+# images reads (AVIF is smaller but not every host decodes it; ask for it by name).
+AUTO_FORMAT = OutputFormat.WEBP
+
+
 class RenderAssetInput(RenderParams):
     """The asset id plus every render parameter (the same model as the REST render query)."""
 
     id: str = ASSET_ID
+    format: OutputFormat = Field(default=OutputFormat.AUTO, description="auto = webp here (no Accept header).")
+    download: SkipJsonSchema[bool] = False  # an HTTP answer's disposition: nothing to a tool
+    preview: PreviewChoice = Field(default="thumb", description=PREVIEW_HELP)
 
 
 class AssetSummary(BaseModel):
@@ -35,30 +45,32 @@ class AssetSummary(BaseModel):
 class RenderAssetOutput(ToolOutput):
     asset: AssetSummary
     url: str = Field(description="Signed URL of the render; works without a key until it expires.")
-    resource_uri: str = Field(description="picsha:// URI of a model-sized view of this render.")
+    resource_uri: str = Field(description="picsha:// URI of this render's bytes (for clients that cannot fetch url).")
     format: str
     width: int | None = None
     height: int | None = None
     size: int = Field(description="Bytes of the render at url.")
 
 
-def render_uri(asset_id: str, params: RenderParams) -> str:
+def render_uri(asset_id: str, params: RenderParams, *, full: bool = False) -> str:
+    """The resource URI of a render: a model-sized view, or with ``full`` the render's own bytes."""
     from urllib.parse import urlencode
 
-    query = urlencode(params.to_query())
+    query = urlencode(params.to_query() | ({"full": "1"} if full else {}))
     return f"picsha://assets/{asset_id}/render" + (f"?{query}" if query else "")
 
 
 async def render_asset(engine: Engine, principal: Principal, given: RenderAssetInput) -> RenderAssetOutput:
-    params = RenderParams.parse(given.model_dump(exclude={"id"}, exclude_unset=True))
+    values = given.model_dump(exclude={"id", "preview", "download"}, exclude_unset=True)
+    params = RenderParams.parse(values)
+    if params.format is OutputFormat.AUTO:
+        params = params.model_copy(update={"format": AUTO_FORMAT})
+    side = preview_side(given.preview)
     progress = current_call().progress
     await progress(0, 3, "rendering")
     result = await engine.render.render(given.id, params, principal=principal, accept=None)
-    await progress(1, 3, "making the preview")
-    preview = await engine.previews.of_render(principal, given.id, params)
     asset = await engine.assets.get(principal, given.id)
-    await progress(2, 3, "done")
-    uri = render_uri(given.id, params)
+    uri = render_uri(given.id, params, full=True)
     output = RenderAssetOutput(
         asset=AssetSummary(
             id=asset.id, filename=asset.filename, type=asset.type, width=asset.meta.width, height=asset.meta.height
@@ -66,11 +78,13 @@ async def render_asset(engine: Engine, principal: Principal, given: RenderAssetI
         url=engine.render.signed_url(given.id, params), resource_uri=uri, format=result.format,
         width=result.width, height=result.height, size=result.content.size,
     )
-    output.attach(
-        LinkAttachment(uri=uri, name=result.download_name, mime_type=preview.mime_type,
-                       description="This render, sized for a model."),
-        ImageAttachment(data=preview.data, mime_type=preview.mime_type),
-    )
+    output.attach(LinkAttachment(uri=uri, name=result.download_name, mime_type=result.content.content_type,
+                                 description="This render's bytes."))
+    if side is not None:
+        await progress(1, 3, "making the preview")
+        preview = await engine.previews.of_render(principal, given.id, params, max_side=side)
+        output.attach(ImageAttachment(data=preview.data, mime_type=preview.mime_type))
+    await progress(3, 3, "done")
     return output
 
 
@@ -81,7 +95,7 @@ TOOLS: list[ToolSpec[Any, Any]] = [
         description=(
             "Resize, crop, convert or watermark an image (or a PDF page) on the fly. Give id plus render "
             "parameters (w, h, fit, gravity, format, q, ...). Returns a signed URL of the render, its size "
-            "and format, a picsha:// resource link and a small preview image."
+            "and format, a picsha:// resource link and a preview image (preview: none for just the link)."
         ),
         example={"id": "as_2x9Kq", "w": 256, "h": 256, "fit": "cover", "format": "webp"},
         input=RenderAssetInput,

@@ -6,34 +6,53 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
-from engine.search.models import SearchRequest, SearchResponse
+from engine.search.models import SearchHit, SearchRequest
 from engine.usage import UsageKind
 from tools_manifest.spec import Cost, Hints, ImageAttachment, ToolOutput, ToolSpec
+from tools_manifest.views import PREVIEW_HELP, PreviewChoice, ViewOptions, preview_side, view
 
 if TYPE_CHECKING:
     from engine import Engine
     from engine.auth import Principal
 
 MAX_PREVIEWS = 5  # images a single answer may carry, each within the preview caps
+WHY = {"fts": "words", "text_vector": "meaning", "clip": "image", "filter": "filters"}
 
 
-class SearchAssetsInput(SearchRequest):
-    include_previews: bool = Field(
-        default=False, description=f"Also return small preview images of the first {MAX_PREVIEWS} results."
+class SearchAssetsInput(SearchRequest, ViewOptions):
+    preview: PreviewChoice = Field(default="none", description=f"{PREVIEW_HELP} For the first {MAX_PREVIEWS} hits.")
+
+
+class SearchAssetsOutput(ToolOutput):
+    results: list[dict[str, Any]] = Field(
+        description="Best first: brief rows plus score (1 = best possible) and why (words, meaning, image, filters)."
     )
+    total: int = Field(description="Matches before paging.")
+    query: str = Field(description="The words searched for after filters were lifted out.")
+    filters: dict[str, Any] = Field(description="The filters applied (given plus parsed from the query).")
 
 
-class SearchAssetsOutput(SearchResponse, ToolOutput):
-    pass
+def _why(hit: SearchHit, paths: list[str]) -> str:
+    return "+".join(WHY.get(path, path) for path in hit.matched or paths)
 
 
 async def search_assets(engine: Engine, principal: Principal, given: SearchAssetsInput) -> SearchAssetsOutput:
-    found = await engine.search.search(principal, SearchRequest(**given.model_dump(exclude={"include_previews"})))
-    output = SearchAssetsOutput(**found.model_dump())
-    if given.include_previews:
+    request = SearchRequest(**given.model_dump(include=set(SearchRequest.model_fields)))
+    found = await engine.search.search(principal, request)
+    assets = {asset.id: asset for asset in await engine.assets.get_many(principal, [hit.id for hit in found.results])}
+    results = [
+        view(assets[hit.id], given) | {"score": round(hit.score, 3), "why": _why(hit, found.paths)}
+        for hit in found.results if hit.id in assets
+    ]
+    output = SearchAssetsOutput(
+        results=results, total=found.total, query=found.query,
+        filters=found.filters.model_dump(mode="json", exclude_defaults=True),
+    )
+    side = preview_side(given.preview)
+    if side is not None:
         for hit in found.results[:MAX_PREVIEWS]:
             if hit.url:
-                preview = await engine.previews.of_asset(principal, hit.id)
+                preview = await engine.previews.of_asset(principal, hit.id, max_side=side)
                 output.attach(ImageAttachment(data=preview.data, mime_type=preview.mime_type))
     return output
 
@@ -45,9 +64,9 @@ TOOLS: list[ToolSpec[Any, Any]] = [
         description=(
             "Find the account's images and documents by meaning and by their words (OCR text, captions, "
             "summaries, tags, filenames, places). Write the query in plain language: filters such as "
-            "'photos', 'last week' or 'in Cambridge' are lifted out of it; explicit filters (type, date_after, "
-            "date_before, tags, near {lat, lon, km}, place, status) win over parsed ones. Returns ranked "
-            "results with a signed thumbnail URL each; include_previews adds small preview images."
+            "'photos', 'taken last summer' or 'in Cambridge' are lifted out of it; explicit filters win over "
+            "parsed ones. Returns brief rows, best first, each with score and why it matched; weak matches "
+            "are left out. preview: thumb adds small images of the first hits."
         ),
         example={"query": "photos of the team meeting in Cambridge", "limit": 5},
         input=SearchAssetsInput,

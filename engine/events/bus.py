@@ -21,6 +21,9 @@ RETRY_KIND = "event.retry"
 RETRY_POLICY = JobPolicy(attempts=8, backoff_s=5.0, backoff_max_s=3600.0, time_limit_s=300.0, announce=False)
 
 
+Listener = Callable[[list[Event]], Awaitable[None]]
+
+
 @dataclass(frozen=True)
 class Subscriber:
     name: str  # stable: a retry job names the subscriber it is for
@@ -32,6 +35,16 @@ class EventBus:
     def __init__(self, jobs: JobRunner):
         self.jobs = jobs
         self.subscribers: dict[str, Subscriber] = {}
+        self.listeners: list[Listener] = []
+
+    def listen(self, listener: Listener) -> Callable[[], None]:
+        """Hear this process's events as they happen (an MCP session's resource subscriptions).
+
+        Unlike a subscriber, a listener is best effort: it is not retried, and a change made in another
+        process is not heard here. Returns the function that stops listening.
+        """
+        self.listeners.append(listener)
+        return lambda: self.listeners.remove(listener) if listener in self.listeners else None
 
     def route(self, subscribers: Sequence[Subscriber]) -> None:
         """Called once by the composition root, when every subscriber exists."""
@@ -50,6 +63,11 @@ class EventBus:
             except Exception:
                 log.exception("subscriber %s failed on %d events; retrying in a job", subscriber.name, len(mine))
                 await self._retry_later(subscriber, mine)
+        for listener in list(self.listeners):
+            try:
+                await listener(list(events))
+            except Exception:
+                log.exception("an event listener failed; it misses these %d events", len(events))
 
     async def _retry_later(self, subscriber: Subscriber, events: list[Event]) -> None:
         payload: dict[str, Any] = {"subscriber": subscriber.name, "events": [e.model_dump(mode="json") for e in events]}

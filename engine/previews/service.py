@@ -21,19 +21,29 @@ class PreviewService:
         self.store = store
         self.cpu = anyio.CapacityLimiter(2)
 
-    async def of_asset(self, principal: Principal, asset_id: str) -> Preview:
-        """The whole asset (a document's first page), never enlarged, within the caps."""
+    async def of_asset(self, principal: Principal, asset_id: str, *, max_side: int | None = None) -> Preview:
+        """The whole asset (a document's first page), never enlarged, within the caps (and ``max_side``)."""
         asset = await self.assets.get(principal, asset_id)
-        longest = max(asset.meta.width or 0, asset.meta.height or 0) or self.settings.max_side
-        side = min(longest, self.settings.max_side)
+        cap = self._caps(max_side).max_side
+        longest = max(asset.meta.width or 0, asset.meta.height or 0) or cap
+        side = min(longest, cap)
         params = RenderParams(w=side, h=side, fit=Fit.INSIDE, format=OutputFormat.WEBP)
-        return await self.of_render(principal, asset_id, params)
+        return await self.of_render(principal, asset_id, params, max_side=max_side)
 
-    async def of_render(self, principal: Principal, asset_id: str, params: RenderParams) -> Preview:
+    async def of_render(
+        self, principal: Principal, asset_id: str, params: RenderParams, *, max_side: int | None = None
+    ) -> Preview:
         """A render as a model may see it: the render itself when it fits, else a shrunk copy."""
         result = await self.render.render(asset_id, params, principal=principal, accept="image/webp,image/jpeg")
         data = await self.store.read_bytes(result.content.blob_key)
-        return await self.fit(data)
+        return await self.fit(data, max_side=max_side)
 
-    async def fit(self, data: bytes) -> Preview:
-        return await anyio.to_thread.run_sync(fit_for_model, data, self.settings, limiter=self.cpu)
+    async def fit(self, data: bytes, *, max_side: int | None = None) -> Preview:
+        caps = self._caps(max_side)
+        return await anyio.to_thread.run_sync(fit_for_model, data, caps, limiter=self.cpu)
+
+    def _caps(self, max_side: int | None) -> PreviewSettings:
+        """The configured caps, tightened to ``max_side`` when a caller asks for a smaller preview."""
+        if max_side is None or max_side >= self.settings.max_side:
+            return self.settings
+        return self.settings.model_copy(update={"max_side": max_side})

@@ -47,6 +47,7 @@ class SearchHit(BaseModel):
     tags: list[str]
     created_at: datetime
     status: AssetStatus
+    matched: list[str] = Field(default_factory=list, description="The paths that found it: fts, text_vector, clip, filter.")
 
 
 class SearchResponse(BaseModel):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import anyio
 import sqlalchemy as sa
@@ -41,6 +41,12 @@ def merge_filters(given: SearchFilters, query: str) -> tuple[str, SearchFilters]
     return parsed.text, merged
 
 
+class Ranked(NamedTuple):
+    hits: list[tuple[str, float]]  # asset id, fused score; best first
+    paths: list[str]  # the paths that ran
+    matched: dict[str, list[str]]  # asset id -> the paths that found it
+
+
 class SearchService:
     def __init__(self, *, index: SearchIndex, settings: SearchSettings, models: ModelStore, links: AssetLinks,
                  catalog: Catalog, assets: AssetService, refiner: Refiner | None = None):
@@ -57,11 +63,12 @@ class SearchService:
     async def _run(self, fn: Callable[[], T]) -> T:
         return await anyio.to_thread.run_sync(fn, limiter=self.limiter)
 
-    async def ranked(self, account_id: str, query: str, filters: SearchFilters) -> tuple[list[tuple[str, float]], list[str]]:
-        """Every match (up to the candidate pool), best first, and the paths that ran."""
+    async def ranked(self, account_id: str, query: str, filters: SearchFilters) -> Ranked:
+        """Every match (up to the candidate pool), best first, the paths that ran and which found each match."""
         where = where_clause(filters)
         if not query.strip():
-            return [(i, 1.0) for i in await self.index.filtered(account_id, where, self.settings.candidates)], ["filter"]
+            ids = await self.index.filtered(account_id, where, self.settings.candidates)
+            return Ranked([(i, 1.0) for i in ids], ["filter"], {i: ["filter"] for i in ids})
         rankings: dict[str, list[str]] = {}
 
         async def path(name: str, search: Callable[[], Awaitable[list[tuple[str, float]]]]) -> None:
@@ -74,7 +81,9 @@ class SearchService:
             if await self._has_vectors(account_id, "has_clip_vec") and await self._run(self.models.clip) is not None:
                 group.start_soon(path, "clip", lambda: self._clip_path(account_id, query, where))
         names = [name for name in ("fts", "text_vector", "clip") if name in rankings]
-        return rrf([rankings[n] for n in names if rankings[n]] or [[]], k=self.settings.rrf_k), names
+        fused = rrf([rankings[n] for n in names if rankings[n]] or [[]], k=self.settings.rrf_k)
+        found_by = {n: set(rankings[n]) for n in names}
+        return Ranked(fused, names, {i: [n for n in names if i in found_by[n]] for i, _ in fused})
 
     async def _has_vectors(self, account_id: str, flag: str) -> bool:
         """Vectors exist once any upload asked for them; until then the model need not even load."""
@@ -108,19 +117,20 @@ class SearchService:
         if not text:
             rows, total = await self._filter_page(principal.account_id, filters, offset=request.offset,
                                                   limit=request.limit, columns=ROW_COLUMNS)
-            hits = [self._hit(row, 1.0) for row in rows]
+            hits = [self._hit(row, 1.0, ["filter"]) for row in rows]
             return SearchResponse(results=hits, total=total, query=text, filters=filters, paths=["filter"])
-        ranked, paths = await self.ranked(principal.account_id, text, filters)
+        ranked, paths, matched = await self.ranked(principal.account_id, text, filters)
         page = ranked[request.offset : request.offset + request.limit]
         rows = await self.index.rows(principal.account_id, [i for i, _ in page])
-        hits = [self._hit(rows[i], score) for i, score in page if i in rows]
+        hits = [self._hit(rows[i], score, matched.get(i, paths)) for i, score in page if i in rows]
         return SearchResponse(results=hits, total=len(ranked), query=text, filters=filters, paths=paths)
 
-    def _hit(self, row: dict[str, Any], score: float) -> SearchHit:
+    def _hit(self, row: dict[str, Any], score: float, matched: list[str]) -> SearchHit:
         urls = self.links.for_asset(str(row["id"]), has_thumbnail=bool(row["has_thumbnail"]))
         return SearchHit(
             id=str(row["id"]), score=score, url=urls.thumbnail, filename=str(row["filename"]), type=row["type"],
             tags=list(row["tags"] or []), created_at=from_micros(int(row["created_us"])), status=row["status"],
+            matched=matched,
         )
 
     async def asset_page(self, principal: Principal, query: ListQuery) -> AssetPage:
@@ -133,7 +143,7 @@ class SearchService:
                                                   columns=["id"])
             ids = [str(row["id"]) for row in rows]
         else:
-            ranked, _ = await self.ranked(principal.account_id, text, filters)
+            ranked = (await self.ranked(principal.account_id, text, filters)).hits
             ids, total = [i for i, _ in ranked[start : start + query.page_size]], len(ranked)
         items = await self._assets(principal, ids)
         return AssetPage(items=items, total=total, page=query.page, page_size=query.page_size)
