@@ -39,3 +39,12 @@ def test_a_failed_load_is_tried_again() -> None:
     except RuntimeError:
         pass
     assert load() == 42 and len(attempts) == 2
+
+
+def test_loaded_says_whether_a_call_would_wait() -> None:
+    @load_once
+    def load() -> int:
+        return 7
+
+    assert not load.loaded()
+    assert load() == 7 and load.loaded()
