@@ -28,11 +28,13 @@ from engine.usage import UsageLedger
 class Brain:
     enrich: EnrichService
     search: SearchService
+    models: ModelStore
 
 
 async def open_brain(settings: Settings, *, catalog: Catalog, store: BlobStore, ledger: UsageLedger,
-                     assets: AssetService, links: AssetLinks, jobs: JobRunner, events: EventBus) -> Brain:
-    """Enrichment and search over one index and one model store."""
+                     assets: AssetService, links: AssetLinks, jobs: JobRunner, events: EventBus,
+                     background_models: bool = False) -> Brain:
+    """Enrichment and search over one index and one model store (``background_models``: see ModelStore)."""
     uri = settings.search.uri or str(settings.data_dir / "index")
     index = await SearchIndex.open(
         uri, settings.search.table,
@@ -41,7 +43,7 @@ async def open_brain(settings: Settings, *, catalog: Catalog, store: BlobStore, 
         storage_options=index_storage_options(uri, settings.search, settings.storage),
         read_consistency_s=settings.search.read_consistency_s,
     )
-    models = ModelStore(settings.enrich.clip)
+    models = ModelStore(settings.enrich.clip, background=background_models)
     key = anthropic_key(settings.enrich)
     writer = ClaudeWriter(settings.enrich.claude, key) if key else None
     maps = settings.enrich.google_maps
@@ -51,4 +53,4 @@ async def open_brain(settings: Settings, *, catalog: Catalog, store: BlobStore, 
                            archive_limits=settings.ingest.archive_limits())
     search = SearchService(index=index, settings=settings.search, models=models, links=links, catalog=catalog,
                            assets=assets, refiner=ClaudeRefiner(writer, ledger) if writer else None)
-    return Brain(enrich=enrich, search=search)
+    return Brain(enrich=enrich, search=search, models=models)

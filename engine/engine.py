@@ -94,17 +94,22 @@ class Engine:
     search: SearchService
     webhooks: WebhookService
 
-    def __init__(self, settings: Settings, *, run_jobs: bool | None = None):
+    def __init__(self, settings: Settings, *, run_jobs: bool | None = None, warm_up: bool | None = None):
         self.settings = settings
         self.run_jobs = settings.jobs.in_process if run_jobs is None else run_jobs
+        # Models load in the background for engines that serve requests (``picsha serve``, ``picsha mcp``:
+        # they leave ``run_jobs`` to the settings); one-shot commands and ``picsha worker`` pass
+        # ``run_jobs=False``, answer no request, and load a model only when they use it.
+        self.warm_up = (settings.enrich.warm_up and run_jobs is not False) if warm_up is None else warm_up
         self.geocoder = OfflineGeocoder()
         self.work_dir = settings.tmp_dir / f"{WORK_DIR_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._closers: list[Callable[[], Awaitable[object]]] = []
         self._workers: asyncio.Task[None] | None = None
 
     @classmethod
-    def open(cls, settings: Settings | None = None, *, run_jobs: bool | None = None) -> "Engine":
-        return cls(settings or Settings(), run_jobs=run_jobs)
+    def open(cls, settings: Settings | None = None, *, run_jobs: bool | None = None,
+             warm_up: bool | None = None) -> "Engine":
+        return cls(settings or Settings(), run_jobs=run_jobs, warm_up=warm_up)
 
     async def __aenter__(self) -> "Engine":
         try:
@@ -151,8 +156,10 @@ class Engine:
         self._closers.append(self.render.settle)  # new derivatives still being stored
         self.previews = PreviewService(settings=settings.previews, assets=self.assets, render=self.render, store=self.store)
         brain = await open_brain(settings, catalog=self.catalog, store=self.store, ledger=self.ledger,
-                                 assets=self.assets, links=self.links, jobs=self.jobs, events=self.events)
+                                 assets=self.assets, links=self.links, jobs=self.jobs, events=self.events,
+                                 background_models=self.warm_up)
         self.enrich, self.search = brain.enrich, brain.search
+        self._closers.append(brain.models.close)
         self._closers.append(self.enrich.close)
         self.ingest = IngestService(
             settings=settings.ingest, catalog=self.catalog, store=self.store, ledger=self.ledger,
@@ -171,6 +178,9 @@ class Engine:
                            self.webhooks.subscriber()])
         if self.run_jobs:
             self._workers = asyncio.create_task(self._serve_jobs(), name="picsha-jobs")
+        if self.warm_up:
+            # Last, and in the background: start-up (and MCP's initialize after it) never waits for a model.
+            brain.models.warm_up()
 
     async def _serve_jobs(self) -> None:
         """This process's workers, and beside them the upkeep every process that runs jobs shares: each step

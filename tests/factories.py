@@ -19,6 +19,9 @@ def make_settings(tmp_path: Path, **overrides: object) -> Settings:
     base = Settings(data_dir=tmp_path / "data", public_url="http://testserver")
     # Uploads in tests answer 201 ready unless a test turns analysis on (tests/engine/enrich does).
     base.enrich.defaults = AnalysisDefaults(**{flag: False for flag in ANALYSIS_FLAGS}, location_lookup=True)
+    # Models load on first use, on the caller's path: a search never skips a path because a model was still
+    # warming (tests/engine/enrich/test_warm_up.py turns the background warm-up on).
+    base.enrich.warm_up = False
     return base.model_copy(update=overrides)
 
 

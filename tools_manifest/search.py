@@ -30,6 +30,10 @@ class SearchAssetsOutput(ToolOutput):
     total: int = Field(description="Matches before paging.")
     query: str = Field(description="The words searched for after filters were lifted out.")
     filters: dict[str, Any] = Field(description="The filters applied (given plus parsed from the query).")
+    warming: list[str] = Field(
+        default_factory=list, exclude_if=lambda skipped: not skipped,  # present only while a model loads
+        description="Meaning paths skipped while their model loads (seconds after start): search again for them.",
+    )
 
 
 def _why(hit: SearchHit, paths: list[str]) -> str:
@@ -46,7 +50,7 @@ async def search_assets(engine: Engine, principal: Principal, given: SearchAsset
     ]
     output = SearchAssetsOutput(
         results=results, total=found.total, query=found.query,
-        filters=found.filters.model_dump(mode="json", exclude_defaults=True),
+        filters=found.filters.model_dump(mode="json", exclude_defaults=True), warming=found.warming,
     )
     side = preview_side(given.preview)
     if side is not None:

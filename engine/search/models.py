@@ -56,6 +56,11 @@ class SearchResponse(BaseModel):
     query: str = Field(description="The words searched for after filters were lifted out.")
     filters: SearchFilters = Field(description="The filters applied (given ones plus those parsed from the query).")
     paths: list[str] = Field(default_factory=list, description="Which search paths ran: fts, text_vector, clip.")
+    warming: list[str] = Field(
+        default_factory=list, exclude_if=lambda skipped: not skipped,  # only present when a path was skipped
+        description="Meaning paths skipped because their model is still loading (text_vector, clip): the "
+        "results are from the other paths; the same search in a few seconds uses them too.",
+    )
 
 
 class IndexRow(BaseModel):

@@ -15,6 +15,7 @@ from engine.assets.service import AssetService
 from engine.auth.keys import Principal
 from engine.catalog import Catalog, tables
 from engine.enrich import ModelStore
+from engine.enrich.model_store import CLIP, TEXT
 from engine.search.filters import where_clause
 from engine.search.fusion import rrf
 from engine.search.index import ROW_COLUMNS, SearchIndex, from_micros
@@ -45,6 +46,7 @@ class Ranked(NamedTuple):
     hits: list[tuple[str, float]]  # asset id, fused score; best first
     paths: list[str]  # the paths that ran
     matched: dict[str, list[str]]  # asset id -> the paths that found it
+    warming: list[str] = []  # paths skipped because their model is still loading in the background
 
 
 class SearchService:
@@ -70,6 +72,7 @@ class SearchService:
             ids = await self.index.filtered(account_id, where, self.settings.candidates)
             return Ranked([(i, 1.0) for i in ids], ["filter"], {i: ["filter"] for i in ids})
         rankings: dict[str, list[str]] = {}
+        warming: list[str] = []  # a model still loading is not waited for: the other paths answer now
 
         async def path(name: str, search: Callable[[], Awaitable[list[tuple[str, float]]]]) -> None:
             rankings[name] = [asset_id for asset_id, _ in await search()]
@@ -77,13 +80,19 @@ class SearchService:
         async with anyio.create_task_group() as group:  # the paths run side by side
             group.start_soon(path, "fts", lambda: self.index.full_text(account_id, query, where, self.settings.candidates))
             if await self._has_vectors(account_id, "has_text_vec"):
-                group.start_soon(path, "text_vector", lambda: self._text_path(account_id, query, where))
-            if await self._has_vectors(account_id, "has_clip_vec") and await self._run(self.models.clip) is not None:
-                group.start_soon(path, "clip", lambda: self._clip_path(account_id, query, where))
+                if self.models.available(TEXT):
+                    group.start_soon(path, "text_vector", lambda: self._text_path(account_id, query, where))
+                else:
+                    warming.append(TEXT)
+            if await self._has_vectors(account_id, "has_clip_vec"):
+                if not self.models.available(CLIP):
+                    warming.append(CLIP)
+                elif await self._run(self.models.clip) is not None:
+                    group.start_soon(path, "clip", lambda: self._clip_path(account_id, query, where))
         names = [name for name in ("fts", "text_vector", "clip") if name in rankings]
         fused = rrf([rankings[n] for n in names if rankings[n]] or [[]], k=self.settings.rrf_k)
         found_by = {n: set(rankings[n]) for n in names}
-        return Ranked(fused, names, {i: [n for n in names if i in found_by[n]] for i, _ in fused})
+        return Ranked(fused, names, {i: [n for n in names if i in found_by[n]] for i, _ in fused}, warming)
 
     async def _has_vectors(self, account_id: str, flag: str) -> bool:
         """Vectors exist once any upload asked for them; until then the model need not even load."""
@@ -119,11 +128,13 @@ class SearchService:
                                                   limit=request.limit, columns=ROW_COLUMNS)
             hits = [self._hit(row, 1.0, ["filter"]) for row in rows]
             return SearchResponse(results=hits, total=total, query=text, filters=filters, paths=["filter"])
-        ranked, paths, matched = await self.ranked(principal.account_id, text, filters)
-        page = ranked[request.offset : request.offset + request.limit]
+        ranked = await self.ranked(principal.account_id, text, filters)
+        paths, matched = ranked.paths, ranked.matched
+        page = ranked.hits[request.offset : request.offset + request.limit]
         rows = await self.index.rows(principal.account_id, [i for i, _ in page])
         hits = [self._hit(rows[i], score, matched.get(i, paths)) for i, score in page if i in rows]
-        return SearchResponse(results=hits, total=len(ranked), query=text, filters=filters, paths=paths)
+        return SearchResponse(results=hits, total=len(ranked.hits), query=text, filters=filters, paths=paths,
+                              warming=ranked.warming)
 
     def _hit(self, row: dict[str, Any], score: float, matched: list[str]) -> SearchHit:
         urls = self.links.for_asset(str(row["id"]), has_thumbnail=bool(row["has_thumbnail"]))
