@@ -51,6 +51,7 @@ async def open_brain(settings: Settings, *, catalog: Catalog, store: BlobStore, 
     enrich = EnrichService(settings=settings.enrich, catalog=catalog, store=store, ledger=ledger, jobs=jobs,
                            events=events, index=index, models=models, assets=assets, writer=writer, geocoder=geocoder,
                            archive_limits=settings.ingest.archive_limits())
+    index.on_upgrade = enrich.refresh_taken  # an index table from an older version gets the catalog's taken times
     search = SearchService(index=index, settings=settings.search, models=models, links=links, catalog=catalog,
                            assets=assets, refiner=ClaudeRefiner(writer, ledger) if writer else None)
     return Brain(enrich=enrich, search=search, models=models)

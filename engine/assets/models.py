@@ -10,6 +10,8 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
+from engine.assets.taken import Moment
+
 TEXT_FIELD_MAX = 1000
 MAX_PAGE = 1_000_000
 
@@ -178,6 +180,7 @@ class AssetPatch(BaseModel):
 
 class SortField(StrEnum):
     CREATED_AT = "created_at"
+    TAKEN_AT = "taken_at"
     SIZE = "size"
 
 
@@ -194,7 +197,12 @@ class ListQuery(BaseModel):
     q: str | None = Field(default=None, max_length=500)
     type: AssetType | None = None
     status: AssetStatus | None = None
-    sort: SortField = SortField.CREATED_AT
+    taken_after: Moment | None = Field(
+        default=None, description="Taken (or made) on or after this ISO date or time, on the clock where it was taken.")
+    taken_before: Moment | None = Field(
+        default=None, description="Taken (or made) before this ISO date or time, on the clock where it was taken.")
+    sort: SortField = Field(default=SortField.CREATED_AT, description="created_at is the upload time; taken_at when "
+                            "it was taken or made. With q the order is relevance.")
     order: SortOrder = SortOrder.DESC
 
 

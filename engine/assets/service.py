@@ -25,7 +25,7 @@ from engine.assets.models import (
     SortOrder,
     UsageStats,
 )
-from engine.assets.taken import joined
+from engine.assets.taken import joined, wall_clock
 from engine.auth.keys import Principal
 from engine.catalog import Catalog, tables
 from engine.catalog.database import now, utc
@@ -136,6 +136,10 @@ class AssetService:
             where.append(a.c.type == query.type.value)
         if query.status:
             where.append(a.c.status == query.status.value)
+        if query.taken_after:  # stored taken times are wall clocks, and so are the bounds
+            where.append(a.c.taken_at >= wall_clock(query.taken_after))
+        if query.taken_before:
+            where.append(a.c.taken_at < wall_clock(query.taken_before))
         sort_column = a.c[query.sort.value]
         ordering = sort_column.asc() if query.order is SortOrder.ASC else sort_column.desc()
         select = (

@@ -11,8 +11,29 @@ server's zone or the offset. ``Asset.taken_at`` joins the two back into one awar
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta, timezone
-from typing import Any
+from datetime import UTC, date, datetime, time, timedelta, timezone
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator
+
+ISO_HINT = "an ISO 8601 date (2024-06-15) or date and time (2024-06-15T10:30:00, optionally with an offset like +02:00)"
+
+
+def _iso_moment(value: Any) -> date | datetime:
+    """One clear error for a bad filter bound (pydantic's date-or-datetime union reports two, one per type)."""
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            return datetime.fromisoformat(text) if len(text) > 10 else date.fromisoformat(text)
+        except ValueError:
+            pass
+    raise ValueError(f"{value!r} is not {ISO_HINT}")
+
+
+# A filter bound: a date (its midnight) or a time.
+Moment = Annotated[date | datetime, BeforeValidator(_iso_moment)]
 
 # EXIF '2024:06:15 10:00:00', ISO '2024-06-15T10:00:00+02:00', PDF 'D:20240615100000+02'00''
 _EXIF = re.compile(r"(\d{4}):(\d{2}):(\d{2})[ T](\d{2}):(\d{2}):(\d{2})")
@@ -86,6 +107,14 @@ def joined(wall: datetime, offset_minutes: int | None) -> datetime:
     without an offset are not valid RFC 3339, and the wall clock is what calendar filters compare)."""
     zone = UTC if not offset_minutes else timezone(timedelta(minutes=offset_minutes))
     return wall.replace(tzinfo=zone)
+
+
+def wall_clock(bound: date | datetime) -> datetime:
+    """A taken-time filter bound as stored times are: a wall clock labelled UTC. A date is its midnight; an
+    offset a time names is dropped, not converted (the stored times are each place's own clock)."""
+    if isinstance(bound, datetime):
+        return bound.replace(tzinfo=UTC)
+    return datetime.combine(bound, time.min, tzinfo=UTC)
 
 
 def taken_from(exif: dict[str, Any] | None, fallback: datetime) -> tuple[datetime, int | None]:

@@ -334,6 +334,22 @@ class EnrichService:
         """Rebuild the whole search index from the catalog; the number of assets written."""
         return await rebuild_index(self, progress)
 
+    async def refresh_taken(self, account_id: str) -> None:
+        """Write the catalog's taken times over an account's index rows (after the index gave an older table
+        the taken columns, filled with the upload times), a batch at a time."""
+        a = tables.assets
+        last = ""
+        while True:
+            query = (sa.select(a.c.id, a.c.taken_at, a.c.taken_offset)
+                     .where(a.c.account_id == account_id, a.c.id > last, a.c.taken_at.is_not(None))
+                     .order_by(a.c.id).limit(1000))
+            async with self.catalog.connect() as conn:
+                rows = (await conn.execute(query)).all()
+            if not rows:
+                return
+            await self.index.set_taken(account_id, [(row.id, row.taken_at, row.taken_offset) for row in rows])
+            last = rows[-1].id
+
     # -- catalog -------------------------------------------------------------------------------------
 
     async def _record(self, account_id: str, asset_id: str) -> AssetRecord:
@@ -354,7 +370,8 @@ class EnrichService:
         location = record.location or {}
         return IndexRow(
             id=record.id, account_id=record.account_id, type=record.type, status=status,
-            created_at=record.created_at, filename=record.filename, tags=record.tags or [],
+            created_at=record.created_at, taken_at=record.taken_at, taken_offset=record.taken_offset,
+            filename=record.filename, tags=record.tags or [],
             place=location.get("label"), lat=location.get("lat"), lon=location.get("lon"),
             has_thumbnail=bool(thumbs), text=text, text_vec=text_vec, clip_vec=clip_vec,
         )

@@ -16,7 +16,7 @@ from engine.media.pdf import open_pdf
 TEXT_LIMIT = 200_000  # characters of document text kept for summaries and the index
 TEXT_PAGES = 1000  # PDF pages read for text (a file of many empty pages would otherwise be walked to the end)
 RECORD_FIELDS = ("id", "account_id", "type", "format", "filename", "status", "created_at", "tags", "description",
-                 "alt_text", "exif", "location", "metadata", "ai", "config", "blob_key")
+                 "alt_text", "exif", "location", "metadata", "ai", "config", "blob_key", "taken_at", "taken_offset")
 
 
 @dataclass
@@ -39,6 +39,8 @@ class AssetRecord:
     ai: dict[str, Any] = field(default_factory=dict)
     config: dict[str, Any] = field(default_factory=dict)
     blob_key: str = ""
+    taken_at: Any = None  # the wall clock where it was taken (engine.assets.taken); none: when uploaded
+    taken_offset: int | None = None
 
 
 @dataclass

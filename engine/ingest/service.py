@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path, PurePath
 from typing import Protocol
 
@@ -113,9 +114,12 @@ class IngestService:
         if within is None:
             if not path.is_file():
                 raise InvalidInput(f"No readable file at {str(path)!r}.", code="asset_file_required")
-            return await self.from_stream(principal, path.name, _read_file(path), options)
-        real = readable_path(path, within)
-        return await self.from_stream(principal, path.name, _read_file(real), options)
+            real = path
+        else:
+            real = readable_path(path, within)
+        staged = await stage(_read_file(real), self.work_dir, max_bytes=self.settings.max_bytes)
+        staged.modified_at = _modified_at(real)  # its taken time when its contents name none
+        return await self.from_staged(principal, staged, clean_filename(path.name), options)
 
     # -- the path ----------------------------------------------------------------------------------
 
@@ -192,7 +196,7 @@ class IngestService:
             alt_text=options.alt_text, is_public=options.is_public, ai={},
             config=options.config.model_dump(exclude_none=True), created_at=stamp, updated_at=stamp,
         )
-        row["taken_at"], row["taken_offset"] = taken_from(exif, stamp)
+        row["taken_at"], row["taken_offset"] = taken_from(exif, staged.modified_at or stamp)
         skills = self.analysis.plan(options, kind.type.value)
         if skills:
             row["status"] = AssetStatus.PROCESSING.value
@@ -246,6 +250,17 @@ async def _decode_base64(data: str) -> AsyncIterator[bytes]:
             "The base64 data is not valid: its length (without whitespace) is not a multiple of 4.",
             code="asset_base64_invalid",
         )
+
+
+def _modified_at(path: Path) -> datetime | None:
+    """A local file's modification time in this machine's zone (the zone its owner's clock shows), or
+    ``None`` when the file system reports none worth keeping (the epoch, a time in the future)."""
+    try:
+        stamp = path.stat().st_mtime
+    except OSError:
+        return None
+    moment = datetime.fromtimestamp(stamp, UTC)
+    return moment.astimezone() if 0 < stamp and moment <= now() else None
 
 
 async def _read_file(path: Path) -> AsyncIterator[bytes]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from datetime import UTC, date, datetime, time
 
+from engine.assets.taken import wall_clock
 from engine.search.index import quote, to_micros
 from engine.search.models import SearchFilters
 
@@ -12,6 +13,7 @@ KM_PER_DEGREE = 111.32
 
 
 def _moment(value: date | datetime) -> datetime:
+    """An upload-time bound: an instant (no offset given: UTC)."""
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
     return datetime.combine(value, time.min, tzinfo=UTC)
@@ -24,10 +26,15 @@ def where_clause(filters: SearchFilters) -> str | None:
         parts.append(f"type = {quote(filters.type.value)}")
     if filters.status:
         parts.append(f"status = {quote(filters.status.value)}")
-    if filters.date_after:
-        parts.append(f"created_us >= {to_micros(_moment(filters.date_after))}")
-    if filters.date_before:
-        parts.append(f"created_us < {to_micros(_moment(filters.date_before))}")
+    # date_after/date_before never get here: SearchFilters folds them into uploaded_after/uploaded_before.
+    if filters.uploaded_after:
+        parts.append(f"created_us >= {to_micros(_moment(filters.uploaded_after))}")
+    if filters.uploaded_before:
+        parts.append(f"created_us < {to_micros(_moment(filters.uploaded_before))}")
+    if filters.taken_after:
+        parts.append(f"taken_us >= {to_micros(wall_clock(filters.taken_after))}")
+    if filters.taken_before:
+        parts.append(f"taken_us < {to_micros(wall_clock(filters.taken_before))}")
     if filters.tags:
         parts.append("array_has_all(tags, [" + ", ".join(quote(t.lower()) for t in filters.tags) + "])")
     if filters.place:

@@ -32,6 +32,7 @@ import logging
 import math
 import re
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -46,7 +47,11 @@ log = logging.getLogger("picsha.search.index")
 TEXT_DIM = 384
 WRITES_PER_MAINTENANCE = 64
 MIN_FILTERED_EF = 200
-ROW_COLUMNS = ["id", "account_id", "type", "status", "created_us", "filename", "tags", "has_thumbnail", "place"]
+ROW_COLUMNS = ["id", "account_id", "type", "status", "created_us", "taken_us", "taken_tz", "filename", "tags",
+               "has_thumbnail", "place"]
+# Columns added after tables were first made, with the SQL that fills them in an older table (its rows then
+# read as taken when uploaded until the catalog's taken times are written over them: ``on_upgrade``).
+ADDED_COLUMNS = {"taken_us": "created_us", "taken_tz": "CAST(NULL AS INT)"}
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_]{1,96}")
 PRIMARY_KEY = "lance-schema:unenforced-primary-key"
 
@@ -63,7 +68,11 @@ def schema(clip_dim: int) -> pa.Schema:
         pa.field("account_id", pa.string(), nullable=False),
         pa.field("type", pa.string()),
         pa.field("status", pa.string()),
-        pa.field("created_us", pa.int64()),
+        pa.field("created_us", pa.int64()),  # uploaded, microseconds since the epoch (UTC)
+        # taken: the wall clock where it was taken, written as if UTC (engine.assets.taken), and that
+        # place's UTC offset in minutes when known
+        pa.field("taken_us", pa.int64()),
+        pa.field("taken_tz", pa.int32()),
         pa.field("filename", pa.string()),
         pa.field("tags", pa.list_(pa.string())),
         pa.field("place", pa.string()),
@@ -121,6 +130,9 @@ class SearchIndex:
         self._open_lock = asyncio.Lock()
         self._tables: dict[str, Any] = {}
         self._pending: Counter[str] = Counter()  # writes since the last maintenance, per account
+        # Called with an account id once its table was given the ADDED_COLUMNS: the caller writes the true
+        # values over the defaults (the engine: the catalog's taken times).
+        self.on_upgrade: Callable[[str], Awaitable[None]] | None = None
 
     @classmethod
     async def open(cls, uri: str, prefix: str, *, clip_dim: int = 512, vector_index_threshold: int = 2_000,
@@ -164,21 +176,30 @@ class SearchIndex:
         table = self._tables.get(name)
         if table is not None:
             return table
+        upgraded = False
         async with self._open_lock:
             if name not in self._tables:
                 if name in await self._table_names():
-                    self._tables[name] = await self._keyed(await self.db.open_table(name))
+                    table, upgraded = await self._upgraded(await self._keyed(await self.db.open_table(name)), name)
+                    self._tables[name] = table
                 elif create:
                     self._tables[name] = await self._create(name)
                 else:
                     return None
-            return self._tables[name]
+            table = self._tables[name]
+        if upgraded and self.on_upgrade is not None:
+            try:
+                await self.on_upgrade(account_id)
+            except Exception:  # the defaults stand (taken = uploaded) until a reindex
+                log.exception("search index %s: filling the added columns failed; `picsha reindex` fills them", name)
+        return table
 
     async def _create(self, name: str) -> Any:
         from lancedb.index import FTS, Bitmap, BTree, LabelList
 
         table = await self._keyed(await self.db.create_table(name, schema=self.schema, exist_ok=True))
         for column, config in (("text", FTS(with_position=False)), ("id", BTree()), ("created_us", BTree()),
+                               ("taken_us", BTree()),
                                ("type", Bitmap()), ("status", Bitmap()), ("tags", LabelList())):
             # Another process may be creating the same table and indexes: a lost race is retried.
             await with_conflict_retries(functools.partial(table.create_index, column, config=config, replace=True),
@@ -199,6 +220,42 @@ class SearchIndex:
                 raise
         return table
 
+    async def _upgraded(self, table: Any, name: str) -> tuple[Any, bool]:
+        """``table`` with the columns added since it was made (and whether any were), so tables written by
+        an older version keep working without a rebuild."""
+        from lancedb.index import BTree
+
+        present = set((await table.schema()).names)
+        missing = {column: fill for column, fill in ADDED_COLUMNS.items() if column not in present}
+        if not missing:
+            return table, False
+        log.warning("search index %s: adding columns %s", name, ", ".join(missing))
+        try:
+            await with_conflict_retries(functools.partial(table.add_columns, missing), table=table, what="add columns")
+        except Exception:
+            # Another process added them meanwhile (a second add is refused); anything else is real.
+            await table.checkout_latest()
+            if not set(missing) <= set((await table.schema()).names):
+                raise
+            return table, False
+        if "taken_us" in missing:
+            await with_conflict_retries(functools.partial(table.create_index, "taken_us", config=BTree(), replace=True),
+                                        table=table, what=f"{name}: index on taken_us")
+        return table, True
+
+    async def set_taken(self, account_id: str, taken: list[tuple[str, datetime, int | None]]) -> None:
+        """Write (asset id, taken wall clock, offset minutes) over rows already indexed; unknown ids are skipped."""
+        table = await self.table_for(account_id)
+        if table is None or not taken:
+            return
+        data = pa.Table.from_pylist(
+            [{"id": i, "taken_us": to_micros(t), "taken_tz": o} for i, t, o in taken],
+            schema=pa.schema([self.schema.field(name) for name in ("id", "taken_us", "taken_tz")]))  # id: the key
+        async with self._write_lock:
+            await with_conflict_retries(lambda: table.merge_insert("id").when_matched_update_all().execute(data),
+                                        table=table, what="taken times")
+            self._pending[account_id] += 1
+
     async def reset(self) -> None:
         """No tables at all (a rebuild starts here)."""
         async with self._write_lock, self._open_lock:
@@ -216,9 +273,14 @@ class SearchIndex:
         total = await shared.count_rows()
         log.warning("moving %d search rows from the shared table %r to one table per account", total, self.prefix)
         if total:
-            batches = await shared.query().select(self.schema.names).to_batches(max_batch_length=10_000)
+            present = set((await shared.schema()).names)
+            batches = await shared.query().select([n for n in self.schema.names if n in present]).to_batches(
+                max_batch_length=10_000)
             async for batch in batches:
-                await self.add_many(pa.Table.from_batches([batch]).to_pylist())
+                records = pa.Table.from_batches([batch]).to_pylist()
+                for record in records:  # a shared table predates the taken columns: taken when uploaded
+                    record.setdefault("taken_us", record["created_us"])
+                await self.add_many(records)
         await self.maintain()
         await self.db.drop_table(self.prefix, ignore_missing=True)
 
@@ -230,6 +292,8 @@ class SearchIndex:
         return {
             "id": row.id, "account_id": row.account_id, "type": row.type, "status": row.status,
             "created_us": to_micros(row.created_at), "filename": row.filename, "tags": [t.lower() for t in row.tags],
+            "taken_us": to_micros(row.taken_at or row.created_at),
+            "taken_tz": row.taken_offset if row.taken_at else 0,
             "place": row.place, "lat": row.lat, "lon": row.lon, "has_thumbnail": row.has_thumbnail,
             "text": row.text, "has_text_vec": text_vec is not None,
             "text_vec": list(text_vec) if text_vec is not None else [0.0] * TEXT_DIM,
@@ -370,7 +434,10 @@ class SearchIndex:
         search = table.query()
         if where:
             search = search.where(where)
-        return await search.order_by(_newest_first()).offset(offset).limit(limit).select(columns).to_list()
+        # The sort columns are always read: LanceDB 0.40 cannot plan a sorted scan that leaves them out
+        # ("TakeExec requires ... '_rowid'") unless a scalar index answers the filter.
+        wanted = list(dict.fromkeys([*columns, "created_us", "id"]))
+        return await search.order_by(_newest_first()).offset(offset).limit(limit).select(wanted).to_list()
 
     async def filtered(self, account_id: str, where: str | None, limit: int, *, offset: int = 0) -> list[str]:
         """The ids of :meth:`filtered_rows`."""

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from engine.assets.models import AssetStatus, AssetType
+from engine.assets.taken import Moment
 
 
 class Near(BaseModel):
@@ -17,16 +19,60 @@ class Near(BaseModel):
     km: float = Field(default=25.0, gt=0, le=20_000)
 
 
+TAKEN_NOTE = ("Compared with the clock where it was taken, so a date means that calendar day there (a time's "
+              "own offset is ignored).")
+DATE_PAIRS = (("taken_after", "taken_before"), ("uploaded_after", "uploaded_before"))
+OLD_NAMES = {"date_after": "uploaded_after", "date_before": "uploaded_before"}
+
+
 class SearchFilters(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     type: AssetType | None = None
-    date_after: date | datetime | None = Field(default=None, description="Created on or after (ISO date or time).")
-    date_before: date | datetime | None = Field(default=None, description="Created before (ISO date or time).")
+    taken_after: Moment | None = Field(
+        default=None, description="Taken (or, without a capture time, made) on or after this ISO date or time. " + TAKEN_NOTE)
+    taken_before: Moment | None = Field(
+        default=None, description="Taken (or made) before this ISO date or time. " + TAKEN_NOTE)
+    uploaded_after: Moment | None = Field(
+        default=None, description="Uploaded on or after this ISO date or time (UTC unless it names an offset).")
+    uploaded_before: Moment | None = Field(
+        default=None, description="Uploaded before this ISO date or time (UTC unless it names an offset).")
+    date_after: Moment | None = Field(
+        default=None, description="Old name of uploaded_after (the picsha spec's): the upload time, not when taken.")
+    date_before: Moment | None = Field(
+        default=None, description="Old name of uploaded_before: the upload time, not when taken.")
     tags: list[str] = Field(default_factory=list, max_length=20, description="Assets carrying all of these tags.")
     near: Near | None = None
     place: str | None = Field(default=None, max_length=200, description="Words of the place label, e.g. 'Cambridge'.")
     status: AssetStatus | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_names(cls, data: Any) -> Any:
+        """The old names fold into the new ones, so everything downstream reads one field per bound."""
+        if not isinstance(data, dict) or not any(data.get(old) is not None for old in OLD_NAMES):
+            return data
+        data = dict(data)
+        for old, new in OLD_NAMES.items():
+            given = data.pop(old, None)
+            if given is None:
+                continue
+            if data.get(new) is not None and data[new] != given:
+                raise ValueError(f"{old} is the old name of {new}; give one of them, not both")
+            data[new] = given
+        return data
+
+    @model_validator(mode="after")
+    def _possible_ranges(self) -> SearchFilters:
+        for after, before in DATE_PAIRS:
+            low, high = getattr(self, after), getattr(self, before)
+            if low is not None and high is not None and _day(low) > _day(high):
+                raise ValueError(f"{after} ({low}) is later than {before} ({high}), so nothing could match")
+        return self
+
+
+def _day(value: Moment) -> date:
+    return value.date() if isinstance(value, datetime) else value
 
 
 class SearchRequest(BaseModel):
@@ -45,7 +91,8 @@ class SearchHit(BaseModel):
     filename: str
     type: AssetType
     tags: list[str]
-    created_at: datetime
+    created_at: datetime = Field(description="When it was uploaded.")
+    taken_at: datetime = Field(description="When it was taken or made (see the asset's taken_at).")
     status: AssetStatus
     matched: list[str] = Field(default_factory=list, description="The paths that found it: fts, text_vector, clip, filter.")
 
@@ -71,6 +118,8 @@ class IndexRow(BaseModel):
     type: str
     status: str
     created_at: datetime
+    taken_at: datetime | None = Field(default=None, description="The catalog's taken_at (a wall clock); none: created_at.")
+    taken_offset: int | None = None
     filename: str
     tags: list[str] = Field(default_factory=list)
     place: str | None = None

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from engine.assets.links import AssetLinks
 from engine.assets.models import Asset, AssetPage, ListQuery
 from engine.assets.service import AssetService
+from engine.assets.taken import joined
 from engine.auth.keys import Principal
 from engine.catalog import Catalog, tables
 from engine.enrich import ModelStore
@@ -19,7 +20,7 @@ from engine.enrich.model_store import CLIP, TEXT
 from engine.search.filters import where_clause
 from engine.search.fusion import rrf
 from engine.search.index import ROW_COLUMNS, SearchIndex, from_micros
-from engine.search.models import SearchFilters, SearchHit, SearchRequest, SearchResponse
+from engine.search.models import DATE_PAIRS, SearchFilters, SearchHit, SearchRequest, SearchResponse
 from engine.search.query_parser import parse_query
 from engine.search.settings import SearchSettings
 
@@ -31,15 +32,14 @@ Refiner = Callable[[str, str, SearchFilters], Awaitable[SearchFilters]]
 
 
 def merge_filters(given: SearchFilters, query: str) -> tuple[str, SearchFilters]:
-    """Filters the caller gave win; the parser only fills the ones left empty."""
+    """Filters the caller gave win; the parser only fills the ones left empty. A date range is one filter:
+    a caller who gave either bound of the taken (or uploaded) range keeps the whole range as given."""
     parsed = parse_query(query)
-    merged = given.model_copy(update={
-        "type": given.type or parsed.type,
-        "date_after": given.date_after or parsed.date_after,
-        "date_before": given.date_before or parsed.date_before,
-        "place": given.place or parsed.place,
-    })
-    return parsed.text, merged
+    update: dict[str, object] = {"type": given.type or parsed.type, "place": given.place or parsed.place}
+    for after, before in DATE_PAIRS:
+        if getattr(given, after) is None and getattr(given, before) is None:
+            update |= {after: getattr(parsed, after), before: getattr(parsed, before)}
+    return parsed.text, given.model_copy(update=update)
 
 
 class Ranked(NamedTuple):
@@ -73,9 +73,12 @@ class SearchService:
             return Ranked([(i, 1.0) for i in ids], ["filter"], {i: ["filter"] for i in ids})
         rankings: dict[str, list[str]] = {}
         warming: list[str] = []  # a model still loading is not waited for: the other paths answer now
+        similarities: dict[str, dict[str, float]] = {}
 
         async def path(name: str, search: Callable[[], Awaitable[list[tuple[str, float]]]]) -> None:
-            rankings[name] = [asset_id for asset_id, _ in await search()]
+            found = await search()
+            rankings[name] = [asset_id for asset_id, _ in found]
+            similarities[name] = dict(found)
 
         async with anyio.create_task_group() as group:  # the paths run side by side
             group.start_soon(path, "fts", lambda: self.index.full_text(account_id, query, where, self.settings.candidates))
@@ -91,8 +94,29 @@ class SearchService:
                     group.start_soon(path, "clip", lambda: self._clip_path(account_id, query, where))
         names = [name for name in ("fts", "text_vector", "clip") if name in rankings]
         fused = rrf([rankings[n] for n in names if rankings[n]] or [[]], k=self.settings.rrf_k)
+        fused = self._without_filler(fused, similarities)
         found_by = {n: set(rankings[n]) for n in names}
         return Ranked(fused, names, {i: [n for n in names if i in found_by[n]] for i, _ in fused}, warming)
+
+    def _without_filler(self, fused: list[tuple[str, float]],
+                        similarities: dict[str, dict[str, float]]) -> list[tuple[str, float]]:
+        """``fused`` without hits found only by meaning whose similarity is far below the best on every vector
+        path that found them (``min_relative_score``). Fused scores cannot tell: they are ranks, so a hit that
+        one of two paths ranked third scores about half the top whether it is close or barely above the noise."""
+        cut = self.settings.min_relative_score
+        if cut <= 0 or len(fused) < 2:
+            return fused
+        floors = {"text_vector": self.settings.min_text_similarity, "clip": self.settings.min_clip_similarity}
+        strength: dict[str, float] = {}
+        for name, floor in floors.items():
+            found = similarities.get(name) or {}
+            best = max(found.values(), default=floor)
+            for asset_id, similarity in found.items():
+                share = (similarity - floor) / (best - floor) if best - floor > 1e-9 else 1.0
+                strength[asset_id] = max(strength.get(asset_id, 0.0), share)
+        by_words = similarities.get("fts") or {}
+        return [hit for rank, hit in enumerate(fused)
+                if rank == 0 or hit[0] in by_words or strength.get(hit[0], 1.0) >= cut]
 
     async def _has_vectors(self, account_id: str, flag: str) -> bool:
         """Vectors exist once any upload asked for them; until then the model need not even load."""
@@ -119,7 +143,9 @@ class SearchService:
         if self.refiner is not None and self.settings.refine_with_claude and request.query.strip():
             try:
                 refined = await self.refiner(principal.account_id, request.query, filters)
-                given = request.filters.model_dump(exclude_defaults=True)
+                given = set(request.filters.model_dump(exclude_defaults=True))
+                for pair in DATE_PAIRS:  # a range given in part is the caller's whole range
+                    given |= set(pair) if given & set(pair) else set()
                 filters = refined.model_copy(update={k: getattr(request.filters, k) for k in given})  # given wins
             except Exception:  # refinement is a nicety; the rule-based filters stand without it
                 log.warning("query refinement failed; using the parsed filters", exc_info=True)
@@ -141,12 +167,13 @@ class SearchService:
         return SearchHit(
             id=str(row["id"]), score=score, url=urls.thumbnail, filename=str(row["filename"]), type=row["type"],
             tags=list(row["tags"] or []), created_at=from_micros(int(row["created_us"])), status=row["status"],
-            matched=matched,
+            taken_at=joined(from_micros(int(row["taken_us"])), row["taken_tz"]), matched=matched,
         )
 
     async def asset_page(self, principal: Principal, query: ListQuery) -> AssetPage:
         """``GET /v1/assets?q=``: the same search, pages of full assets in relevance order."""
-        filters = SearchFilters(type=query.type, status=query.status)
+        filters = SearchFilters(type=query.type, status=query.status, taken_after=query.taken_after,
+                                taken_before=query.taken_before)
         text, filters = merge_filters(filters, query.q or "")
         start = (query.page - 1) * query.page_size
         if not text:

@@ -24,6 +24,13 @@ class SearchSettings(BaseModel):
         default=0.25, ge=-1, le=1, description="MiniLM cosine similarity below which a vector hit is noise."
     )
     min_clip_similarity: float = Field(default=0.18, ge=-1, le=1)
+    min_relative_score: float = Field(
+        default=0.35, ge=0, le=1,
+        description="Low-relevance filler is dropped instead of padding a page: a hit no word matched, found only "
+        "by meaning, stays only when its similarity on some vector path reaches this fraction of the way from that "
+        "path's noise floor (min_text_similarity, min_clip_similarity) to the path's best hit. Hits the words matched "
+        "and the top hit always stay; 0 keeps everything.",
+    )
     vector_index_threshold: int = Field(
         default=2_000, ge=256,
         description="Rows with vectors in an account above which its ANN vector index is built (exact search below).",

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from engine.assets import Asset, AssetPage, AssetPatch, AssetStatus, AssetType, ListQuery
+from engine.assets.taken import Moment
 from engine.assets.models import MAX_PAGE, BatchDeleteResult, SortField, SortOrder, UsageStats
 from picsha_mcp.rest.delivery import PRIVATE_CACHE, SIGNED_CACHE, authorize, stream_content
 from picsha_mcp.rest.jobs import JOB_ID_HEADER
@@ -15,6 +16,8 @@ from picsha_mcp.rest.deps import EngineDep, PrincipalDep
 from picsha_mcp.rest.ingest_request import INGEST_OPENAPI, ingest_request
 
 router = APIRouter(prefix="/v1/assets", tags=["assets"])
+TAKEN_AFTER = ListQuery.model_fields["taken_after"].description
+TAKEN_BEFORE = ListQuery.model_fields["taken_before"].description
 
 
 @router.post(
@@ -55,10 +58,13 @@ async def list_assets(
     q: Annotated[str | None, Query(max_length=500)] = None,
     type: AssetType | None = None,
     status: AssetStatus | None = None,
+    taken_after: Annotated[Moment | None, Query(description=TAKEN_AFTER)] = None,
+    taken_before: Annotated[Moment | None, Query(description=TAKEN_BEFORE)] = None,
     sort: SortField = SortField.CREATED_AT,
     order: SortOrder = SortOrder.DESC,
 ) -> AssetPage:
-    query = ListQuery(page=page, page_size=page_size, q=q, type=type, status=status, sort=sort, order=order)
+    query = ListQuery(page=page, page_size=page_size, q=q, type=type, status=status, taken_after=taken_after,
+                      taken_before=taken_before, sort=sort, order=order)
     if q and q.strip():  # words: the same hybrid search as POST /v1/search, in relevance order
         return await engine.search.asset_page(principal, query)
     return await engine.assets.list(principal, query)
