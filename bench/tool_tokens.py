@@ -1,4 +1,5 @@
-"""The size of the full MCP ``tools/list`` answer in tokens (tiktoken cl100k_base). Target: <= 4,000.
+"""Tokens an agent reads (tiktoken cl100k_base): the full MCP ``tools/list`` (target <= 5,000) and the
+default answer of every call in the scripted everyday tasks (bench/agent_tasks.py; target <= 2,000 each).
 
     python bench/tool_tokens.py        # needs cl100k_base: `make tiktoken-cache` once (offline machines)
 
@@ -22,6 +23,7 @@ from picsha_mcp.server import build_server  # noqa: E402
 from tools_manifest.calls import Transport  # noqa: E402
 
 TARGET = 5000  # the whole default tools/list, in cl100k_base tokens
+RESULT_TARGET = 2000  # any default tool answer
 
 
 async def tools_list_json() -> tuple[str, list[tuple[str, str]]]:
@@ -34,6 +36,23 @@ async def tools_list_json() -> tuple[str, list[tuple[str, str]]]:
     whole = listed.model_dump_json(by_alias=True, exclude_none=True, include={"tools"})
     each = [(tool.name, tool.model_dump_json(by_alias=True, exclude_none=True)) for tool in listed.tools]
     return whole, each
+
+
+async def task_results() -> list[tuple[str, str, int]]:
+    """(task, tool, image blocks) and the answer text of each step of the scripted agent, in memory."""
+    from mcp import Client
+
+    from bench.agent_tasks import make_folder, run_tasks
+    from tests.factories import make_settings
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = make_folder(Path(tmp) / "Pictures")
+        settings = make_settings(Path(tmp))
+        settings.ingest.path_roots = [folder]
+        async with Engine.open(settings) as engine:
+            async with Client(build_server(engine, transport=Transport.STDIO)) as client:
+                steps = await run_tasks(client, folder)
+    return [(f"{step.task} ({step.tool})", step.text, len(step.images)) for step in steps]
 
 
 def main() -> int:
@@ -51,7 +70,17 @@ def main() -> int:
         print(f"  {name:<16} {len(encoding.encode(text)):>5} tokens")
     print(f"tools/list: {len(each)} tools, {len(whole)} bytes, {total} tokens (target <= {TARGET})")
     json.loads(whole)
-    return 0 if total <= TARGET else 1
+    print("default answers of the scripted everyday tasks (text tokens, images):")
+    largest = 0
+    seen: set[str] = set()
+    for name, text, images in asyncio.run(task_results()):
+        tokens = len(encoding.encode(text))
+        largest = max(largest, tokens)
+        if name not in seen:  # the folder upload repeats one call 19 times
+            print(f"  {tokens:>5} tokens  {images} images  {name}")
+            seen.add(name)
+    print(f"largest default answer: {largest} tokens (target <= {RESULT_TARGET})")
+    return 0 if total <= TARGET and largest <= RESULT_TARGET else 1
 
 
 if __name__ == "__main__":
