@@ -143,9 +143,11 @@ async def lost_uploads(base: str, key: str, accepted: list[str]) -> list[str]:
         return missing
 
 
-def start_server(data_dir: Path, port: int, **settings: str) -> tuple[subprocess.Popen[bytes], str]:
-    """``picsha serve`` on ``port`` over ``data_dir`` (analyses off unless ``settings`` say otherwise), once
-    it answers, with a key made for it beforehand. Its output goes to ``serve.log`` beside the folder."""
+def start_server(data_dir: Path, port: int, *, workers: int | None = None,
+                 **settings: str) -> tuple[subprocess.Popen[bytes], str]:
+    """``picsha serve`` on ``port`` over ``data_dir`` (analyses off unless ``settings`` say otherwise; with
+    ``workers`` server processes, else the default), once it answers, with a key made for it beforehand.
+    Its output goes to ``serve.log`` beside the folder."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PICSHA_")}
     env |= {"PICSHA_DATA_DIR": str(data_dir), "PICSHA_PUBLIC_URL": f"http://127.0.0.1:{port}"}
     for flag in ("AUTO_TAG", "SAFE_SEARCH", "OCR", "AUTO_SUMMARIZE", "VECTORIZE"):
@@ -154,9 +156,20 @@ def start_server(data_dir: Path, port: int, **settings: str) -> tuple[subprocess
     key = run_picsha(env, "keys", "create", "--name", "bench").stdout.strip()
     log = data_dir.parent / "serve.log"
     with log.open("wb") as out:
-        server = subprocess.Popen(picsha("serve", "--port", str(port)), env=env, stdout=out, stderr=subprocess.STDOUT)
+        extra = ["--workers", str(workers)] if workers is not None else []
+        server = subprocess.Popen(picsha("serve", "--port", str(port), *extra), env=env, stdout=out,
+                                  stderr=subprocess.STDOUT)
     wait_until_serving(f"http://127.0.0.1:{port}", server, log)
     return server, key
+
+
+def stop_server(server: subprocess.Popen[bytes]) -> None:
+    server.send_signal(signal.SIGTERM)
+    try:
+        server.wait(60)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait(10)
 
 
 class PeakMemory:

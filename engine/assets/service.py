@@ -37,6 +37,20 @@ from engine.usage import UsageKind, UsageLedger, format_usd
 THUMBNAIL_KIND = "thumbnail"
 
 
+def _answer_columns() -> tuple[Any, ...]:
+    """An asset row plus what its answer needs besides: whether its thumbnail exists and its cost (the sum
+    of its ledger rows), as correlated subqueries, so one statement reads a whole answer."""
+    a, d, u = tables.assets, tables.derivatives, tables.usage_events
+    has_thumbnail = sa.exists().where(d.c.asset_id == a.c.id, d.c.kind == THUMBNAIL_KIND)
+    cost = sa.select(sa.func.coalesce(sa.func.sum(u.c.amount_micros), 0)).where(u.c.asset_id == a.c.id)
+    return (a, has_thumbnail.label("has_thumbnail"), cost.scalar_subquery().label("cost_micros"))
+
+
+ANSWER = _answer_columns()
+_BY_ID = sa.select(*ANSWER).where(
+    tables.assets.c.id == sa.bindparam("asset_id"), tables.assets.c.account_id == sa.bindparam("account_id"))
+
+
 def not_found(asset_id: str) -> NotFound:
     return NotFound(f"No asset {asset_id!r} in this account.", code="asset_not_found", id=asset_id)
 
@@ -85,45 +99,55 @@ class AssetService:
         return [self._model(row, row.id in with_thumbnail, costs.get(row.id, 0)) for row in rows]
 
     def _model(self, row: sa.Row, has_thumbnail: bool, cost_micros: int) -> Asset:
-        return Asset(
-            id=row.id,
-            status=row.status,
-            type=row.type,
-            filename=row.filename,
-            created_at=utc(row.created_at),
+        exif, ai = row.exif or {}, row.ai or {}
+        urls = self.links.for_asset(row.id, has_thumbnail=has_thumbnail)
+        created_at = utc(row.created_at)
+        # one validation of nested data (pydantic's core builds every part), not one per part
+        return Asset.model_validate({
+            "id": row.id,
+            "status": row.status,
+            "type": row.type,
+            "filename": row.filename,
+            "created_at": created_at,
             # a row an older version wrote during an upgrade has no taken time: its upload time is the best known
-            taken_at=joined(utc(row.taken_at), row.taken_offset) if row.taken_at else utc(row.created_at),
-            updated_at=utc(row.updated_at),
-            urls=self.links.for_asset(row.id, has_thumbnail=has_thumbnail),
-            meta=AssetMeta(
-                format=row.format, content_type=row.content_type, size=row.size, width=row.width,
-                height=row.height, pages=(row.exif or {}).get("pages"), sha256=row.sha256,
-                exif={k: v for k, v in (row.exif or {}).items() if k != "pages"},
-            ),
-            ai=AssetAI(**{k: v for k, v in (row.ai or {}).items() if k != ANALYSIS_KEY}),
-            analysis=Analysis(**(row.ai or {}).get(ANALYSIS_KEY, {})),
-            location=Location(**row.location) if row.location else None,
-            tags=row.tags or [],
-            metadata=row.metadata or {},
-            description=row.description,
-            alt_text=row.alt_text,
-            is_public=row.is_public,
-            cost=format_usd(cost_micros),
-        )
+            "taken_at": joined(utc(row.taken_at), row.taken_offset) if row.taken_at else created_at,
+            "updated_at": utc(row.updated_at),
+            "urls": urls,
+            "meta": {
+                "format": row.format, "content_type": row.content_type, "size": row.size, "width": row.width,
+                "height": row.height, "pages": exif.get("pages"), "sha256": row.sha256,
+                "exif": {k: v for k, v in exif.items() if k != "pages"} if "pages" in exif else exif,
+            },
+            "ai": {k: v for k, v in ai.items() if k != ANALYSIS_KEY} if ANALYSIS_KEY in ai else ai,
+            "analysis": ai.get(ANALYSIS_KEY, {}),
+            "location": row.location or None,
+            "tags": row.tags or [],
+            "metadata": row.metadata or {},
+            "description": row.description,
+            "alt_text": row.alt_text,
+            "is_public": row.is_public,
+            "cost": format_usd(cost_micros),
+        })
+
+    def _answer(self, row: sa.Row) -> Asset:
+        """The model of a row read with ``ANSWER``'s columns."""
+        return self._model(row, bool(row.has_thumbnail), int(row.cost_micros or 0))
 
     async def get(self, principal: Principal, asset_id: str) -> Asset:
-        async with self.catalog.connect() as conn:
-            row = await self._row(conn, principal.account_id, asset_id)
-            return (await self.to_models(conn, [row]))[0]
+        params = {"asset_id": asset_id, "account_id": principal.account_id}
+        row = await self.catalog.read(lambda conn: conn.execute(_BY_ID, params).first())
+        if row is None:
+            raise not_found(asset_id)
+        return self._answer(row)
 
     async def get_many(self, principal: Principal, asset_ids: Sequence[str]) -> list[Asset]:
         """The caller's assets among ``asset_ids``, in that order, in one query (others are left out)."""
         if not asset_ids:
             return []
         a = tables.assets
-        query = sa.select(a).where(a.c.id.in_(list(asset_ids)), a.c.account_id == principal.account_id)
-        async with self.catalog.connect() as conn:
-            found = {asset.id: asset for asset in await self.to_models(conn, (await conn.execute(query)).all())}
+        query = sa.select(*ANSWER).where(a.c.id.in_(list(asset_ids)), a.c.account_id == principal.account_id)
+        rows = await self.catalog.read(lambda conn: conn.execute(query).all())
+        found = {row.id: self._answer(row) for row in rows}
         return [found[asset_id] for asset_id in asset_ids if asset_id in found]
 
     async def list(self, principal: Principal, query: ListQuery) -> AssetPage:
@@ -143,13 +167,16 @@ class AssetService:
         sort_column = a.c[query.sort.value]
         ordering = sort_column.asc() if query.order is SortOrder.ASC else sort_column.desc()
         select = (
-            sa.select(a).where(*where).order_by(ordering, a.c.id)
+            sa.select(*ANSWER).where(*where).order_by(ordering, a.c.id)
             .limit(query.page_size).offset((query.page - 1) * query.page_size)
         )
-        async with self.catalog.connect() as conn:
-            total = await conn.scalar(sa.select(sa.func.count()).select_from(a).where(*where)) or 0
-            rows = (await conn.execute(select)).all()
-            items = await self.to_models(conn, rows)
+        counting = sa.select(sa.func.count()).select_from(a).where(*where)
+
+        def read(conn: sa.Connection) -> tuple[int, list[sa.Row]]:
+            return conn.scalar(counting) or 0, conn.execute(select).all()
+
+        total, rows = await self.catalog.read(read)
+        items = [self._answer(row) for row in rows]
         return AssetPage(items=items, total=total, page=query.page, page_size=query.page_size)
 
     async def usage_stats(self, principal: Principal) -> UsageStats:

@@ -17,6 +17,7 @@ from engine.errors import Forbidden
 from engine.numerals import ascii_int
 
 SIGNATURE_PARAMS = ("kid", "exp", "sig")
+MEMO_MAX = 4096  # signed URLs without expiry remembered (the same asset's links are signed on every answer)
 
 
 def _canonical(path: str, params: Mapping[str, str]) -> bytes:
@@ -31,6 +32,7 @@ class UrlSigner:
         self.keys = dict(keys)
         self.current_kid = next(iter(self.keys))
         self.default_ttl_s = default_ttl_s
+        self._memo: dict[tuple[str, str, tuple[tuple[str, str], ...]], str] = {}
 
     def _mac(self, kid: str, path: str, params: Mapping[str, str]) -> str:
         digest = hmac.new(self.keys[kid], _canonical(path, params), hashlib.sha256).digest()
@@ -39,12 +41,20 @@ class UrlSigner:
     def sign(self, path: str, params: Mapping[str, str] | None = None, *, ttl_s: int | None = None) -> str:
         """Return ``path?query`` with ``kid``, optional ``exp`` and ``sig`` added."""
         query = {k: str(v) for k, v in (params or {}).items() if k not in SIGNATURE_PARAMS}
-        query["kid"] = self.current_kid
         ttl = ttl_s if ttl_s is not None else self.default_ttl_s
+        memo_key = (self.current_kid, path, tuple(query.items())) if ttl is None else None
+        if memo_key is not None and (known := self._memo.get(memo_key)) is not None:
+            return known  # without an expiry the same path and query always sign the same
+        query["kid"] = self.current_kid
         if ttl is not None:
             query["exp"] = str(int(time.time()) + ttl)
         query["sig"] = self._mac(self.current_kid, path, query)
-        return f"{path}?{urlencode(sorted(query.items()))}"
+        signed = f"{path}?{urlencode(sorted(query.items()))}"
+        if memo_key is not None:
+            if len(self._memo) >= MEMO_MAX:
+                self._memo.pop(next(iter(self._memo)))
+            self._memo[memo_key] = signed
+        return signed
 
     @staticmethod
     def is_signed(params: Mapping[str, str]) -> bool:

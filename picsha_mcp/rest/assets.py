@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, Request, Response
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from engine.assets import Asset, AssetPage, AssetPatch, AssetStatus, AssetType, ListQuery
 from engine.assets.taken import Moment
@@ -18,6 +19,12 @@ from picsha_mcp.rest.ingest_request import INGEST_OPENAPI, ingest_request
 router = APIRouter(prefix="/v1/assets", tags=["assets"])
 TAKEN_AFTER = ListQuery.model_fields["taken_after"].description
 TAKEN_BEFORE = ListQuery.model_fields["taken_before"].description
+
+
+def json_model(model: BaseModel, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """A model answered as pydantic's own JSON (no second validation against the response model, no
+    intermediate dict): the route's ``response_model`` still documents it."""
+    return Response(model.model_dump_json(), status_code=status_code, headers=headers, media_type="application/json")
 
 
 @router.post(
@@ -62,12 +69,12 @@ async def list_assets(
     taken_before: Annotated[Moment | None, Query(description=TAKEN_BEFORE)] = None,
     sort: SortField = SortField.CREATED_AT,
     order: SortOrder = SortOrder.DESC,
-) -> AssetPage:
+) -> Response:
     query = ListQuery(page=page, page_size=page_size, q=q, type=type, status=status, taken_after=taken_after,
                       taken_before=taken_before, sort=sort, order=order)
     if q and q.strip():  # words: the same hybrid search as POST /v1/search, in relevance order
-        return await engine.search.asset_page(principal, query)
-    return await engine.assets.list(principal, query)
+        return json_model(await engine.search.asset_page(principal, query))
+    return json_model(await engine.assets.list(principal, query))
 
 
 @router.get("/usage-stats", response_model=UsageStats)
@@ -83,8 +90,8 @@ async def batch_delete(
 
 
 @router.get("/{asset_id}", response_model=Asset)
-async def get_asset(asset_id: str, engine: EngineDep, principal: PrincipalDep) -> Asset:
-    return await engine.assets.get(principal, asset_id)
+async def get_asset(asset_id: str, engine: EngineDep, principal: PrincipalDep) -> Response:
+    return json_model(await engine.assets.get(principal, asset_id))
 
 
 @router.patch("/{asset_id}", response_model=Asset)

@@ -15,7 +15,13 @@ def get_engine(request: Request) -> Engine:
     return request.app.state.engine
 
 
-async def get_principal(request: Request, engine: Annotated[Engine, Depends(get_engine)]) -> Principal:
+async def engine_dependency(request: Request) -> Engine:
+    """``get_engine`` as a dependency: async, as FastAPI runs a plain function on a worker thread (a thread
+    round trip per request)."""
+    return request.app.state.engine
+
+
+async def get_principal(request: Request, engine: Annotated[Engine, Depends(engine_dependency)]) -> Principal:
     if engine.settings.auth is AuthMode.OFF:
         return Principal(account_id=engine.owner_account_id)
     return await engine.keys.authenticate(bearer_token(request))
@@ -26,5 +32,5 @@ def bearer_token(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-EngineDep = Annotated[Engine, Depends(get_engine)]
+EngineDep = Annotated[Engine, Depends(engine_dependency)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
