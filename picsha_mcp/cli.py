@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
+import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.console import Console
@@ -19,6 +21,11 @@ from engine.auth import Principal
 from engine.errors import PicshaError
 from engine.settings import AuthMode
 from picsha_mcp import __version__
+
+if TYPE_CHECKING:
+    import subprocess
+
+    from fastapi import FastAPI
 
 app = typer.Typer(help="Picsha: S3 with a brain, for AI agents.", no_args_is_help=True)
 keys_app = typer.Typer(help="Manage API keys of the owner account.", no_args_is_help=True)
@@ -50,6 +57,9 @@ def version() -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind (default from PICSHA_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default from PICSHA_PORT).")] = None,
+    workers: Annotated[int | None, typer.Option(
+        min=1, max=64, help="Server processes on the one port (default: the number of cores). With more than "
+        "one, background jobs run in one more process at lower CPU priority.")] = None,
 ) -> None:
     """Run the REST API (and MCP over streamable HTTP) on one port."""
     import uvicorn
@@ -61,10 +71,81 @@ def serve(
     if "PICSHA_PUBLIC_URL" not in os.environ:
         overrides["public_url"] = f"http://{overrides['host']}:{overrides['port']}"
     settings = settings.model_copy(update=overrides)
-    if settings.auth is AuthMode.ON:
-        run_with_engine(_first_key, settings)
-    console.print(f"Picsha {__version__} on {settings.public_url} (data in {settings.data_dir.resolve()})")
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info", **SERVER_OPTIONS)
+    processes = workers or os.cpu_count() or 1
+    # Once, before any server process starts: migrations, the owner account, the shared signing key, a first key.
+    run_with_engine(_first_key if settings.auth is AuthMode.ON else _nothing, settings)
+    console.print(f"Picsha {__version__} on {settings.public_url} (data in {settings.data_dir.resolve()}, "
+                  f"{processes} server process{'es' if processes > 1 else ''})")
+    if processes == 1:
+        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info", **SERVER_OPTIONS)
+        return
+    # Several processes: uvicorn binds the port once and starts each from the factory, which reads the
+    # settings from the environment (these overrides included). The processes share the catalog and the
+    # data folder as separate servers do; jobs run in one `picsha worker` beside them, at lower priority.
+    os.environ.update({"PICSHA_HOST": settings.host, "PICSHA_PORT": str(settings.port),
+                       "PICSHA_PUBLIC_URL": settings.public_url})
+    job_runner = _start_job_runner(settings) if settings.jobs.in_process else None
+    os.environ["PICSHA_JOBS__IN_PROCESS"] = "false"
+    try:
+        uvicorn.run("picsha_mcp.cli:server_process_app", factory=True, workers=processes, host=settings.host,
+                    port=settings.port, log_level="info", timeout_worker_healthcheck=WORKER_START_S,
+                    **SERVER_OPTIONS)
+    finally:
+        if job_runner is not None:
+            _stop(job_runner)
+
+
+def server_process_app() -> "FastAPI":
+    """The app of one of ``picsha serve``'s server processes (settings from the environment). A process
+    outlives its supervisor only if that was killed outright (kill -9): it then goes the same way at once,
+    not on serving the port alone."""
+    from picsha_mcp.rest import create_app
+
+    _die_with_parent(signal.SIGKILL)
+    return create_app(Settings())
+
+
+def _die_with_parent(sig: signal.Signals) -> None:
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, sig)  # PR_SET_PDEATHSIG
+
+
+JOB_RUNNER_NICE = 10  # analyses yield the cores to the request path
+# How long a server process may take to answer uvicorn's supervisor (its start imports the engine, which on
+# a busy machine takes longer than uvicorn's 5 s: it would be killed and started again, over and over).
+WORKER_START_S = 60
+
+
+def _start_job_runner(settings: Settings) -> "subprocess.Popen[bytes]":
+    """``picsha worker`` as a child of ``picsha serve``: lower CPU priority; stopped (running jobs finish or go
+    back to the queue) when ``picsha serve`` stops, killed at once if ``picsha serve`` is killed outright
+    (its jobs run again once their lease lapses, as after any crash)."""
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "picsha_mcp.cli", "worker", "--grace", "10", "--nice", str(JOB_RUNNER_NICE),
+               "--stop-with-parent"]
+    console.print(f"background jobs: one picsha worker process ({settings.jobs.workers} at once, nice "
+                  f"{JOB_RUNNER_NICE})", style="dim")
+    return subprocess.Popen(command)
+
+
+def _stop(process: "subprocess.Popen[bytes]") -> None:
+    import subprocess
+
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
+async def _nothing(_engine: Engine) -> None:
+    return None
 
 
 @app.command()
@@ -87,17 +168,22 @@ def mcp() -> None:
 def worker(
     concurrency: Annotated[int | None, typer.Option(min=1, max=64, help="Jobs at once (default PICSHA_JOBS__WORKERS).")] = None,
     grace: Annotated[float, typer.Option(min=0, help="Seconds a running job may take to finish on SIGTERM.")] = 30.0,
+    nice: Annotated[int, typer.Option(min=0, max=19, help="Lower this process's CPU priority by this much "
+                                      "(analyses then yield the cores to servers on the same machine).")] = 0,
+    stop_with_parent: Annotated[bool, typer.Option(hidden=True, help="Stop when the parent process ends (Linux).")] = False,
 ) -> None:
     """Run background jobs only (no HTTP), on the embedded or the distributed backend.
 
     SIGTERM or Ctrl-C stops taking jobs, lets running ones finish for up to --grace seconds, and gives the
     rest back to the queue for another worker.
     """
-    import signal
-
     settings = Settings()
     if concurrency is not None:
         settings = settings.model_copy(update={"jobs": settings.jobs.model_copy(update={"workers": concurrency})})
+    if nice and hasattr(os, "nice"):
+        os.nice(nice)
+    if stop_with_parent:  # picsha serve was killed outright (it stops this one itself): go the same way
+        _die_with_parent(signal.SIGKILL)
 
     async def main() -> None:
         async with Engine.open(settings, run_jobs=False) as engine:

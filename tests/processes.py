@@ -77,10 +77,10 @@ class Server:
 
 
 @contextmanager
-def picsha_server(env: Mapping[str, str], log: Path) -> Iterator[Server]:
-    """``picsha serve`` on a free port, once ``/healthz`` answers."""
+def picsha_server(env: Mapping[str, str], log: Path, *options: str) -> Iterator[Server]:
+    """``picsha serve`` on a free port (with ``options``, e.g. ``--workers 2``), once ``/healthz`` answers."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    with picsha_process({**env, "PICSHA_PUBLIC_URL": url}, "serve", "--port", str(port), log=log) as process:
+    with picsha_process({**env, "PICSHA_PUBLIC_URL": url}, "serve", "--port", str(port), *options, log=log) as process:
         wait_until_serving(url, process, log)
         yield Server(url, process)
