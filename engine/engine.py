@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from types import TracebackType
 
+from engine.admission import Admission
 from engine.assets.links import AssetLinks
 from engine.assets.service import AssetService
 from engine.auth.keys import KeyService
@@ -141,6 +142,7 @@ class Engine:
         self._closers.append(self.jobs.close)
         self.events = EventBus(self.jobs)
         self.keys = KeyService(self.catalog)
+        self.admission = Admission(settings.admission)
         self.owner_account_id = await self.keys.owner_account()
         self.signer = await self._signer()
         self.links = AssetLinks(

@@ -14,6 +14,7 @@ from typing import Annotated
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from engine.admission import AdmissionSettings
 from engine.enrich.settings import EnrichSettings
 from engine.jobs.settings import JobSettings
 from engine.media.archive import ArchiveLimits
@@ -162,6 +163,7 @@ class Settings(BaseSettings):
     previews: PreviewSettings = Field(default_factory=PreviewSettings)
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
     mcp: McpSettings = Field(default_factory=McpSettings)
+    admission: AdmissionSettings = Field(default_factory=AdmissionSettings)
 
     def catalog_url(self) -> str:
         return self.catalog.url or f"sqlite+aiosqlite:///{(self.data_dir / 'catalog.db').resolve()}"

@@ -41,7 +41,8 @@ async def create_asset(request: Request, engine: EngineDep, principal: Principal
     the call waits up to the configured timeout and answers 200 once they finished. With
     ``on_duplicate=reuse`` and the same bytes already stored, 200 with that asset (nothing is created).
     """
-    asset, wait = await ingest_request(request, engine, principal)
+    async with engine.admission.uploads.enter():  # full: 503 + Retry-After before the body is read
+        asset, wait = await ingest_request(request, engine, principal)
     if asset.duplicate_of == asset.id:
         return JSONResponse(asset.model_dump(mode="json"), status_code=200)
     ready_at_once = asset.status is not AssetStatus.PROCESSING  # no analyses, or they finished already
@@ -73,7 +74,8 @@ async def list_assets(
     query = ListQuery(page=page, page_size=page_size, q=q, type=type, status=status, taken_after=taken_after,
                       taken_before=taken_before, sort=sort, order=order)
     if q and q.strip():  # words: the same hybrid search as POST /v1/search, in relevance order
-        return json_model(await engine.search.asset_page(principal, query))
+        async with engine.admission.searches.enter():
+            return json_model(await engine.search.asset_page(principal, query))
     return json_model(await engine.assets.list(principal, query))
 
 

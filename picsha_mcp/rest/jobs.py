@@ -58,6 +58,7 @@ async def list_skills(engine: EngineDep, principal: PrincipalDep) -> list[Skill]
 @router.post("/assets/{asset_id}/skills/{name}/run", response_model=SkillRun, tags=["assets"])
 async def run_skill(asset_id: str, name: str, engine: EngineDep, principal: PrincipalDep, response: Response) -> SkillRun:
     """Run one analysis again (then re-index the asset) and answer with the job and the updated asset."""
-    run = await engine.enrich.run_skill(principal, asset_id, name)
+    async with engine.admission.analyses.enter():  # full: 503 analysis_busy + Retry-After at once
+        run = await engine.enrich.run_skill(principal, asset_id, name)
     response.headers[JOB_ID_HEADER] = run.job.id
     return run

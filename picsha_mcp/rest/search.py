@@ -13,4 +13,5 @@ router = APIRouter(prefix="/v1", tags=["search"])
 @router.post("/search", response_model=SearchResponse)
 async def search(request: SearchRequest, engine: EngineDep, principal: PrincipalDep) -> SearchResponse:
     """Natural-language query plus filters; full-text and vector results fused by reciprocal rank."""
-    return await engine.search.search(principal, request)
+    async with engine.admission.searches.enter():  # full: 503 search_busy + Retry-After at once
+        return await engine.search.search(principal, request)

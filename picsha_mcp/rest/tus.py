@@ -99,10 +99,11 @@ def _check_octet_stream(request: Request) -> None:
 
 
 async def _append(request: Request, engine: Engine, principal: Principal, upload_id: str, offset: int) -> Upload:
-    return await engine.uploads.append(
-        principal, upload_id, offset=offset, chunks=_body(request), length=th.upload_length(request),
-        checksum=th.checksum(request), content_length=th.content_length(request),
-    )
+    async with engine.admission.uploads.enter():  # full: 503 + Retry-After before a byte is read (the client resumes)
+        return await engine.uploads.append(
+            principal, upload_id, offset=offset, chunks=_body(request), length=th.upload_length(request),
+            checksum=th.checksum(request), content_length=th.content_length(request),
+        )
 
 
 # -- routes --------------------------------------------------------------------------------------
