@@ -38,12 +38,11 @@ THUMBNAIL_KIND = "thumbnail"
 
 
 def _answer_columns() -> tuple[Any, ...]:
-    """An asset row plus what its answer needs besides: whether its thumbnail exists and its cost (the sum
-    of its ledger rows), as correlated subqueries, so one statement reads a whole answer."""
-    a, d, u = tables.assets, tables.derivatives, tables.usage_events
+    """An asset row (its cost included: ``cost_micros``, kept up to date from the ledger by the catalog)
+    plus whether its thumbnail exists, so one statement reads a whole answer."""
+    a, d = tables.assets, tables.derivatives
     has_thumbnail = sa.exists().where(d.c.asset_id == a.c.id, d.c.kind == THUMBNAIL_KIND)
-    cost = sa.select(sa.func.coalesce(sa.func.sum(u.c.amount_micros), 0)).where(u.c.asset_id == a.c.id)
-    return (a, has_thumbnail.label("has_thumbnail"), cost.scalar_subquery().label("cost_micros"))
+    return (a, has_thumbnail.label("has_thumbnail"))
 
 
 ANSWER = _answer_columns()
@@ -95,8 +94,7 @@ class AssetService:
     async def to_models(self, conn: AsyncConnection, rows: Sequence[sa.Row]) -> list[Asset]:
         ids = [row.id for row in rows]
         with_thumbnail = await self._thumbnail_ids(conn, ids) if ids else set()
-        costs = await self.ledger.asset_costs(ids, conn)
-        return [self._model(row, row.id in with_thumbnail, costs.get(row.id, 0)) for row in rows]
+        return [self._model(row, row.id in with_thumbnail, int(row.cost_micros or 0)) for row in rows]
 
     def _model(self, row: sa.Row, has_thumbnail: bool, cost_micros: int) -> Asset:
         exif, ai = row.exif or {}, row.ai or {}

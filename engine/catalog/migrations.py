@@ -261,12 +261,38 @@ def _m005_taken_at(conn: Connection) -> None:
     sa.Index("ix_assets_account_taken", assets.c.account_id, assets.c.taken_at).create(conn)
 
 
+ASSET_COST_TRIGGER = "usage_events_asset_cost"
+
+
+def _m006_asset_cost_totals(conn: Connection) -> None:
+    """Each asset keeps its cost (the sum of its usage-ledger rows) in ``assets.cost_micros``, added to by a
+    trigger in the same transaction as every ledger row, so an answer reads it instead of summing the
+    ledger (which grows by a row per delivery). Filled once from the ledger here."""
+    conn.execute(sa.text("ALTER TABLE assets ADD COLUMN cost_micros BIGINT NOT NULL DEFAULT 0"))
+    conn.execute(sa.text(
+        "UPDATE assets SET cost_micros = COALESCE("
+        "(SELECT SUM(amount_micros) FROM usage_events WHERE usage_events.asset_id = assets.id), 0)"))
+    add = "UPDATE assets SET cost_micros = cost_micros + NEW.amount_micros WHERE id = NEW.asset_id"
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text(
+            f"CREATE FUNCTION picsha_asset_cost() RETURNS trigger AS $$ BEGIN {add}; RETURN NULL; END $$ "
+            "LANGUAGE plpgsql"))
+        conn.execute(sa.text(
+            f"CREATE TRIGGER {ASSET_COST_TRIGGER} AFTER INSERT ON usage_events FOR EACH ROW "
+            "WHEN (NEW.asset_id IS NOT NULL) EXECUTE FUNCTION picsha_asset_cost()"))
+    else:
+        conn.execute(sa.text(
+            f"CREATE TRIGGER {ASSET_COST_TRIGGER} AFTER INSERT ON usage_events FOR EACH ROW "
+            f"WHEN NEW.asset_id IS NOT NULL BEGIN {add}; END"))
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("initial", _m001_initial),
     ("uploads_and_size_index", _m002_uploads_and_size_index),
     ("resumable_upload_state", _m003_resumable_upload_state),
     ("distributed_jobs", _m004_distributed_jobs),
     ("taken_at", _m005_taken_at),
+    ("asset_cost_totals", _m006_asset_cost_totals),
 ]
 
 

@@ -64,6 +64,8 @@ assets = sa.Table(
     # UTC offset in minutes when known (engine.assets.taken). Null only in rows no migration has reached.
     sa.Column("taken_at", Timestamp, nullable=True),
     sa.Column("taken_offset", sa.Integer, nullable=True),
+    # The sum of this asset's usage-ledger rows, kept by a trigger on usage_events (migration 6).
+    sa.Column("cost_micros", sa.BigInteger, nullable=False, server_default="0"),
     sa.Index("ix_assets_account_created", "account_id", "created_at"),
     sa.Index("ix_assets_account_taken", "account_id", "taken_at"),
     sa.Index("ix_assets_account_size", "account_id", "size"),
