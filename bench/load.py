@@ -1,13 +1,16 @@
 """Mixed load against ``picsha serve`` on 127.0.0.1: many clients at once, for a bounded time.
 
-    python bench/load.py [--clients 200] [--seconds 60] [--keep]
+    python bench/load.py [--clients 200] [--seconds 60] [--workers N] [--analyses]
 
 Starts ``picsha serve`` (SQLite, a local folder: the embedded default) in its own process, seeds a few
 assets, then runs ``--clients`` clients for ``--seconds``, each looping over a weighted mix: multipart
 uploads, TUS uploads (create + one PATCH), cold renders (a new width each time), cached renders, searches,
-gets and lists. Prints per route: requests, p50 and p99 latency, and the answers by status class; then the
-5xx count (target 0), the uploads the server accepted that cannot be read back (target 0), the refusals
-(the only one allowed under overload is 503 with Retry-After) and the server's peak memory (RSS).
+gets and lists. Prints per route: requests, throughput, p50 and p99 latency, and the answers by status;
+then the 5xx count (target 0), the uploads the server accepted that cannot be read back (target 0), the
+refusals (the only one allowed under overload is 503 with Retry-After), the server's peak memory (RSS, all
+its processes) and the recovery time: from the end of the load until a get answers at its idle latency
+again (three in a row within 2x the idle p50 + 1 ms). ``--workers`` is passed to ``picsha serve`` (default:
+its own, the number of cores); ``--analyses`` turns the default analyses on, so jobs run beside the load.
 
 Baseline in the same run: the same mix with one client, so the p50 ratios show what the load costs.
 ``run_load`` is also what the suite's short version (tests/rest/test_load.py) calls.
@@ -173,13 +176,24 @@ def stop_server(server: subprocess.Popen[bytes]) -> None:
 
 
 class PeakMemory:
+    """The highest total RSS of a process and its children (``picsha serve --workers``: every process)."""
+
     def __init__(self, pid: int):
         self.process, self.peak, self._task = psutil.Process(pid), 0, None
+
+    def rss(self) -> int:
+        total = 0
+        for process in [self.process, *self.process.children(recursive=True)]:
+            try:
+                total += process.memory_info().rss
+            except psutil.NoSuchProcess:
+                pass
+        return total
 
     async def __aenter__(self) -> "PeakMemory":
         async def sample() -> None:
             while True:
-                self.peak = max(self.peak, self.process.memory_info().rss)
+                self.peak = max(self.peak, self.rss())
                 await asyncio.sleep(0.2)
 
         self._task = asyncio.create_task(sample())  # type: ignore[assignment]
@@ -189,7 +203,7 @@ class PeakMemory:
         self._task.cancel()  # type: ignore[union-attr]
 
 
-def report(title: str, tally: Tally) -> dict[str, float]:
+def report(title: str, tally: Tally, seconds: float) -> dict[str, float]:
     print(title)
     p50s = {}
     for route, _ in MIX:
@@ -199,36 +213,53 @@ def report(title: str, tally: Tally) -> dict[str, float]:
         p50s[route] = statistics.median(times)
         p99 = times[min(len(times) - 1, int(len(times) * 0.99))]
         statuses = ", ".join(f"{status}: {n}" for status, n in sorted(tally.statuses[route].items()))
-        print(f"  {route:14} {len(times):6} req  p50 {p50s[route] * 1000:8.1f} ms  p99 {p99 * 1000:8.1f} ms  [{statuses}]")
+        print(f"  {route:14} {len(times):6} req {len(times) / seconds:7.1f}/s  p50 {p50s[route] * 1000:8.1f} ms  "
+              f"p99 {p99 * 1000:8.1f} ms  [{statuses}]")
     return p50s
 
 
 async def main(args: argparse.Namespace) -> int:
+    from bench.routes import hammer, recovery  # noqa: PLC0415 (bench.routes imports this module)
+
+    settings = {f"PICSHA_ENRICH__DEFAULTS__{flag}": "true" for flag in ANALYSES} if args.analyses else {}
     with tempfile.TemporaryDirectory() as folder:
         port = __import__("tests.conftest", fromlist=["free_port"]).free_port()
-        server, key = start_server(Path(folder) / "data", port)
+        server, key = start_server(Path(folder) / "data", port, workers=args.workers, **settings)
         base = f"http://127.0.0.1:{port}"
         try:
             baseline = await run_load(base, key, clients=1, seconds=min(10.0, args.seconds))
-            one = report("1 client (baseline)", baseline)
+            one = report("1 client (baseline)", baseline, min(10.0, args.seconds))
+            get = f"/v1/assets/{baseline.accepted[0]}" if baseline.accepted else "/healthz"
+            headers = {"Authorization": f"Bearer {key}"}
+            idle = statistics.median((await hammer(port, headers, get, 1, 2.0, "get")).latencies)
             async with PeakMemory(server.pid) as memory:
+                started = time.perf_counter()
                 tally = await run_load(base, key, clients=args.clients, seconds=args.seconds)
-            many = report(f"{args.clients} clients, {args.seconds:g} s", tally)
+                elapsed = time.perf_counter() - started
+                back = await recovery(port, headers, get, idle)
+            many = report(f"{args.clients} clients, {args.seconds:g} s", tally, elapsed)
             lost = await lost_uploads(base, key, tally.accepted)
+            settled_rss = memory.rss()
         finally:
-            server.send_signal(signal.SIGTERM)
-            server.wait(60)
+            stop_server(server)
         print("p50 ratio to 1 client: " + ", ".join(f"{r} {many[r] / one[r]:.1f}x" for r in many if r in one))
         print(f"5xx other than 503: {tally.server_errors} (target 0) | 503 busy: {tally.busy} "
               f"({tally.refusals_without_retry_after} without Retry-After) | transport errors: "
               f"{sum(tally.transport_errors.values())} {dict(tally.transport_errors)}")
-        print(f"uploads accepted: {len(tally.accepted)}, lost: {len(lost)} (target 0) | "
-              f"server peak RSS: {memory.peak / 2**20:.0f} MiB")
+        print(f"uploads accepted: {len(tally.accepted)}, lost: {len(lost)} (target 0) | server peak RSS: "
+              f"{memory.peak / 2**20:.0f} MiB (after the load: {settled_rss / 2**20:.0f} MiB)")
+        print(f"recovery: a get at idle latency again {back:.2f} s after the load ended (idle p50 "
+              f"{idle * 1000:.2f} ms; target <= 2 s)")
         return 1 if tally.server_errors or lost else 0
+
+
+ANALYSES = ("AUTO_TAG", "SAFE_SEARCH", "OCR", "AUTO_SUMMARIZE", "VECTORIZE")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--workers", type=int, default=None, help="picsha serve --workers (default: its own)")
+    parser.add_argument("--analyses", action="store_true", help="run the default analyses on every upload")
     sys.exit(asyncio.run(main(parser.parse_args())))
