@@ -97,39 +97,40 @@ class AssetService:
         return [self._model(row, row.id in with_thumbnail, int(row.cost_micros or 0)) for row in rows]
 
     def _model(self, row: sa.Row, has_thumbnail: bool, cost_micros: int) -> Asset:
-        exif, ai = row.exif or {}, row.ai or {}
-        urls = self.links.for_asset(row.id, has_thumbnail=has_thumbnail)
-        created_at = utc(row.created_at)
+        m = row._mapping  # by key: a few times cheaper per column than a row's attributes
+        asset_id, exif, ai, taken_at = m["id"], m["exif"] or {}, m["ai"] or {}, m["taken_at"]
+        created_at = utc(m["created_at"])
         # one validation of nested data (pydantic's core builds every part), not one per part
         return Asset.model_validate({
-            "id": row.id,
-            "status": row.status,
-            "type": row.type,
-            "filename": row.filename,
+            "id": asset_id,
+            "status": m["status"],
+            "type": m["type"],
+            "filename": m["filename"],
             "created_at": created_at,
             # a row an older version wrote during an upgrade has no taken time: its upload time is the best known
-            "taken_at": joined(utc(row.taken_at), row.taken_offset) if row.taken_at else created_at,
-            "updated_at": utc(row.updated_at),
-            "urls": urls,
+            "taken_at": joined(utc(taken_at), m["taken_offset"]) if taken_at else created_at,
+            "updated_at": utc(m["updated_at"]),
+            "urls": self.links.for_asset(asset_id, has_thumbnail=has_thumbnail),
             "meta": {
-                "format": row.format, "content_type": row.content_type, "size": row.size, "width": row.width,
-                "height": row.height, "pages": exif.get("pages"), "sha256": row.sha256,
+                "format": m["format"], "content_type": m["content_type"], "size": m["size"], "width": m["width"],
+                "height": m["height"], "pages": exif.get("pages"), "sha256": m["sha256"],
                 "exif": {k: v for k, v in exif.items() if k != "pages"} if "pages" in exif else exif,
             },
             "ai": {k: v for k, v in ai.items() if k != ANALYSIS_KEY} if ANALYSIS_KEY in ai else ai,
             "analysis": ai.get(ANALYSIS_KEY, {}),
-            "location": row.location or None,
-            "tags": row.tags or [],
-            "metadata": row.metadata or {},
-            "description": row.description,
-            "alt_text": row.alt_text,
-            "is_public": row.is_public,
+            "location": m["location"] or None,
+            "tags": m["tags"] or [],
+            "metadata": m["metadata"] or {},
+            "description": m["description"],
+            "alt_text": m["alt_text"],
+            "is_public": m["is_public"],
             "cost": format_usd(cost_micros),
         })
 
     def _answer(self, row: sa.Row) -> Asset:
         """The model of a row read with ``ANSWER``'s columns."""
-        return self._model(row, bool(row.has_thumbnail), int(row.cost_micros or 0))
+        m = row._mapping
+        return self._model(row, bool(m["has_thumbnail"]), int(m["cost_micros"] or 0))
 
     async def get(self, principal: Principal, asset_id: str) -> Asset:
         params = {"asset_id": asset_id, "account_id": principal.account_id}

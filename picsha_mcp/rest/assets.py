@@ -13,7 +13,7 @@ from engine.assets.taken import Moment
 from engine.assets.models import MAX_PAGE, BatchDeleteResult, SortField, SortOrder, UsageStats
 from picsha_mcp.rest.delivery import PRIVATE_CACHE, SIGNED_CACHE, authorize, stream_content
 from picsha_mcp.rest.jobs import JOB_ID_HEADER
-from picsha_mcp.rest.deps import EngineDep, PrincipalDep
+from picsha_mcp.rest.deps import EngineDep, PrincipalDep, caller
 from picsha_mcp.rest.ingest_request import INGEST_OPENAPI, ingest_request
 
 router = APIRouter(prefix="/v1/assets", tags=["assets"])
@@ -59,8 +59,7 @@ async def create_asset(request: Request, engine: EngineDep, principal: Principal
 
 @router.get("", response_model=AssetPage)
 async def list_assets(
-    engine: EngineDep,
-    principal: PrincipalDep,
+    request: Request,
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
     q: Annotated[str | None, Query(max_length=500)] = None,
@@ -71,6 +70,7 @@ async def list_assets(
     sort: SortField = SortField.CREATED_AT,
     order: SortOrder = SortOrder.DESC,
 ) -> Response:
+    engine, principal = await caller(request)
     query = ListQuery(page=page, page_size=page_size, q=q, type=type, status=status, taken_after=taken_after,
                       taken_before=taken_before, sort=sort, order=order)
     if q and q.strip():  # words: the same hybrid search as POST /v1/search, in relevance order
@@ -92,7 +92,8 @@ async def batch_delete(
 
 
 @router.get("/{asset_id}", response_model=Asset)
-async def get_asset(asset_id: str, engine: EngineDep, principal: PrincipalDep) -> Response:
+async def get_asset(asset_id: str, request: Request) -> Response:
+    engine, principal = await caller(request)
     return json_model(await engine.assets.get(principal, asset_id))
 
 
