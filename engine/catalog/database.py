@@ -74,7 +74,7 @@ class Catalog:
         # thread of its own does the whole read in one trip (~0.15 ms).
         self._sync_reads: sa.Engine | None = None
         self._readers: ThreadPoolExecutor | None = None
-        if self.is_sqlite:
+        if self.is_sqlite and self.engine.url.database not in (None, "", ":memory:"):  # a file both can open
             self._sync_reads = sa.create_engine(
                 self.engine.url.set(drivername="sqlite"), pool_size=READER_THREADS, max_overflow=0,
                 pool_timeout=pool_wait_s,

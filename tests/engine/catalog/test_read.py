@@ -1,0 +1,44 @@
+"""``Catalog.read``: a read of a few statements in one trip, seeing what transactions committed, on SQLite
+(the standard driver on reader threads) and PostgreSQL (a pooled connection through run_sync)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from engine.catalog import Catalog, tables
+from tests.postgres import fresh_database
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def catalog_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'catalog.db'}"
+        return
+    async for url in fresh_database():
+        yield url
+
+
+async def test_a_read_sees_committed_rows_and_runs_several_statements(catalog_url: str) -> None:
+    catalog = Catalog(catalog_url)
+    await catalog.migrate()
+    a = tables.accounts
+    try:
+        async with catalog.begin() as conn:
+            await conn.execute(a.insert(), [dict(id=f"acct_{n}", name=f"n{n}", is_owner=False,
+                                                 created_at=datetime(2026, 12, 1, tzinfo=UTC)) for n in range(3)])
+
+        def read(conn: sa.Connection) -> tuple[int, list[str]]:
+            count = conn.scalar(sa.select(sa.func.count()).select_from(a))
+            return count, list(conn.execute(sa.select(a.c.name).order_by(a.c.name)).scalars())
+
+        assert await catalog.read(read) == (3, ["n0", "n1", "n2"])
+        async with catalog.begin() as conn:
+            await conn.execute(a.delete().where(a.c.id == "acct_1"))
+        assert await catalog.read(read) == (2, ["n0", "n2"])
+    finally:
+        await catalog.close()
