@@ -5,7 +5,9 @@ Access: a signed URL (no key needed; tampered or expired -> 403) or the account'
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request, Response
 from starlette.background import BackgroundTask
@@ -19,6 +21,7 @@ from picsha_mcp.rest.delivery import PRIVATE_CACHE, SIGNED_CACHE, stream_content
 from picsha_mcp.rest.deps import get_principal
 
 router = APIRouter(prefix="/v1/assets", tags=["render"])
+T = TypeVar("T")
 
 WHOLE_BODY_MAX = 4 * 1024 * 1024  # smaller answers are sent in one piece; larger ones (and ranges) stream
 
@@ -52,15 +55,43 @@ async def render_asset(asset_id: str, request: Request) -> Response:
     else:
         principal = await get_principal(request, engine)
     params = RenderParams.from_query(query)
-    result = await engine.render.render(
+    rendering = engine.render.render(
         asset_id, params, principal=principal, accept=request.headers.get("accept"), wait_for_store=False
     )
+    # While renders are running, a new one may wait for a slot: if its client goes away meanwhile, it is
+    # not rendered for nobody (an identical request waiting on it renders in its place).
+    result = await (_unless_gone(request, rendering) if engine.render.pool.admitted else rendering)
+    if result is None:
+        return Response(status_code=CLIENT_GONE)
     response = await _send(request, engine, result, SIGNED_CACHE if signed else PRIVATE_CACHE)
     if result.negotiated:
         response.headers["Vary"] = "Accept"
     if params.download:
         response.headers["Content-Disposition"] = attachment(result.download_name)
     return response
+
+
+CLIENT_GONE = 499  # the answer to a request whose client left before it was done (nobody receives it)
+
+
+async def _unless_gone(request: Request, work: Awaitable[T]) -> T | None:
+    """``work``'s result, or None once the client disconnected (``work`` is then cancelled)."""
+    task = asyncio.ensure_future(work)
+
+    async def watch() -> None:
+        while (await request.receive())["type"] != "http.disconnect":  # a GET's (empty) body comes first
+            pass
+        task.cancel()
+
+    watcher = asyncio.ensure_future(watch())
+    try:
+        return await task
+    except asyncio.CancelledError:
+        if watcher.done() and not watcher.cancelled() and task.cancelled():
+            return None  # cancelled for the client's sake, not the server's
+        raise
+    finally:
+        watcher.cancel()
 
 
 async def _send(request: Request, engine: Engine, result: RenderResult, cache_control: str) -> Response:
