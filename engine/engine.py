@@ -141,7 +141,7 @@ class Engine:
         self.jobs = await open_jobs(self.catalog, settings.jobs)
         self._closers.append(self.jobs.close)
         self.events = EventBus(self.jobs)
-        self.keys = KeyService(self.catalog)
+        self.keys = KeyService(self.catalog, cache_ttl_s=settings.key_cache_ttl_s)
         self.admission = Admission(settings.admission)
         self.owner_account_id = await self.keys.owner_account()
         self.signer = await self._signer()

@@ -150,6 +150,11 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     auth: AuthMode = Field(default=AuthMode.ON, description="'off' serves every request as the owner account.")
+    key_cache_ttl_s: float = Field(
+        default=5.0, ge=0, le=300,
+        description="How long a server process trusts a key it found valid without asking the catalog again: a "
+        "key revoked through another process still works there for up to this long (0: ask every time).",
+    )
     storage: StorageSettings = Field(default_factory=StorageSettings)
     catalog: CatalogSettings = Field(default_factory=CatalogSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)

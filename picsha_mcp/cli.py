@@ -229,7 +229,7 @@ def keys_list() -> None:
 
 @keys_app.command("revoke")
 def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key id (key_...) from 'picsha keys list'.")]) -> None:
-    """Revoke a key: requests with it are refused from now on."""
+    """Revoke a key: refused from now on (by running servers within PICSHA_KEY_CACHE_TTL_S, 5 s)."""
     try:
         info = run_with_engine(lambda engine: engine.keys.revoke(engine.owner_account_id, key_id))
     except PicshaError as error:
