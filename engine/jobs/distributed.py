@@ -79,6 +79,9 @@ class DistributedDispatcher:
         self.task = self.app.task(name=TASK_NAME, queue=self.queue)(self._deliver)
         self._runner: JobRunner | None = None
         self._delivering: set[asyncio.Task[Any]] = set()
+        # Set when serve() is cancelled: a delivery procrastinate starts after that (its graceful stop still runs
+        # jobs it had fetched) must not claim the job that the cancel just gave back, and then run it for nobody.
+        self._cancelled = False
         self._declined = asyncio.Event()  # a delivery came after this process stopped taking jobs
 
     @classmethod
@@ -127,7 +130,7 @@ class DistributedDispatcher:
         assert current is not None
         self._delivering.add(current)
         try:
-            if not runner.accepting:  # fetched just before this worker stopped: leave it to another one
+            if not runner.accepting or self._cancelled:  # fetched as this worker stops: leave it to another one
                 self._declined.set()
                 await self.dispatch(job_id)
                 return
@@ -146,6 +149,7 @@ class DistributedDispatcher:
         no new jobs and returns once the running ones ended. Cancelled, it gives running jobs back."""
         self._runner = runner
         self._declined.clear()
+        self._cancelled = False
         worker = asyncio.create_task(self.app.run_worker_async(
             queues=[self.queue], concurrency=concurrency, wait=True, install_signal_handlers=False,
             delete_jobs="always", fetch_job_polling_interval=FETCH_POLL_S, listen_notify=True,
@@ -160,6 +164,7 @@ class DistributedDispatcher:
                 worker.cancel()  # procrastinate's graceful stop: fetch nothing more, wait for running jobs
             await asyncio.wait({worker})
         except asyncio.CancelledError:
+            self._cancelled = True
             if not stopping:
                 worker.cancel()
             for delivering in list(self._delivering):
