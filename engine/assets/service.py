@@ -13,15 +13,11 @@ from engine.assets.blobs import BlobReferences
 from engine.assets.links import AssetLinks
 from engine.assets.models import (
     ANALYSIS_KEY,
-    Analysis,
     Asset,
-    AssetAI,
-    AssetMeta,
     AssetPage,
     AssetPatch,
     BatchDeleteResult,
     ListQuery,
-    Location,
     SortOrder,
     UsageStats,
 )
