@@ -3,28 +3,15 @@ ledger once and then added to by the catalog with every ledger row, on SQLite an
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 
 from engine.catalog import Catalog, tables
 from engine.settings import PriceTable
 from engine.usage import UsageKind, UsageLedger
-from tests.postgres import fresh_database
 
 COST_TOTALS_VERSION = 6
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def catalog_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'catalog.db'}"
-        return
-    async for url in fresh_database():
-        yield url
 
 
 def _asset(asset_id: str, moment: datetime) -> dict[str, object]:

@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 
 from engine.catalog import Catalog, tables
-from tests.postgres import fresh_database
 
 TAKEN_AT_VERSION = 5
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def catalog_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'catalog.db'}"
-        return
-    async for url in fresh_database():
-        yield url
 
 
 def _asset(asset_id: str, exif: dict[str, object], created: datetime) -> dict[str, object]:
