@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from engine.assets import Asset, AssetPatch, IngestConfig, IngestOptions, ListQuery
 from engine.assets.models import TEXT_FIELD_MAX, Metadata, OnDuplicate
-from engine.errors import Forbidden, InvalidInput
+from engine.errors import Busy, Forbidden, InvalidInput
 from engine.ingest.local_paths import allowed_roots
 from engine.usage import UsageKind
 from tools_manifest.calls import current_call
@@ -79,13 +79,18 @@ def _one_source(given: UploadAssetInput) -> str:
 async def upload_asset(engine: Engine, principal: Principal, given: UploadAssetInput) -> Asset:
     """Fetching a URL and making previews can take seconds: the caller hears when it starts and ends."""
     progress = current_call().progress
-    await progress(0, 1, "fetching and storing" if given.url else "storing")
-    asset = await _ingest(engine, principal, given)
-    await progress(1, 1, "stored")
+    async with engine.admission.uploads.enter():  # the same places as REST uploads: full is upload_busy at once
+        await progress(0, 1, "fetching and storing" if given.url else "storing")
+        asset = await _ingest(engine, principal, given)
+        await progress(1, 1, "stored")
     asset, job_id = await engine.enrich.after_upload(principal, asset, wait=False)  # names its analysis job
     if job_id is None or given.wait_s == 0 or asset.duplicate_of == asset.id:
         return asset
-    await _follow_analysis(engine, principal, job_id, given.wait_s)
+    try:
+        async with engine.admission.analyses.enter():
+            await _follow_analysis(engine, principal, job_id, given.wait_s)
+    except Busy:  # too many callers waiting already: the stored asset answers now, still processing
+        return asset
     found = await engine.assets.get(principal, asset.id)
     return found.model_copy(update={"job_id": job_id, "duplicate_of": asset.duplicate_of})
 

@@ -42,7 +42,8 @@ def _why(hit: SearchHit, paths: list[str]) -> str:
 
 async def search_assets(engine: Engine, principal: Principal, given: SearchAssetsInput) -> SearchAssetsOutput:
     request = SearchRequest(**given.model_dump(include=set(SearchRequest.model_fields)))
-    found = await engine.search.search(principal, request)
+    async with engine.admission.searches.enter():  # the same places as REST searches: full is search_busy
+        found = await engine.search.search(principal, request)
     assets = {asset.id: asset for asset in await engine.assets.get_many(principal, [hit.id for hit in found.results])}
     results = [
         view(assets[hit.id], given) | {"score": round(hit.score, 3), "why": _why(hit, found.paths)}
