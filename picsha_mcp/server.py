@@ -137,10 +137,12 @@ def _attachment_blocks(output: BaseModel) -> list[ContentBlock]:
 
 def success_result(output: BaseModel, links: AssetLinks | None = None) -> CallToolResult:
     data = output.model_dump(mode="json")
-    if links is not None and (reach := links.note_for(json.dumps(data))) is not None:
+    text = json.dumps(data, separators=(",", ":"))
+    if links is not None and (reach := links.note_for(text)) is not None:
         data["links"] = reach.value  # loopback URLs: say who can open them ("this_machine", "this_session")
-    text = TextContent(type="text", text=json.dumps(data, separators=(",", ":")))
-    return CallToolResult(content=[text, *_attachment_blocks(output)], structured_content=data)
+        text = json.dumps(data, separators=(",", ":"))
+    content = TextContent(type="text", text=text)
+    return CallToolResult(content=[content, *_attachment_blocks(output)], structured_content=data)
 
 
 class PicshaServer(MCPServer[Any]):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 from pydantic import BaseModel, Field
 from pydantic.json_schema import SkipJsonSchema
@@ -54,8 +55,6 @@ class RenderAssetOutput(ToolOutput):
 
 def render_uri(asset_id: str, params: RenderParams, *, full: bool = False) -> str:
     """The resource URI of a render: a model-sized view, or with ``full`` the render's own bytes."""
-    from urllib.parse import urlencode
-
     query = urlencode(params.to_query() | ({"full": "1"} if full else {}))
     return f"picsha://assets/{asset_id}/render" + (f"?{query}" if query else "")
 

@@ -36,8 +36,8 @@ class SearchAssetsOutput(ToolOutput):
     )
 
 
-def _why(hit: SearchHit, paths: list[str]) -> str:
-    return "+".join(WHY.get(path, path) for path in hit.matched or paths)
+def _why(hit: SearchHit) -> str:
+    return "+".join(WHY.get(path, path) for path in hit.matched)
 
 
 async def search_assets(engine: Engine, principal: Principal, given: SearchAssetsInput) -> SearchAssetsOutput:
@@ -46,7 +46,7 @@ async def search_assets(engine: Engine, principal: Principal, given: SearchAsset
         found = await engine.search.search(principal, request)
     assets = {asset.id: asset for asset in await engine.assets.get_many(principal, [hit.id for hit in found.results])}
     results = [
-        view(assets[hit.id], given) | {"score": round(hit.score, 3), "why": _why(hit, found.paths)}
+        view(assets[hit.id], given) | {"score": round(hit.score, 3), "why": _why(hit)}
         for hit in found.results if hit.id in assets
     ]
     output = SearchAssetsOutput(

@@ -78,8 +78,7 @@ def brief(asset: Asset) -> dict[str, Any]:
         row["px"] = f"{asset.meta.width}x{asset.meta.height}"
     if asset.meta.pages:
         row["pages"] = asset.meta.pages
-    taken = getattr(asset, "taken_at", None) or asset.created_at
-    row["taken"] = taken.strftime("%Y-%m-%d %H:%M")
+    row["taken"] = asset.taken_at.strftime("%Y-%m-%d %H:%M")
     if asset.location is not None and asset.location.label:
         row["place"] = asset.location.label
     if asset.status.value != "ready":

@@ -47,8 +47,9 @@ JOB_POLICY = JobPolicy(attempts=3, backoff_s=5.0, time_limit_s=1800.0, idempoten
 def with_outcome(ai: dict[str, Any], steps: list[StepResult]) -> dict[str, Any]:
     """``ai`` with its analysis record updated by a finished job's steps (earlier runs' ``done`` kept)."""
     before = Analysis(**ai.get(ANALYSIS_KEY, {}))
-    done = [name for name in before.done if name not in {step.name for step in steps}]
-    skipped = {name: why for name, why in before.skipped.items() if name not in {step.name for step in steps}}
+    ran = {step.name for step in steps}
+    done = [name for name in before.done if name not in ran]
+    skipped = {name: why for name, why in before.skipped.items() if name not in ran}
     failed: dict[str, str] = {}
     for step in steps:
         if step.name == "load" and step.ok:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from engine.errors import Forbidden, InvalidInput
+from engine.errors import Forbidden
 
 
 def allowed_roots(client_roots: Sequence[Path] | None, configured: Sequence[Path]) -> list[Path]:
@@ -21,7 +21,8 @@ def allowed_roots(client_roots: Sequence[Path] | None, configured: Sequence[Path
 
 
 def readable_path(path: Path, roots: Sequence[Path]) -> Path:
-    """The real file behind ``path`` when it lies inside one of ``roots`` with no hidden part below it."""
+    """The real path behind ``path`` when it lies inside one of ``roots`` with no hidden part below it
+    (whether a file is there is the caller's check)."""
     real = path.expanduser().resolve()
     for root in roots:
         if real.is_relative_to(root):
@@ -31,8 +32,6 @@ def readable_path(path: Path, roots: Sequence[Path]) -> Path:
                     f"{str(path)!r} is inside a hidden folder or is a hidden file ({hidden[0]!r}); those are "
                     "never read. Move the file or upload it as base64.", code="asset_path_hidden",
                 )
-            if not real.is_file():
-                raise InvalidInput(f"No readable file at {str(path)!r}.", code="asset_file_required")
             return real
     folders = ", ".join(str(root) for root in roots)
     raise Forbidden(

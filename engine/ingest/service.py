@@ -111,12 +111,9 @@ class IngestService:
     ) -> Asset:
         """A local file. ``within``: the folders it must lie in when a model chose the path (MCP over stdio,
         see ``local_paths.allowed_roots``); the CLI, where the user names the file, passes none."""
-        if within is None:
-            if not path.is_file():
-                raise InvalidInput(f"No readable file at {str(path)!r}.", code="asset_file_required")
-            real = path
-        else:
-            real = readable_path(path, within)
+        real = path if within is None else readable_path(path, within)
+        if not real.is_file():
+            raise InvalidInput(f"No readable file at {str(path)!r}.", code="asset_file_required")
         staged = await stage(_read_file(real), self.work_dir, max_bytes=self.settings.max_bytes)
         staged.modified_at = _modified_at(real)  # its taken time when its contents name none
         return await self.from_staged(principal, staged, clean_filename(path.name), options)
