@@ -22,7 +22,6 @@ import argparse
 import asyncio
 import os
 import random
-import signal
 import statistics
 import subprocess
 import sys
@@ -39,7 +38,7 @@ import httpx2  # noqa: E402
 import psutil  # noqa: E402
 
 from tests.factories import image_bytes  # noqa: E402
-from tests.processes import picsha, run_picsha, wait_until_serving  # noqa: E402
+from tests.processes import picsha, run_picsha, stop_process, wait_until_serving  # noqa: E402
 
 MIX = [("upload", 2), ("tus", 1), ("render_cold", 2), ("render_cached", 4), ("search", 2), ("get", 4), ("list", 1)]
 PNG = image_bytes(320, 240, "png")
@@ -166,15 +165,6 @@ def start_server(data_dir: Path, port: int, *, workers: int | None = None,
     return server, key
 
 
-def stop_server(server: subprocess.Popen[bytes]) -> None:
-    server.send_signal(signal.SIGTERM)
-    try:
-        server.wait(60)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait(10)
-
-
 class PeakMemory:
     """The highest total RSS of a process and its children (``picsha serve --workers``: every process)."""
 
@@ -241,7 +231,7 @@ async def main(args: argparse.Namespace) -> int:
             lost = await lost_uploads(base, key, tally.accepted)
             settled_rss = memory.rss()
         finally:
-            stop_server(server)
+            stop_process(server, grace_s=60)
         print("p50 ratio to 1 client: " + ", ".join(f"{r} {many[r] / one[r]:.1f}x" for r in many if r in one))
         print(f"5xx other than 503: {tally.server_errors} (target 0) | 503 busy: {tally.busy} "
               f"({tally.refusals_without_retry_after} without Retry-After) | transport errors: "

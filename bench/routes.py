@@ -36,7 +36,8 @@ sys.path.insert(0, str(ROOT))
 
 import httpx2  # noqa: E402
 
-from bench.load import run_load, start_server, stop_server  # noqa: E402
+from bench.load import run_load, start_server  # noqa: E402
+from tests.processes import stop_process  # noqa: E402
 from tests.factories import image_bytes  # noqa: E402
 
 ROUTES = ("healthz", "get", "list50", "render_cached")
@@ -197,7 +198,7 @@ async def main(args: argparse.Namespace) -> int:
                   f"({busy} answered 503, {tally.server_errors} other 5xx): get at idle latency again after "
                   f"{back:.2f} s (idle p50 {idle * 1000:.2f} ms; target <= 2 s: {'met' if back <= 2 else 'NOT met'})")
         finally:
-            stop_server(server)
+            stop_process(server, grace_s=60)
     return 0
 
 

@@ -45,13 +45,19 @@ def picsha_process(env: Mapping[str, str], *args: str, log: Path) -> Iterator[su
     try:
         yield process
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(10)
+        stop_process(process)
+
+
+def stop_process(process: subprocess.Popen[bytes], grace_s: float = 30) -> None:
+    """SIGTERM, then ``grace_s`` to finish cleanly, then SIGKILL."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(grace_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(10)
 
 
 def wait_until_serving(url: str, process: subprocess.Popen[bytes], log: Path, timeout_s: float = 90) -> None:
