@@ -154,7 +154,7 @@ class PicshaServer(MCPServer[Any]):
         self.transport = transport
         self.authenticate = authenticate
         self.tools = {spec.id: spec for spec in all_tools()}
-        self.listed = listed_tools(list(self.tools.values()))  # schemas are made once, not per list
+        self.listed = listed_tools([spec for spec in self.tools.values() if spec.listed])  # schemas are made once, not per list
         # resources/subscribe (protocol versions up to 2025): the sessions told when an asset changes. From
         # 2026-07-28 clients open subscriptions/listen instead, served by MCPServer from self._subscriptions.
         # The session object of the subscribe request is kept: it sends on the connection's own channel after

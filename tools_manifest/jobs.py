@@ -75,6 +75,7 @@ _JOB_HINTS = Hints(read_only=True, destructive=False, idempotent=True, open_worl
 TOOLS: list[ToolSpec[Any, Any]] = [
     ToolSpec(
         id="get_job",
+        listed=False,
         title="Get job",
         description="A background job (analysis, pipeline, scrape, ...) as it stands: status, progress 0-100, "
         "message, result or error.",
@@ -88,8 +89,9 @@ TOOLS: list[ToolSpec[Any, Any]] = [
     ToolSpec(
         id="wait_job",
         title="Wait for job",
-        description="Wait up to timeout_s for a job to finish, reporting progress; returns the job as it "
-        "stands. Still queued or running: call again.",
+        description="A background job (analysis, pipeline, scrape, ...): waits up to timeout_s (0: at once) for "
+        "it to finish, reporting progress, and returns status, progress 0-100, message, result or error. Still "
+        "queued or running: call again.",
         example={"job_id": "job_0123456789abcdef", "timeout_s": 30},
         input=WaitJobInput,
         output=JobState,

@@ -38,9 +38,11 @@ class SearchFilters(BaseModel):
     uploaded_before: Moment | None = Field(
         default=None, description="Uploaded before this ISO date or time (UTC unless it names an offset).")
     date_after: Moment | None = Field(
-        default=None, description="Old name of uploaded_after (the picsha spec's): the upload time, not when taken.")
+        default=None, description="Old name of uploaded_after (the picsha spec's): the upload time, not when taken.",
+        json_schema_extra={"deprecated": True})
     date_before: Moment | None = Field(
-        default=None, description="Old name of uploaded_before: the upload time, not when taken.")
+        default=None, description="Old name of uploaded_before: the upload time, not when taken.",
+        json_schema_extra={"deprecated": True})
     tags: list[str] = Field(default_factory=list, max_length=20, description="Assets carrying all of these tags.")
     near: Near | None = None
     place: str | None = Field(default=None, max_length=200, description="Words of the place label, e.g. 'Cambridge'.")

@@ -26,7 +26,10 @@ async def test_the_listed_schemas_are_described_and_said_once(server: PicshaServ
         tools = {tool.name: tool for tool in (await client.list_tools()).tools}
     upload = tools["upload_asset"].input_schema
     assert undescribed(upload) == [] and "config" in upload["properties"]
-    assert set(upload["properties"]["config"]["anyOf"][0]["properties"]) >= {"auto_tag", "ocr", "vectorize"}
+    config = upload["properties"]["config"]
+    assert set(config["properties"]) >= {"auto_tag", "ocr", "vectorize"} and config["type"] == "object"
+    assert "Per-upload" not in str(config)  # the model's docstring is not repeated under the field's description
+    assert upload["properties"]["url"]["type"] == "string"  # optional: left out, not null
     assert upload["properties"]["wait_s"]["maximum"] == 60
     assert upload["properties"]["on_duplicate"]["enum"] == ["keep", "reuse"]
 
@@ -36,3 +39,18 @@ async def test_the_listed_schemas_are_described_and_said_once(server: PicshaServ
     asset_schemas = [name for name, tool in tools.items() if tool.output_schema and "meta" in tool.output_schema["properties"]]
     assert asset_schemas == ["get_asset"]  # upload, update and delete say "Output: as get_asset."
     assert all("Output: as get_asset." in tools[name].description for name in ("upload_asset", "update_asset", "delete_asset"))
+
+
+async def test_old_names_and_covered_tools_are_not_shown_but_still_work(server: PicshaServer) -> None:
+    async with Client(server) as client:
+        tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+        filters = tools["search_assets"].input_schema["properties"]["filters"]["properties"]
+        assert "uploaded_after" in filters and "date_after" not in filters  # the picsha spec's old name
+        assert filters["taken_after"]["type"] == "string" and "ISO date or time" in filters["taken_after"]["description"]
+        focus = tools["render_asset"].input_schema["properties"]["focus"]
+        assert focus["items"] == {"type": "number"} and focus["minItems"] == focus["maxItems"] == 2
+        assert "get_job" not in tools and "0: at once" in tools["wait_job"].description
+        found = await client.call_tool("search_assets", {"filters": {"date_after": "2020-01-01"}})
+        assert not found.is_error and found.structured_content["filters"]["uploaded_after"] == "2020-01-01"
+        missing = await client.call_tool("get_job", {"job_id": "job_nosuchjob"})
+        assert missing.is_error and "job_not_found" in missing.content[0].text  # type: ignore[union-attr]
