@@ -6,6 +6,7 @@ valid. Front doors translate these once (REST JSON shape, MCP ``isError`` result
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 
@@ -77,3 +78,20 @@ class UpstreamError(PicshaError):
 
     status = 502
     code = "upstream_error"
+
+
+_REQUEST_PARTS = ("body", "query", "path")
+
+
+def invalid_fields(errors: Iterable[Mapping[str, Any]], *, codes: Mapping[str, str] | None = None) -> InvalidInput:
+    """Pydantic's errors (``error.errors()``) as one ``InvalidInput`` naming each field and its problem.
+
+    ``codes`` gives a field its own error code (the first such field decides); otherwise ``invalid_request``.
+    """
+    fields = []
+    for error in errors:
+        location = ".".join(str(part) for part in error.get("loc", ()) if part not in _REQUEST_PARTS)
+        fields.append({"field": location or "body", "problem": error.get("msg", "invalid")})
+    message = "; ".join(f"{f['field']}: {f['problem']}" for f in fields)
+    code = next((codes[f["field"]] for f in fields if codes and f["field"] in codes), "invalid_request")
+    return InvalidInput(f"Invalid request: {message}", code=code, fields=fields)

@@ -65,6 +65,7 @@ async def search_assets(engine: Engine, principal: Principal, given: SearchAsset
 TOOLS: list[ToolSpec[Any, Any]] = [
     ToolSpec(
         id="search_assets",
+        action="search",
         title="Search assets",
         description=(
             "Find the account's images and documents by meaning and by their words (OCR text, captions, "

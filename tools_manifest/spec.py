@@ -95,6 +95,11 @@ class ToolSpec(Generic[In, Out]):
     cost: Cost
     run: Run[In, Out]
     example: dict[str, Any] = field(default_factory=dict)
+    action: str | None = None
+    """A short name pipelines accept besides the id (the reference documents' names: search, scrape, ...)."""
+    listed: bool = True
+    """Shown in MCP's default ``tools/list``. An unlisted tool is still callable by name, over REST and in
+    pipelines: it is one a listed tool already covers for a model (``get_job`` is ``wait_job`` with 0 s)."""
 
     def parse(self, arguments: dict[str, Any]) -> In:
         """The input, checked as strict JSON: ``"yes"`` is not ``true`` and ``"5"`` is not ``5``.

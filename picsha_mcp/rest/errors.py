@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from engine.errors import Busy, InvalidInput, PicshaError
+from engine.errors import Busy, InvalidInput, PicshaError, invalid_fields
 
 log = logging.getLogger("picsha.rest")
 
@@ -23,20 +23,9 @@ def error_response(status: int, code: str, message: str, **details: Any) -> JSON
     return JSONResponse({"error": {"code": code, "message": message, **details}}, status_code=status, headers=headers)
 
 
-def _describe(errors: list[Any]) -> tuple[str, list[dict[str, Any]]]:
-    fields = []
-    for error in errors:
-        location = ".".join(str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path"))
-        fields.append({"field": location or "body", "problem": error.get("msg", "invalid")})
-    message = "; ".join(f"{f['field']}: {f['problem']}" for f in fields)
-    return message, fields
-
-
 def validation_error(error: ValidationError | RequestValidationError) -> InvalidInput:
     """Turn a pydantic error on request data into the API's own error (with a field-specific code)."""
-    message, fields = _describe(list(error.errors()))
-    code = next((_FIELD_CODES[f["field"]] for f in fields if f["field"] in _FIELD_CODES), "invalid_request")
-    return InvalidInput(f"Invalid request: {message}", code=code, fields=fields)
+    return invalid_fields(error.errors(), codes=_FIELD_CODES)
 
 
 def install_error_handlers(app: FastAPI) -> None:

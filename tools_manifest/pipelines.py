@@ -1,0 +1,96 @@
+"""Pipeline tools: run registry tools as the steps of one action pipeline.
+
+Every other registry tool is an action, by its id and by its short ``action`` name where it declares one;
+a step's output is the tool's JSON output, so references are checked against the tool's output model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, Field
+
+from engine.pipeline import Action, Pipeline, PipelineRun, run
+from tools_manifest.calls import calling, current_call
+from tools_manifest.spec import Cost, Hints, ToolSpec
+
+if TYPE_CHECKING:
+    from engine import Engine
+    from engine.auth import Principal
+
+RUN_PIPELINE = "run_pipeline"
+
+
+class PipelineAnswer(BaseModel):
+    success: bool = Field(description="Every step succeeded.")
+    pipeline: PipelineRun
+
+
+def _action_specs() -> dict[str, ToolSpec[Any, Any]]:
+    from tools_manifest.registry import all_tools  # the registry imports this module
+
+    specs: dict[str, ToolSpec[Any, Any]] = {}
+    for spec in all_tools():
+        if spec.id == RUN_PIPELINE:
+            continue
+        specs[spec.id] = spec
+        if spec.action:
+            specs[spec.action] = spec
+    return specs
+
+
+async def _quiet(_done: float, _total: float | None, _message: str | None) -> None:
+    return None
+
+
+def _bound(spec: ToolSpec[Any, Any], name: str, engine: Engine, principal: Principal) -> Action:
+    async def call(params: dict[str, Any]) -> BaseModel:
+        given = spec.parse(params)
+        with calling(replace(current_call(), progress=_quiet)):  # the pipeline reports per step, in one scale
+            return await spec.run(engine, principal, given)
+
+    return Action(name=name, input=spec.input, output=spec.output, call=call)
+
+
+def actions_for(engine: Engine, principal: Principal) -> dict[str, Action]:
+    """The actions a pipeline may use, each bound to this caller."""
+    return {name: _bound(spec, name, engine, principal) for name, spec in _action_specs().items()}
+
+
+def action_catalogue() -> list[dict[str, Any]]:
+    """``GET /v1/pipeline/actions``: each action's params (its input schema) and the fields it gives."""
+    entries = []
+    for name, spec in _action_specs().items():
+        if name != spec.id:
+            continue
+        entries.append({
+            "action": spec.id, "alias": spec.action, "title": spec.title, "description": spec.description,
+            "params": spec.input_schema(), "output": spec.output_schema(),
+        })
+    return entries
+
+
+async def run_pipeline(engine: Engine, principal: Principal, given: Pipeline) -> PipelineAnswer:
+    done = await run(given, actions_for(engine, principal), progress=current_call().progress)
+    return PipelineAnswer(success=done.steps_failed == 0 and done.steps_skipped == 0, pipeline=done)
+
+
+TOOLS: list[ToolSpec[Any, Any]] = [
+    ToolSpec(
+        id=RUN_PIPELINE,
+        title="Run a pipeline",
+        description=(
+            "Run tools in order in one call. A param may be an earlier step's output, \"$name.field\" (list "
+            "items by index), checked before anything runs. Actions: tool ids, or search, scrape, generate. "
+            "Returns each step's status and output; result is the last output."
+        ),
+        example={"steps": [{"name": "find", "action": "search", "params": {"query": "red car", "limit": 1}},
+                           {"name": "small", "action": "render_asset", "params": {"id": "$find.results.0.id", "w": 400}}]},
+        input=Pipeline,
+        output=PipelineAnswer,
+        hints=Hints(read_only=False, destructive=True, idempotent=False, open_world=True),
+        cost=Cost(note="the sum of its steps' costs"),
+        run=run_pipeline,
+    ),
+]
