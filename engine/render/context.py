@@ -25,12 +25,17 @@ class Overlay:
 
 @dataclass
 class Source:
-    """What is rendered: a local file of an allow-listed, sniffed format."""
+    """What is rendered: a local file of an allow-listed, sniffed format, or an image already decoded.
+
+    ``image`` is set when an image tool's earlier step left its result in memory: it is used as it is (no
+    file is read) and ``format`` names what it was decoded from.
+    """
 
     path: Path
     format: str
     faces: list[FaceBox] | None = None  # from the asset's analysis, in source pixels; None = not analysed
     overlay: Overlay | None = None
+    image: pyvips.Image | None = None
 
 
 @dataclass

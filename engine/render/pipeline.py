@@ -20,7 +20,7 @@ from engine.render.steps.watermark import watermark
 
 Step = Callable[[RenderContext], None]
 
-STEPS: tuple[Step, ...] = (
+TRANSFORM: tuple[Step, ...] = (
     inspect_source,  # header only: allow-list, pixel and frame limits
     inspect_overlay,  # the watermark image: a raster format, the same header checks
     plan,  # sizes, output limit
@@ -31,14 +31,33 @@ STEPS: tuple[Step, ...] = (
     pad,  # contain: pad to the box
     effects,  # blur, sharpen
     watermark,
+)
+"""The steps that make the pixels; image tools run them per step and write the file once, at the end."""
+
+FINISH: tuple[Step, ...] = (
     flatten,  # output format settled, alpha flattened for JPEG
     encode,
 )
+STEPS = TRANSFORM + FINISH
+
+
+def _run(ctx: RenderContext, steps: tuple[Step, ...]) -> RenderContext:
+    for step in steps:
+        ctx.check_time()
+        step(ctx)
+    return ctx
 
 
 def run(ctx: RenderContext) -> RenderContext:
     """Run every step in order, stopping between steps once the deadline has passed."""
-    for step in STEPS:
-        ctx.check_time()
-        step(ctx)
-    return ctx
+    return _run(ctx, STEPS)
+
+
+def transform(ctx: RenderContext) -> RenderContext:
+    """Only the pixel steps: ``ctx.image`` holds the result, nothing is encoded."""
+    return _run(ctx, TRANSFORM)
+
+
+def finish(ctx: RenderContext) -> RenderContext:
+    """Settle the format and encode ``ctx.image`` (already made) into ``ctx.data``."""
+    return _run(ctx, FINISH)

@@ -19,6 +19,11 @@ ANIMATED_OUTPUTS = ("gif", "webp")
 
 
 def inspect_source(ctx: RenderContext) -> None:
+    if ctx.source.image is not None:  # decoded and checked when it was first read
+        ctx.src_w, ctx.src_h = ctx.source.image.width, ctx.source.image.height
+        ctx.full = (ctx.src_w, ctx.src_h)
+        _refuse_bombs(ctx)
+        return
     fmt = ctx.source.format
     if fmt not in RENDERABLE:
         raise UnsupportedMediaType(

@@ -16,7 +16,9 @@ from engine.render.svg import svg_bytes
 
 def load(ctx: RenderContext) -> None:
     fmt = ctx.source.format
-    if fmt == "pdf":
+    if ctx.source.image is not None:
+        ctx.image = _region_then_resize(ctx, ctx.source.image)
+    elif fmt == "pdf":
         ctx.image = _pdf(ctx)
     elif fmt == "heic":
         ctx.image = _region_then_resize(ctx, _pillow(ctx))
