@@ -21,6 +21,7 @@ from engine.catalog import Catalog
 from engine.brain import open_brain
 from engine.enrich.service import EnrichService
 from engine.events import Event, EventBus, EventType
+from engine.imaging.service import ImagingService
 from engine.ingest import IngestService
 from engine.ingest.fetch import OutboundPolicy
 from engine.jobs import Job, JobRunner, JobStatus
@@ -94,6 +95,7 @@ class Engine:
     enrich: EnrichService
     search: SearchService
     webhooks: WebhookService
+    imaging: ImagingService
 
     def __init__(self, settings: Settings, *, run_jobs: bool | None = None, warm_up: bool | None = None):
         self.settings = settings
@@ -172,6 +174,10 @@ class Engine:
             settings, catalog=self.catalog, store=self.store, ingest=self.ingest, assets=self.assets
         )
         self._closers.append(self.uploads.close)
+        self.imaging = ImagingService(
+            settings=settings.imaging, render=settings.render, pool=self.render.pool, store=self.store,
+            assets=self.assets, ingest=self.ingest, ledger=self.ledger, work_dir=self.work_dir,
+        )
         self.webhooks = WebhookService(catalog=self.catalog, jobs=self.jobs, settings=settings.webhooks,
                                        outbound=OutboundPolicy.of(settings.ingest))
         self.jobs.declare([self.enrich.job_kind(), self.events.job_kind(), self.webhooks.job_kind()],

@@ -7,13 +7,14 @@ one that ends before its closing boundary (an upload cut off on the way), is ref
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from fastapi import Request
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, MultipartState, parse_options_header
 
-from engine.errors import InvalidInput
+from engine.errors import InvalidInput, TooLarge
 from engine.ingest.staging import StagedFile, StagingWriter
 
 FILE_FIELD = "file"
@@ -67,11 +68,14 @@ class _Reader:
         self.header_field.clear()
         self.header_value.clear()
 
-    def _headers_finished(self) -> None:
+    def _read_disposition(self) -> None:
         _, options = parse_options_header(self.headers.get("content-disposition", b""))
         self.part.name = options.get(b"name", b"").decode("utf-8", "replace")
         raw_filename = options.get(b"filename")
         self.part.filename = raw_filename.decode("utf-8", "replace") if raw_filename is not None else None
+
+    def _headers_finished(self) -> None:
+        self._read_disposition()
         if self._is_file_part():
             if self.file_seen:
                 raise InvalidInput("Send one file per request in the 'file' field.", code="invalid_request")
@@ -129,6 +133,80 @@ async def _parse(request: Request, parser: MultipartParser, reader: _Reader) -> 
             "was stored. Send it again.", code="multipart_truncated",
         )
     await reader.flush()
+
+
+class _FilesReader(_Reader):
+    """Many file parts (in the named fields, in order), each staged by its own writer; a total byte cap."""
+
+    def __init__(self, new_writer: Callable[[], StagingWriter], names: frozenset[str], *, max_files: int,
+                 max_total: int):
+        super().__init__(writer=None)  # type: ignore[arg-type]
+        self.new_writer, self.names = new_writer, names
+        self.max_files, self.max_total, self.total = max_files, max_total, 0
+        self.writers: list[tuple[str, StagingWriter]] = []
+        self.staged: list[tuple[str, StagedFile]] = []
+        self.actions: list[tuple[StagingWriter, bytes | None]] = []  # data, or None: the part ended
+
+    def _is_file_part(self) -> bool:
+        return self.part.name in self.names and self.part.filename is not None
+
+    def _headers_finished(self) -> None:
+        self._read_disposition()
+        if self._is_file_part():
+            if len(self.writers) >= self.max_files:
+                raise TooLarge(f"At most {self.max_files} files per request.", code="tool_too_many_files",
+                               limit=self.max_files)
+            self.writers.append((self.part.filename or "file", self.new_writer()))
+
+    def _part_data(self, data: bytes, start: int, end: int) -> None:
+        if self._is_file_part():
+            self.actions.append((self.writers[-1][1], bytes(data[start:end])))
+            return
+        super()._part_data(data, start, end)
+
+    def _part_end(self) -> None:
+        if self._is_file_part():
+            self.actions.append((self.writers[-1][1], None))
+            return
+        super()._part_end()
+
+    async def flush(self) -> None:
+        for writer, chunk in self.actions:
+            if chunk is None:
+                name = next(name for name, own in self.writers if own is writer)
+                self.staged.append((name, writer.finish()))
+                continue
+            self.total += len(chunk)
+            if self.total > self.max_total:
+                raise TooLarge(f"The files together are over {self.max_total} bytes.", code="tool_batch_too_large",
+                               limit=self.max_total)
+            await writer.write(chunk)
+        self.actions.clear()
+
+    def abort(self) -> None:
+        for _, writer in self.writers:
+            writer.abort()
+        for _, staged in self.staged:
+            staged.discard()
+
+
+@dataclass
+class MultipartFiles:
+    fields: dict[str, str]
+    files: list[tuple[str, StagedFile]]  # (the client's file name, the staged bytes), in the order sent
+
+
+async def read_multipart_files(request: Request, new_writer: Callable[[], StagingWriter], *, names: frozenset[str],
+                               max_files: int, max_total: int) -> MultipartFiles:
+    """Read a form with any number of file parts in ``names``; every staged file is discarded on error."""
+    reader = _FilesReader(new_writer, names, max_files=max_files, max_total=max_total)
+    try:
+        parser = MultipartParser(_boundary(request), reader.callbacks())  # type: ignore[arg-type]
+        await _parse(request, parser, reader)
+    except BaseException:
+        reader.abort()
+        raise
+    return MultipartFiles(fields=reader.fields, files=reader.staged)
 
 
 async def read_multipart(request: Request, writer: StagingWriter) -> MultipartUpload:

@@ -10,7 +10,8 @@ import pyvips
 import pytest
 from pydantic import BaseModel
 
-from engine.imaging import ImageFile, ToolFile, Workbench, check_inputs, run, sniffed
+from engine.imaging import ImageFile, ToolFile, Workbench
+from engine.imaging.chain import check_inputs, run, sniffed
 from engine.render.settings import RenderSettings
 from tools_manifest.image_tools import get_image_tool
 

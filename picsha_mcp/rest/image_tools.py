@@ -1,0 +1,177 @@
+"""Image tools over REST, in the image-tools API's shape.
+
+``POST /v1/tools/{toolId}``: multipart ``file`` (a second file for tools that take two) + ``settings``
+(JSON) answers the processed file itself (a ZIP when a tool gives several, JSON for tools that give
+JSON); or a JSON body ``{"asset_id" | "asset_ids", "settings", "save"}`` works on stored assets and, with
+``save`` (default), stores the result as new assets. ``/batch`` runs many files and streams a ZIP.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from engine import Engine
+from engine.auth import Principal
+from engine.errors import InvalidInput
+from engine.imaging import Gives, ImageFile, ToolFile
+from engine.imaging.chain import Step
+from engine.imaging.service import BatchItem, Derived
+from engine.media.zipstream import ZipStream
+from picsha_mcp.rest.body_cap import check_declared, read_capped
+from picsha_mcp.rest.errors import validation_error
+from picsha_mcp.rest.json_text import parse_json
+from picsha_mcp.rest.multipart_upload import read_multipart_files
+from tools_manifest.image_tools import ImageToolSpec
+from tools_manifest.image_tools.steps import settings_of
+
+FILE_FIELDS = frozenset({"file", "files", "file2", "second", "watermark", "overlay", "target", "logo", "mask"})
+
+
+class AssetToolRequest(BaseModel):
+    """A tool on stored assets: the JSON form of ``POST /v1/tools/{toolId}``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    asset_id: str | None = Field(default=None, pattern=r"^as_[A-Za-z0-9]+$")
+    asset_ids: list[str] | None = Field(default=None, min_length=1, max_length=200)
+    settings: dict[str, Any] = Field(default_factory=dict)
+    save: bool = Field(default=True, description="Store the result as new assets (else answer the file).")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> AssetToolRequest:
+        if (self.asset_id is None) == (self.asset_ids is None):
+            raise ValueError("give asset_id or asset_ids (one of them)")
+        return self
+
+    @property
+    def ids(self) -> list[str]:
+        return [self.asset_id] if self.asset_id else list(self.asset_ids or [])
+
+
+def is_multipart(request: Request) -> bool:
+    return request.headers.get("content-type", "").lower().startswith("multipart/form-data")
+
+
+@contextlib.asynccontextmanager
+async def uploaded_files(request: Request, engine: Engine, *, max_files: int) -> AsyncIterator[tuple[dict[str, str], list[ToolFile]]]:
+    """The form's fields and its files (sniffed), all removed when the request is done."""
+    limits = engine.settings.imaging
+    form = await read_multipart_files(request, engine.ingest.staging_writer, names=FILE_FIELDS, max_files=max_files,
+                                      max_total=limits.max_batch_mb * 1024 * 1024)
+    try:
+        yield form.fields, [engine.imaging.stage(staged.path, name) for name, staged in form.files]
+    finally:
+        for _, staged in form.files:
+            staged.discard()
+
+
+def json_field(fields: dict[str, str], name: str, default: Any) -> Any:
+    raw = fields.get(name)
+    return default if raw is None or not raw.strip() else parse_json(raw.encode(), what=f"The {name} field", code="invalid_json")
+
+
+async def json_body(request: Request, engine: Engine) -> dict[str, Any]:
+    limit = engine.settings.ingest.max_json_bytes
+    check_declared(request.headers, limit)
+    raw = await read_capped(request.stream(), limit)
+    body = parse_json(raw, what="The body", code="invalid_json") if raw.strip() else {}
+    if not isinstance(body, dict):
+        raise InvalidInput("The body must be a JSON object.", code="invalid_json")
+    return body
+
+
+def file_response(result: list[ImageFile] | BaseModel) -> Response:
+    """One file as itself, several as a ZIP, JSON as JSON."""
+    if isinstance(result, BaseModel):
+        return JSONResponse(result.model_dump(mode="json"))
+    if len(result) == 1:
+        only = result[0]
+        return Response(only.data, media_type=only.media_type, headers=_disposition(only.filename))
+    archive = ZipStream()
+    data = b"".join(archive.add(item.filename, item.data) for item in result) + archive.close()
+    return Response(data, media_type="application/zip", headers=_disposition("results.zip"))
+
+
+def _disposition(filename: str) -> dict[str, str]:
+    safe = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "._-") else "_" for ch in filename) or "result"
+    return {"Content-Disposition": f'attachment; filename="{safe}"'}
+
+
+async def run_tool(spec: ImageToolSpec, request: Request, engine: Engine, principal: Principal) -> Response:
+    """``POST /v1/tools/{toolId}`` for an image tool (the route itself is the registry's one route)."""
+    if is_multipart(request):
+        async with uploaded_files(request, engine, max_files=engine.settings.imaging.max_batch_files) as (fields, files):
+            step = (spec.operation, settings_of(spec, json_field(fields, "settings", {})))
+            return file_response(await engine.imaging.run_files(principal, [step], files, label=spec.id))
+    try:
+        given = AssetToolRequest.model_validate(await json_body(request, engine))
+    except ValidationError as error:
+        raise validation_error(error) from error
+    steps = [(spec.operation, settings_of(spec, given.settings))]
+    return await run_on_assets(engine, principal, steps, given.ids, save=given.save, gives=spec.operation.gives,
+                               derived=Derived(tool=spec.id, settings=given.settings))
+
+
+async def run_on_assets(engine: Engine, principal: Principal, steps: Sequence[Step], asset_ids: list[str], *, save: bool,
+                        gives: Gives, derived: Derived) -> Response:
+    if not save:
+        async with engine.imaging.asset_files(principal, asset_ids) as files:
+            return file_response(await engine.imaging.run_files(principal, steps, files, label=derived.tool))
+    made = await engine.imaging.run_assets(principal, steps, asset_ids, label=derived.tool, derived=derived)
+    if isinstance(made, BaseModel):
+        return JSONResponse(made.model_dump(mode="json"))
+    if gives is Gives.FILE and len(made) == 1:
+        return JSONResponse(made[0].model_dump(mode="json"))
+    return JSONResponse({"assets": [asset.model_dump(mode="json") for asset in made], "asset_ids": [a.id for a in made]})
+
+
+async def batch_response(engine: Engine, principal: Principal, steps: Sequence[Step], files: list[ToolFile], *,
+                         label: str, cleanup: contextlib.AsyncExitStack) -> StreamingResponse:
+    """A ZIP of every file's results, streamed as they finish; failures are listed in ``errors.json``."""
+    items = engine.imaging.batch(principal, steps, files, label=label)
+    first = await anext(items)  # input errors surface as a 4xx here, before the 200 is sent
+
+    async def body() -> AsyncIterator[bytes]:
+        archive, failures, results = ZipStream(), [], []
+        try:
+            item: BatchItem | None = first
+            while item is not None:
+                if item.error is not None:
+                    failures.append({"file": item.filename, **item.error.to_dict()})
+                elif item.json is not None:
+                    results.append({"file": item.filename, "result": item.json.model_dump(mode="json")})
+                for output in item.outputs or []:
+                    yield archive.add(output.filename, output.data)
+                item = await anext(items, None)
+            if results:
+                yield archive.add("results.json", json.dumps(results, indent=1).encode())
+            if failures:
+                yield archive.add("errors.json", json.dumps(failures, indent=1).encode())
+            yield archive.close()
+        finally:
+            await items.aclose()
+            await cleanup.aclose()
+
+    return StreamingResponse(body(), media_type="application/zip", headers=_disposition(f"{label.split(' ')[0]}-batch.zip"))
+
+
+async def run_batch(spec: ImageToolSpec, request: Request, engine: Engine, principal: Principal) -> StreamingResponse:
+    if not is_multipart(request):
+        raise InvalidInput("A batch is multipart/form-data: files (up to the batch limit) and settings (JSON).",
+                           code="invalid_request")
+    stack = contextlib.AsyncExitStack()
+    try:
+        fields, files = await stack.enter_async_context(
+            uploaded_files(request, engine, max_files=engine.settings.imaging.max_batch_files))
+        step = (spec.operation, settings_of(spec, json_field(fields, "settings", {})))
+        return await batch_response(engine, principal, [step], files, label=spec.id, cleanup=stack)
+    except BaseException:
+        await stack.aclose()
+        raise

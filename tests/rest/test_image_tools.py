@@ -1,0 +1,94 @@
+"""Image tools over REST in the image-tools API's shape: multipart in, the file out; stored assets; batches."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import pyvips
+
+from tests.conftest import ApiClient
+from tests.factories import image_bytes
+
+
+def size(data: bytes) -> tuple[int, int]:
+    image = pyvips.Image.new_from_buffer(data, "")
+    return image.width, image.height
+
+
+async def test_a_file_in_the_file_out(api: ApiClient) -> None:
+    headers = await api.account()
+    answer = await api.http.post("/v1/tools/resize", headers=headers,
+                                 files={"file": ("photo.jpg", image_bytes(400, 300), "image/jpeg")},
+                                 data={"settings": json.dumps({"width": 200})})
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"] == "image/jpeg" and size(answer.content) == (200, 150)
+    assert 'filename="photo.jpg"' in answer.headers["content-disposition"]
+    usage = (await api.http.get("/v1/usage", headers=headers)).json()
+    assert usage["period"] == "current_month"
+
+
+async def test_bad_requests_name_what_is_valid(api: ApiClient) -> None:
+    headers = await api.account()
+    photo = {"file": ("p.jpg", image_bytes(50, 50), "image/jpeg")}
+    unknown = await api.http.post("/v1/tools/enhance-everything", headers=headers, files=photo)
+    assert unknown.status_code == 404 and "resize" in unknown.json()["error"]["valid"]
+    bad = await api.http.post("/v1/tools/resize", headers=headers, files=photo, data={"settings": '{"fit": "squash", "width": 5}'})
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "tool_settings_invalid"
+    assert "fit" in bad.json()["error"]["message"] and "cover" in bad.json()["error"]["message"]
+    not_json = await api.http.post("/v1/tools/resize", headers=headers, files=photo, data={"settings": "{width"})
+    assert not_json.status_code == 400 and not_json.json()["error"]["code"] == "invalid_json"
+    fake = await api.http.post("/v1/tools/resize", headers=headers, data={"settings": '{"width": 5}'},
+                               files={"file": ("x.jpg", b"MZ\x90\x00 not an image" * 20, "image/jpeg")})
+    assert fake.status_code == 415
+    two = await api.http.post("/v1/tools/resize", headers=headers, data={"settings": '{"width": 5}'},
+                              files=[("file", ("a.jpg", image_bytes(20, 20), "image/jpeg"))] * 2)
+    assert two.status_code == 400 and two.json()["error"]["code"] == "tool_input_count"
+
+
+async def test_on_stored_assets_the_result_is_a_new_asset(api: ApiClient) -> None:
+    headers = await api.account()
+    import base64
+    source = (await api.http.post("/v1/tools/upload_asset", headers=headers, json={
+        "base64": base64.b64encode(image_bytes(300, 200)).decode(), "filename": "beach.jpg"})).json()
+    made = await api.http.post("/v1/tools/crop", headers=headers,
+                               json={"asset_id": source["id"], "settings": {"width": 100, "height": 80}})
+    assert made.status_code == 200, made.text
+    asset = made.json()
+    assert asset["id"] != source["id"] and (asset["meta"]["width"], asset["meta"]["height"]) == (100, 80)
+    assert asset["metadata"]["derived_from"] == {"asset_ids": [source["id"]], "tool": "crop",
+                                                 "settings": {"width": 100, "height": 80}}
+    raw = await api.http.post("/v1/tools/convert", headers=headers,
+                              json={"asset_id": source["id"], "settings": {"format": "png"}, "save": False})
+    assert raw.headers["content-type"] == "image/png" and size(raw.content) == (300, 200)
+    missing = await api.http.post("/v1/tools/crop", headers=headers, json={"asset_id": "as_nothing", "settings": {}})
+    assert missing.status_code == 404
+    neither = await api.http.post("/v1/tools/crop", headers=headers, json={"settings": {}})
+    assert neither.status_code == 400 and "asset_id" in neither.json()["error"]["message"]
+
+
+async def test_a_batch_answers_a_zip_with_every_result_and_the_failures(api: ApiClient) -> None:
+    headers = await api.account()
+    files = [("files", (f"p{n}.jpg", image_bytes(200 + n, 100), "image/jpeg")) for n in range(5)]
+    files.append(("files", ("tiny.png", image_bytes(10, 10, "png"), "image/png")))
+    answer = await api.http.post("/v1/tools/crop/batch", headers=headers, files=files,
+                                 data={"settings": json.dumps({"width": 50, "height": 20})})
+    assert answer.status_code == 200 and answer.headers["content-type"] == "application/zip"
+    archive = zipfile.ZipFile(io.BytesIO(answer.content))
+    names = sorted(archive.namelist())
+    assert names == ["errors.json", "p0.jpg", "p1.jpg", "p2.jpg", "p3.jpg", "p4.jpg"]
+    assert all(size(archive.read(f"p{n}.jpg")) == (50, 20) for n in range(5))
+    errors = json.loads(archive.read("errors.json"))
+    assert errors[0]["file"] == "tiny.png" and errors[0]["code"] == "tool_settings_invalid"
+    combined = await api.http.post("/v1/tools/resize/batch", headers=headers, data={"settings": '{"width": 5}'},
+                                   files=[("files", ("a.txt", b"hello world\n", "text/plain"))])
+    assert combined.status_code == 415
+
+
+async def test_a_batch_over_the_limit_is_413(api: ApiClient) -> None:
+    api.engine.settings.imaging.max_batch_files = 3
+    headers = await api.account()
+    files = [("files", (f"p{n}.jpg", image_bytes(20, 20), "image/jpeg")) for n in range(4)]
+    answer = await api.http.post("/v1/tools/resize/batch", headers=headers, files=files, data={"settings": '{"width": 5}'})
+    assert answer.status_code == 413 and answer.json()["error"]["code"] == "tool_too_many_files"
