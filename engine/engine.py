@@ -23,6 +23,7 @@ from engine.enrich.service import EnrichService
 from engine.events import Event, EventBus, EventType
 from engine.imaging.service import ImagingService
 from engine.ingest import IngestService
+from engine.pipeline.saved import SavedPipelines
 from engine.ingest.fetch import OutboundPolicy
 from engine.jobs import Job, JobRunner, JobStatus
 from engine.jobs.factory import open_jobs
@@ -96,6 +97,7 @@ class Engine:
     search: SearchService
     webhooks: WebhookService
     imaging: ImagingService
+    pipelines: SavedPipelines
 
     def __init__(self, settings: Settings, *, run_jobs: bool | None = None, warm_up: bool | None = None):
         self.settings = settings
@@ -178,6 +180,7 @@ class Engine:
             settings=settings.imaging, render=settings.render, pool=self.render.pool, store=self.store,
             assets=self.assets, ingest=self.ingest, ledger=self.ledger, work_dir=self.work_dir,
         )
+        self.pipelines = SavedPipelines(self.catalog)
         self.webhooks = WebhookService(catalog=self.catalog, jobs=self.jobs, settings=settings.webhooks,
                                        outbound=OutboundPolicy.of(settings.ingest))
         self.jobs.declare([self.enrich.job_kind(), self.events.job_kind(), self.webhooks.job_kind()],

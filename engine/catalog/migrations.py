@@ -286,6 +286,20 @@ def _m006_asset_cost_totals(conn: Connection) -> None:
             f"WHEN NEW.asset_id IS NOT NULL BEGIN {add}; END"))
 
 
+def _m007_saved_pipelines(conn: Connection) -> None:
+    """Saved file pipelines (a name and a list of image-tool steps), owned by an account."""
+    ts = sa.DateTime(timezone=True)
+    sa.Table(
+        "pipelines", sa.MetaData(),
+        sa.Column("id", sa.String(40), primary_key=True),
+        sa.Column("account_id", sa.String(40), nullable=False, index=True),
+        sa.Column("name", sa.String(200), nullable=False),
+        sa.Column("description", sa.Text, nullable=True),
+        sa.Column("steps", sa.JSON, nullable=False),
+        sa.Column("created_at", ts, nullable=False),
+    ).create(conn)
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("initial", _m001_initial),
     ("uploads_and_size_index", _m002_uploads_and_size_index),
@@ -293,6 +307,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("distributed_jobs", _m004_distributed_jobs),
     ("taken_at", _m005_taken_at),
     ("asset_cost_totals", _m006_asset_cost_totals),
+    ("saved_pipelines", _m007_saved_pipelines),
 ]
 
 

@@ -204,3 +204,14 @@ signing_keys = sa.Table(
     sa.Column("secret", sa.String(200), nullable=False),
     sa.Column("created_at", Timestamp, nullable=False),
 )
+
+pipelines = sa.Table(
+    "pipelines",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("account_id", sa.String(40), nullable=False, index=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("description", sa.Text, nullable=True),
+    sa.Column("steps", sa.JSON, nullable=False),  # [{"toolId": ..., "settings": {...}}, ...]
+    sa.Column("created_at", Timestamp, nullable=False),
+)

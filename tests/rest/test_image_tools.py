@@ -92,3 +92,49 @@ async def test_a_batch_over_the_limit_is_413(api: ApiClient) -> None:
     files = [("files", (f"p{n}.jpg", image_bytes(20, 20), "image/jpeg")) for n in range(4)]
     answer = await api.http.post("/v1/tools/resize/batch", headers=headers, files=files, data={"settings": '{"width": 5}'})
     assert answer.status_code == 413 and answer.json()["error"]["code"] == "tool_too_many_files"
+
+
+async def test_file_pipelines_run_saved_and_in_batches(api: ApiClient) -> None:
+    headers = await api.account()
+    steps = [{"toolId": "resize", "settings": {"width": 300}}, {"toolId": "crop", "settings": {"width": 100, "height": 50}},
+             {"toolId": "convert", "settings": {"format": "webp"}}]
+    photo = {"file": ("photo.jpg", image_bytes(600, 400), "image/jpeg")}
+    ran = await api.http.post("/v1/pipeline/execute", headers=headers, files=photo, data={"pipeline": json.dumps(steps)})
+    assert ran.status_code == 200, ran.text
+    assert ran.headers["content-type"] == "image/webp" and size(ran.content) == (100, 50)
+    saved = await api.http.post("/v1/pipeline/save", headers=headers,
+                                json={"name": "thumbs", "description": "web thumbnails", "steps": steps})
+    assert saved.status_code == 201 and saved.json()["id"].startswith("pl_")
+    listed = (await api.http.get("/v1/pipeline/list", headers=headers)).json()["pipelines"]
+    assert [p["name"] for p in listed] == ["thumbs"] and listed[0]["steps"][1]["toolId"] == "crop"
+    files = [("files", (f"p{n}.jpg", image_bytes(500, 300), "image/jpeg")) for n in range(3)]
+    zipped = await api.http.post("/v1/pipeline/batch", headers=headers, files=files, data={"pipelineId": saved.json()["id"]})
+    archive = zipfile.ZipFile(io.BytesIO(zipped.content))
+    assert sorted(archive.namelist()) == ["p0.webp", "p1.webp", "p2.webp"]
+    assert size(archive.read("p1.webp")) == (100, 50)
+    other = await api.account("someone-else")
+    assert (await api.http.get("/v1/pipeline/list", headers=other)).json()["pipelines"] == []
+    assert (await api.http.delete(f"/v1/pipeline/{saved.json()['id']}", headers=other)).status_code == 404
+    assert (await api.http.delete(f"/v1/pipeline/{saved.json()['id']}", headers=headers)).status_code == 200
+    tools = (await api.http.get("/v1/pipeline/tools", headers=headers)).json()["tools"]
+    resize = next(tool for tool in tools if tool["id"] == "resize")
+    assert resize["takes"] == "one" and "withoutEnlargement" in resize["settings"]["properties"]
+
+
+async def test_bad_file_pipelines_name_the_step(api: ApiClient) -> None:
+    headers = await api.account()
+    photo = {"file": ("photo.jpg", image_bytes(60, 40), "image/jpeg")}
+    unknown = await api.http.post("/v1/pipeline/execute", headers=headers, files=photo,
+                                  data={"pipeline": json.dumps([{"toolId": "resize", "settings": {"width": 9}}, {"toolId": "sparkle"}])})
+    assert unknown.status_code == 400 and unknown.json()["error"]["step"] == 2 and "resize" in unknown.json()["error"]["valid"]
+    bad = await api.http.post("/v1/pipeline/save", headers=headers,
+                              json={"name": "x", "steps": [{"toolId": "convert", "settings": {"format": "bmp"}}]})
+    assert bad.status_code == 400 and "(step 1)" in bad.json()["error"]["message"]
+    neither = await api.http.post("/v1/pipeline/execute", headers=headers, files=photo)
+    assert neither.status_code == 400 and "pipelineId" in neither.json()["error"]["message"]
+    long = [{"toolId": "rotate", "settings": {"angle": 90}}] * 21
+    too_long = await api.http.post("/v1/pipeline/execute", headers=headers, files=photo, data={"pipeline": json.dumps(long)})
+    assert too_long.status_code == 400
+    stored = await api.http.post("/v1/pipeline/execute", headers=headers, json={
+        "asset_id": "as_missing", "pipeline": [{"toolId": "rotate", "settings": {"angle": 90}}]})
+    assert stored.status_code == 404
