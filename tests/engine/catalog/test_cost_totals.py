@@ -47,7 +47,7 @@ async def test_costs_are_filled_from_the_ledger_then_kept_with_every_row(catalog
                 _usage("use_1", "as_used", 1_500, moment), _usage("use_2", "as_used", 2_500, moment),
                 _usage("use_3", None, 7_000, moment),
             ])
-        assert await catalog.migrate() == [COST_TOTALS_VERSION]
+        assert await catalog.migrate(target=COST_TOTALS_VERSION) == [COST_TOTALS_VERSION]
         assert await _costs(catalog) == {"as_used": 4_000, "as_new": 0}
 
         ledger = UsageLedger(catalog, PriceTable(ai_operation=0.25))
