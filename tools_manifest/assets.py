@@ -158,8 +158,7 @@ class ListAssetsInput(ListQuery, ViewOptions):
 
 class AssetList(BaseModel):
     items: list[dict[str, Any]] = Field(
-        description="Brief rows (id, filename, type, px, taken, place, status unless ready, about); more with "
-        "fields or detail: full."
+        description="Brief rows; more with fields or detail: full."
     )
     total: int
     page: int
@@ -167,7 +166,12 @@ class AssetList(BaseModel):
 
 
 async def list_assets(engine: Engine, principal: Principal, given: ListAssetsInput) -> AssetList:
-    page = await engine.assets.list(principal, ListQuery(**given.model_dump(include=set(ListQuery.model_fields))))
+    query = ListQuery(**given.model_dump(include=set(ListQuery.model_fields)))
+    if query.q and query.q.strip():  # words: the hybrid search REST's GET /v1/assets?q= runs, by relevance
+        async with engine.admission.searches.enter():
+            page = await engine.search.asset_page(principal, query)
+    else:
+        page = await engine.assets.list(principal, query)
     return AssetList(items=[view(asset, given) for asset in page.items], total=page.total, page=page.page,
                      page_size=page.page_size)
 
@@ -193,10 +197,9 @@ TOOLS: list[ToolSpec[Any, Any]] = [
         id="upload_asset",
         title="Upload an asset",
         description=(
-            "Store an image, PDF or document in Picsha. Give exactly one source: url (Picsha fetches it), "
-            "base64 with filename, path (a local file; only when Picsha runs locally over stdio), or upload_id "
-            "(a finished resumable upload to /v1/upload/resumable, for large files). "
-            "Returns the asset JSON with its id (as_...), type, size, dimensions and signed URLs."
+            "Store an image, PDF or document. Exactly one source: url (Picsha fetches it), base64 with filename, "
+            "path (a local file, stdio only) or upload_id (a finished resumable upload, for large files). "
+            "Returns the asset: id (as_...), type, size, dimensions, signed URLs."
         ),
         example={"url": "https://example.com/cat.jpg", "tags": ["cats"]},
         input=UploadAssetInput,
@@ -220,8 +223,8 @@ TOOLS: list[ToolSpec[Any, Any]] = [
         id="list_assets",
         title="List assets",
         description=(
-            "Page through this account's assets, newest first; filter by q (text in filename or description), "
-            "type or status. Returns brief rows (add parts with fields, or detail: full), total, page, page_size."
+            "Page through this account's assets, newest first; filter by type, status or taken dates, or by q "
+            "(words, found by meaning as search_assets does). Returns brief rows (add parts with fields, or detail: full), total, page, page_size."
         ),
         example={"type": "image", "page_size": 10, "fields": ["tags"]},
         input=ListAssetsInput,

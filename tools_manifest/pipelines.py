@@ -6,13 +6,18 @@ a step's output is the tool's JSON output, so references are checked against the
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
 from engine.pipeline import Action, Pipeline, PipelineRun, run
+from tools_manifest import schema
 from tools_manifest.calls import calling, current_call
+from tools_manifest.image_tools import ImageToolSpec, image_tools
+from tools_manifest.image_tools.steps import FilePipeline, ToolStep
+from tools_manifest.imaging import ImageActionInput, ImageToolResult, run_tools_on_assets
 from tools_manifest.spec import Cost, Hints, ToolSpec
 
 if TYPE_CHECKING:
@@ -53,9 +58,19 @@ def _bound(spec: ToolSpec[Any, Any], name: str, engine: Engine, principal: Princ
     return Action(name=name, input=spec.input, output=spec.output, call=call)
 
 
+def _image_action(tool: ImageToolSpec, engine: Engine, principal: Principal) -> Action:
+    async def call(params: dict[str, Any]) -> BaseModel:
+        given = ImageActionInput.model_validate_json(json.dumps(params), strict=True)
+        pipeline = FilePipeline(steps=[ToolStep(toolId=tool.id, settings=given.settings)])
+        return await run_tools_on_assets(engine, principal, pipeline, given.asset_ids)
+
+    return Action(name=tool.id, input=ImageActionInput, output=ImageToolResult, call=call)
+
+
 def actions_for(engine: Engine, principal: Principal) -> dict[str, Action]:
-    """The actions a pipeline may use, each bound to this caller."""
-    return {name: _bound(spec, name, engine, principal) for name, spec in _action_specs().items()}
+    """The actions a pipeline may use, each bound to this caller: registry tools and image tools."""
+    actions = {name: _bound(spec, name, engine, principal) for name, spec in _action_specs().items()}
+    return actions | {tool.id: _image_action(tool, engine, principal) for tool in image_tools()}
 
 
 def action_catalogue() -> list[dict[str, Any]]:
@@ -68,6 +83,12 @@ def action_catalogue() -> list[dict[str, Any]]:
             "action": spec.id, "alias": spec.action, "title": spec.title, "description": spec.description,
             "params": spec.input_schema(), "output": spec.output_schema(),
         })
+    result = schema.output_schema(ImageToolResult.model_json_schema(mode="serialization"))
+    for tool in image_tools():
+        params = schema.input_schema(ImageActionInput.model_json_schema())
+        params["properties"]["settings"] = tool.settings_schema()
+        entries.append({"action": tool.id, "alias": None, "title": tool.title, "description": tool.description,
+                        "params": params, "output": result})
     return entries
 
 
@@ -82,8 +103,8 @@ TOOLS: list[ToolSpec[Any, Any]] = [
         title="Run a pipeline",
         description=(
             "Run tools in order in one call. A param may be an earlier step's output, \"$name.field\" (list "
-            "items by index), checked before anything runs. Actions: tool ids, or search, scrape, generate. "
-            "Returns each step's status and output; result is the last output."
+            "items by index), checked before anything runs. Actions: tool ids, search, scrape, generate, and "
+            "image tools (params asset_ids, settings). Returns each step's status and output; result is the last."
         ),
         example={"steps": [{"name": "find", "action": "search", "params": {"query": "red car", "limit": 1}},
                            {"name": "small", "action": "render_asset", "params": {"id": "$find.results.0.id", "w": 400}}]},

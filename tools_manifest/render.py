@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
 from engine.assets import AssetType
@@ -26,8 +26,21 @@ if TYPE_CHECKING:
 AUTO_FORMAT = OutputFormat.WEBP
 
 
+# Accepted but not spelled out in the schema a model reads every turn: the description names them (and the
+# image tools do the same work: rotate, watermark-text, ...). REST's render query documents all of them.
+ADVANCED = ("focus", "rotate", "flip", "blur", "sharpen", "bg", "strip", "watermark", "watermark_asset",
+            "watermark_position", "watermark_opacity", "watermark_size", "watermark_scale")
+
+
+def _name_advanced_only(schema: dict[str, Any]) -> None:
+    for name in ADVANCED:
+        schema["properties"].pop(name, None)
+
+
 class RenderAssetInput(RenderParams):
     """The asset id plus every render parameter (the same model as the REST render query)."""
+
+    model_config = ConfigDict(json_schema_extra=_name_advanced_only)
 
     id: str = ASSET_ID
     format: OutputFormat = Field(default=OutputFormat.AUTO, description="auto = webp here (no Accept header).")
@@ -92,9 +105,11 @@ TOOLS: list[ToolSpec[Any, Any]] = [
         id="render_asset",
         title="Render an asset",
         description=(
-            "Resize, crop, convert or watermark an image (or a PDF page) on the fly. Give id plus render "
-            "parameters (w, h, fit, gravity, format, q, ...). Returns a signed URL of the render, its size "
-            "and format, a picsha:// resource link and a preview image (preview: none for just the link)."
+            "Resize, crop, convert or watermark an image (or a PDF page) on the fly. Returns a signed URL of the "
+            "render, its size and format, a picsha:// resource link and a preview (preview: none for just the "
+            "link). Also takes rotate (90s), flip (h|v|both), blur, sharpen, bg (#hex), strip, focus [x,y], "
+            "watermark (text), watermark_asset, watermark_position, watermark_opacity, watermark_size, "
+            "watermark_scale."
         ),
         example={"id": "as_2x9Kq", "w": 256, "h": 256, "fit": "cover", "format": "webp"},
         input=RenderAssetInput,

@@ -82,8 +82,8 @@ def _clean(node: Any) -> Any:
     node = _uniform_tuple(_merge_string_formats(_merge_nullable(node)))
     cleaned: Schema = {}
     for key, value in node.items():
-        if key == "title" or (key == "default" and value is None):
-            continue
+        if key == "title" or (key == "default" and value is None) or (key == "additionalProperties" and value is True):
+            continue  # JSON Schema's own defaults: said by saying nothing
         if key == "properties":
             cleaned[key] = {name: _clean(_without_null(sub) if "default" in sub and sub["default"] is None else sub)
                             for name, sub in value.items() if not sub.get("deprecated")}
@@ -128,7 +128,11 @@ def input_schema(schema: Schema) -> Schema:
 def _shallow(node: Schema, defs: dict[str, Schema]) -> Schema:
     node = _merge_nullable(_resolve(node, defs))
     if "anyOf" in node:
-        return {"anyOf": [_shallow(option, defs) for option in node["anyOf"]]}
+        options = [_shallow(option, defs) for option in node["anyOf"]]
+        kinds = [option.get("type") for option in options]
+        if all(isinstance(kind, str) for kind in kinds) and all(set(option) == {"type"} for option in options):
+            return {"type": list(dict.fromkeys(kinds))}  # [object, null] rather than anyOf of two
+        return {"anyOf": options}
     kind = node.get("type")
     if kind == "array":
         return {"type": "array"}

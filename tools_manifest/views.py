@@ -20,7 +20,7 @@ THUMB_PX = 512  # a thumb costs a model ~260 image tokens; the 1568 px cap costs
 MAX_PREVIEW_PX = 1568
 
 PreviewChoice = Literal["none", "thumb"] | Annotated[int, Field(ge=64, le=MAX_PREVIEW_PX)]
-PREVIEW_HELP = f"Image to attach: none, thumb (<= {THUMB_PX} px) or a longest side in px (64-{MAX_PREVIEW_PX})."
+PREVIEW_HELP = f"Image to attach: none, thumb ({THUMB_PX} px) or a longest side in px."
 
 
 def preview_side(choice: PreviewChoice) -> int | None:

@@ -32,3 +32,39 @@ async def test_a_pipeline_chains_tools_and_reports_each_step(server: PicshaServe
     assert heard == [(1, "listed: ok"), (2, "tag: ok"), (3, "small: ok")]
     assert refused["code"] == "pipeline_reference_invalid" and refused["step"] == "get"
     assert "its fields: items, page, page_size, total" in refused["message"]
+
+
+async def test_list_assets_with_q_runs_the_hybrid_search(server: PicshaServer) -> None:
+    async with Client(server) as client:
+        await upload(client, 60, 40, name="IMG_0001.jpg", description="boats in the harbour at dusk")
+        await upload(client, 60, 40, name="harbour-notes.jpg", description="a shopping list")
+        await upload(client, 60, 40, name="IMG_0003.jpg", description="cats asleep")
+        found = ok(await client.call_tool("list_assets", {"q": "boats at dusk"}))
+        # a substring match on the filename or description would find nothing for these words together
+    assert [row["filename"] for row in found["items"]][:1] == ["IMG_0001.jpg"]
+    assert "IMG_0003.jpg" not in [row["filename"] for row in found["items"]]
+
+
+async def test_image_tools_for_agents(server: PicshaServer) -> None:
+    async with Client(server) as client:
+        listed = ok(await client.call_tool("list_image_tools", {}))
+        one = ok(await client.call_tool("list_image_tools", {"tool": "compress"}))
+        photo = await upload(client, 400, 300, name="pier.jpg")
+        made = await client.call_tool("run_image_tool", {"tool": "resize", "settings": {"width": 100},
+                                                          "asset_ids": [photo["id"]]})
+        chained = ok(await client.call_tool("run_image_tool", {"steps": [
+            {"toolId": "crop", "settings": {"width": 200, "height": 200}},
+            {"toolId": "convert", "settings": {"format": "png"}}], "asset_ids": [photo["id"]], "preview": "none"}))
+        bad = error_of(await client.call_tool("run_image_tool", {"tool": "sparkle", "asset_ids": [photo["id"]]}))
+        acted = ok(await client.call_tool("run_pipeline", {"steps": [
+            {"name": "find", "action": "list_assets", "params": {"page_size": 1, "order": "asc"}},
+            {"name": "small", "action": "rotate", "params": {"asset_ids": ["$find.items.0.id"], "settings": {"angle": 90}}},
+        ]}))
+    assert {"resize", "crop", "compress"} <= {tool["id"] for tool in listed["tools"]} and listed["settings"] is None
+    assert "targetSizeKB" in one["settings"]["properties"] and one["example"] == {"targetSizeKB": 200}
+    assert not made.is_error and [block.type for block in made.content][-1] == "image"  # a capped preview
+    resized = made.structured_content
+    assert resized["assets"][0]["px"] == "100x75" and resized["assets"][0]["filename"] == "pier.jpg"
+    assert chained["assets"][0]["px"] == "200x200" and chained["assets"][0]["filename"] == "pier.png"
+    assert bad["code"] == "tool_not_found" and "resize" in bad["message"]
+    assert acted["success"] is True and acted["pipeline"]["result"]["assets"][0]["px"] == "300x400"

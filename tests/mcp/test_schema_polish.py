@@ -7,6 +7,7 @@ from typing import Any
 from mcp import Client
 
 from picsha_mcp.server import PicshaServer
+from tests.mcp.conftest import upload
 
 
 def undescribed(node: Any, path: str = "") -> list[str]:
@@ -47,10 +48,15 @@ async def test_old_names_and_covered_tools_are_not_shown_but_still_work(server: 
         filters = tools["search_assets"].input_schema["properties"]["filters"]["properties"]
         assert "uploaded_after" in filters and "date_after" not in filters  # the picsha spec's old name
         assert filters["taken_after"]["type"] == "string" and "ISO date or time" in filters["taken_after"]["description"]
-        focus = tools["render_asset"].input_schema["properties"]["focus"]
-        assert focus["items"] == {"type": "number"} and focus["minItems"] == focus["maxItems"] == 2
+        render = tools["render_asset"]
+        crop = render.input_schema["properties"]["crop"]
+        assert crop["items"] == {"type": "integer"} and crop["minItems"] == crop["maxItems"] == 4
+        assert "watermark" not in render.input_schema["properties"] and "watermark_opacity" in render.description
         assert "get_job" not in tools and "0: at once" in tools["wait_job"].description
         found = await client.call_tool("search_assets", {"filters": {"date_after": "2020-01-01"}})
         assert not found.is_error and found.structured_content["filters"]["uploaded_after"] == "2020-01-01"
+        photo = await upload(client, 80, 60)
+        marked = await client.call_tool("render_asset", {"id": photo["id"], "w": 40, "watermark": "(c)", "preview": "none"})
+        assert not marked.is_error  # named in the description, accepted though not spelled out in the schema
         missing = await client.call_tool("get_job", {"job_id": "job_nosuchjob"})
         assert missing.is_error and "job_not_found" in missing.content[0].text  # type: ignore[union-attr]

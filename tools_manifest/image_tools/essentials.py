@@ -39,7 +39,7 @@ TOOLS = [
     ),
     ImageToolSpec(
         id="compress", title="Compress", category=Category.ESSENTIALS, operation=ops.COMPRESS, cost=RENDER_COST,
-        library="libvips (mozjpeg-style jpeg, webp, avif; libimagequant palettes for png)",
+        library="libvips (jpeg, webp, avif savers; palette quantisation for png)",
         description="Make the file smaller: a quality, or targetSizeKB to search the best quality that fits "
         "(jpeg, webp or avif). PNG is quantised to a palette.",
         example={"targetSizeKB": 200},

@@ -16,8 +16,8 @@ from tools_manifest.image_tools import ImageToolSpec, get_image_tool, image_tool
 class ToolStep(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    toolId: str = Field(min_length=1, max_length=64, description="An image tool id, e.g. resize.")
-    settings: dict[str, Any] = Field(default_factory=dict, description="The tool's settings.")
+    toolId: str = Field(min_length=1, max_length=64, description="Image tool id.")
+    settings: dict[str, Any] = Field(default_factory=dict)
 
 
 class FilePipeline(BaseModel):

@@ -1,0 +1,158 @@
+"""Image tools for agents: two meta-tools instead of one tool per image tool (the list stays short).
+
+``list_image_tools`` names them (one line each, the settings schema of one on request); ``run_image_tool``
+runs one, or a chain of them (a file pipeline, or a saved one), on stored assets and answers the new assets
+with capped previews. Each image tool is also a pipeline action (``tools_manifest.pipelines``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from engine.imaging.service import Derived
+from engine.usage import UsageKind
+from tools_manifest.image_tools import Category, image_tools
+from tools_manifest.image_tools.steps import FilePipeline, ToolStep, label_of, steps_of, tool_or_404
+from tools_manifest.spec import Cost, Hints, ImageAttachment, ToolOutput, ToolSpec
+from tools_manifest.views import PREVIEW_HELP, PreviewChoice, brief, preview_side
+
+if TYPE_CHECKING:
+    from engine import Engine
+    from engine.auth import Principal
+
+TOOL_ID = Field(min_length=2, max_length=40, pattern=r"^[a-z0-9-]+$")
+ASSET_IDS = Field(min_length=1, max_length=20, description="Input assets in order (a second one: watermark, target).")
+MAX_PREVIEWS = 3
+
+
+class ListImageToolsInput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    tool: str | None = Field(default=None, min_length=2, max_length=40, pattern=r"^[a-z0-9-]+$",
+                             description="One tool id: adds its settings schema.")
+    category: Category | None = None
+
+
+class ImageToolLine(BaseModel):
+    id: str
+    category: str
+    takes: str
+    gives: str
+    about: str
+
+
+class ListImageToolsOutput(BaseModel):
+    tools: list[ImageToolLine]
+    settings: dict[str, Any] | None = Field(default=None, description="With tool: its settings JSON schema.")
+    example: dict[str, Any] | None = None
+
+
+async def list_image_tools(engine: Engine, principal: Principal, given: ListImageToolsInput) -> ListImageToolsOutput:
+    chosen = [tool_or_404(given.tool)] if given.tool else [
+        tool for tool in image_tools() if given.category is None or tool.category is given.category]
+    lines = [ImageToolLine(id=tool.id, category=tool.category.value, takes=tool.operation.takes.value,
+                           gives=tool.operation.gives.value, about=tool.description) for tool in chosen]
+    if not given.tool:
+        return ListImageToolsOutput(tools=lines)
+    return ListImageToolsOutput(tools=lines, settings=chosen[0].settings_schema(), example=chosen[0].example)
+
+
+class RunImageToolInput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    tool: str | None = Field(default=None, min_length=2, max_length=40, pattern=r"^[a-z0-9-]+$",
+                             description="Image tool id.")
+    settings: dict[str, Any] = Field(default_factory=dict, description="The tool's settings.")
+    steps: list[ToolStep] | None = Field(default=None, min_length=1, max_length=20,
+                                         description="Or a chain of tools.")
+    pipeline_id: str | None = Field(default=None, pattern=r"^pl_[A-Za-z0-9]+$", description="Or a saved pipeline.")
+    asset_ids: list[str] = ASSET_IDS
+    preview: PreviewChoice = Field(default="thumb", description=f"{PREVIEW_HELP} For the first {MAX_PREVIEWS} results.")
+
+    @model_validator(mode="after")
+    def _one_choice(self) -> RunImageToolInput:
+        if sum(x is not None for x in (self.tool, self.steps, self.pipeline_id)) != 1:
+            raise ValueError("give tool (with settings), steps or pipeline_id: exactly one")
+        return self
+
+
+class ImageToolResult(ToolOutput):
+    asset_ids: list[str] = Field(description="The new assets, in order.")
+    assets: list[dict[str, Any]] = Field(description="Brief rows of the new assets.")
+    result: dict[str, Any] | None = Field(default=None, description="A JSON tool's answer (info, ocr, ...).")
+
+
+async def _pipeline(engine: Engine, principal: Principal, given: RunImageToolInput) -> FilePipeline:
+    if given.tool is not None:
+        spec = tool_or_404(given.tool)
+        return FilePipeline(steps=[ToolStep(toolId=spec.id, settings=given.settings)])
+    if given.steps is not None:
+        return FilePipeline(steps=given.steps)
+    saved = await engine.pipelines.get(principal, str(given.pipeline_id))
+    return FilePipeline.model_validate({"steps": saved.steps})
+
+
+async def run_tools_on_assets(engine: Engine, principal: Principal, pipeline: FilePipeline, asset_ids: list[str],
+                              preview: PreviewChoice = "none") -> ImageToolResult:
+    """The chain on stored assets; new assets keep ``derived_from`` (which assets, tools and settings)."""
+    steps = steps_of(pipeline)
+    settings = pipeline.steps[0].settings if len(pipeline.steps) == 1 else {
+        "steps": [step.model_dump() for step in pipeline.steps]}
+    made = await engine.imaging.run_assets(principal, steps, asset_ids, label=label_of(pipeline),
+                                           derived=Derived(tool=label_of(pipeline), settings=settings))
+    if isinstance(made, BaseModel):
+        return ImageToolResult(asset_ids=[], assets=[], result=made.model_dump(mode="json"))
+    output = ImageToolResult(asset_ids=[asset.id for asset in made], assets=[brief(asset) for asset in made])
+    side = preview_side(preview)
+    if side is not None:
+        for asset in made[:MAX_PREVIEWS]:
+            if asset.type.value == "image":
+                shown = await engine.previews.of_asset(principal, asset.id, max_side=side)
+                output.attach(ImageAttachment(data=shown.data, mime_type=shown.mime_type))
+    return output
+
+
+class ImageActionInput(BaseModel):
+    """An image tool as a pipeline action: the assets and the tool's settings."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    asset_ids: list[str] = ASSET_IDS
+    settings: dict[str, Any] = Field(default_factory=dict, description="The tool's settings.")
+
+
+async def run_image_tool(engine: Engine, principal: Principal, given: RunImageToolInput) -> ImageToolResult:
+    pipeline = await _pipeline(engine, principal, given)
+    return await run_tools_on_assets(engine, principal, pipeline, given.asset_ids, given.preview)
+
+
+TOOLS: list[ToolSpec[Any, Any]] = [
+    ToolSpec(
+        id="list_image_tools",
+        title="List image tools",
+        description="The image tools (resize, compress, remove-background, qr-generate, collage, ...): id and one "
+        "line each. Give tool for its settings schema and an example.",
+        example={"tool": "compress"},
+        input=ListImageToolsInput,
+        output=ListImageToolsOutput,
+        hints=Hints(read_only=True, destructive=False, idempotent=True, open_world=False),
+        cost=Cost(note="free"),
+        run=list_image_tools,
+    ),
+    ToolSpec(
+        id="run_image_tool",
+        title="Run an image tool",
+        description="Run an image tool (or steps: a chain of them, or a saved pipeline_id) on assets; results "
+        "are stored as new assets (the originals are kept). Returns their ids, brief rows and previews, or a "
+        "JSON tool's result.",
+        example={"tool": "resize", "settings": {"width": 800}, "asset_ids": ["as_2x9Kq"]},
+        input=RunImageToolInput,
+        output=ImageToolResult,
+        hints=Hints(read_only=False, destructive=False, idempotent=False, open_world=False),
+        cost=Cost(billed_as=[UsageKind.RENDER, UsageKind.AI_OPERATION, UsageKind.STORAGE],
+                  note="one render per result (AI tools: an AI operation), plus the new assets' storage"),
+        run=run_image_tool,
+    ),
+]
