@@ -9,7 +9,10 @@ import pytest
 from pydantic import BaseModel
 
 from tools_manifest import generate
-from tools_manifest.docs import README_BEGIN, README_END, llms_full_txt, llms_txt, tools_json, with_readme_table
+from tools_manifest.docs import (
+    IMAGE_README_BEGIN, IMAGE_README_END, README_BEGIN, README_END, llms_full_txt, llms_txt, tools_json, with_readme_table,
+)
+from tools_manifest.image_tools import image_tools
 from tools_manifest.registry import all_tools
 
 
@@ -30,10 +33,21 @@ def test_check_mode_reports_a_stale_file(tmp_path: Path, capsys: pytest.CaptureF
 
 
 def test_readme_table_replaces_only_between_markers() -> None:
-    readme = f"intro\n{README_BEGIN}\nold table\n{README_END}\noutro\n"
+    readme = (f"intro\n{README_BEGIN}\nold table\n{README_END}\nmiddle\n{IMAGE_README_BEGIN}\nold images\n"
+              f"{IMAGE_README_END}\noutro\n")
     out = with_readme_table(readme)
-    assert out.startswith("intro\n") and out.endswith("\noutro\n") and "old table" not in out
+    assert out.startswith("intro\n") and out.endswith("\noutro\n") and "\nmiddle\n" in out
+    assert "old table" not in out and "old images" not in out and "| `compress` | essentials |" in out
     assert with_readme_table(out) == out
+
+
+def test_every_image_tool_is_fully_declared() -> None:
+    listed = json.loads(tools_json())["image_tools"]
+    assert [entry["id"] for entry in listed] == [tool.id for tool in image_tools()]
+    for tool in image_tools():
+        assert tool.id.replace("-", "").isalnum() and tool.id.islower() and tool.library
+        assert len(tool.description) > 40 and tool.cost.note
+        tool.parse(tool.example)  # the example settings are valid settings
 
 
 def test_every_tool_is_fully_declared() -> None:
