@@ -183,7 +183,8 @@ class Engine:
         self.pipelines = SavedPipelines(self.catalog)
         self.webhooks = WebhookService(catalog=self.catalog, jobs=self.jobs, settings=settings.webhooks,
                                        outbound=OutboundPolicy.of(settings.ingest))
-        self.jobs.declare([self.enrich.job_kind(), self.events.job_kind(), self.webhooks.job_kind()],
+        self.jobs.declare([self.enrich.job_kind(), self.events.job_kind(), self.webhooks.job_kind(),
+                           *self.imaging.job_kinds()],
                           on_finished=self._job_finished)
         self.events.route([self.render.subscriber(), self.enrich.subscriber(), self.enrich.gave_up_subscriber(),
                            self.webhooks.subscriber()])

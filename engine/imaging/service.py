@@ -27,6 +27,7 @@ from engine.imaging.items import ImageFile, Takes, ToolFile
 from engine.imaging.operation import Workbench
 from engine.imaging.settings import ImagingSettings
 from engine.ingest import IngestService
+from engine.jobs import JobKind, tracked_kind
 from engine.render.pool import RenderPool
 from engine.render.settings import RenderSettings
 from engine.storage import BlobStore
@@ -54,6 +55,9 @@ class Derived:
     settings: dict[str, Any]
 
 
+BATCH_JOB = "tool.batch"
+
+
 class ImagingService:
     def __init__(self, *, settings: ImagingSettings, render: RenderSettings, pool: RenderPool, store: BlobStore,
                  assets: AssetService, ingest: IngestService, ledger: UsageLedger, work_dir: Path):
@@ -65,6 +69,9 @@ class ImagingService:
         self.ingest = ingest
         self.ledger = ledger
         self.work_dir = work_dir
+
+    def job_kinds(self) -> list[JobKind]:
+        return [tracked_kind(BATCH_JOB)]
 
     def workbench(self) -> Workbench:
         return Workbench(render=self.render_settings, models=dict(self.settings.models))
@@ -96,9 +103,8 @@ class ImagingService:
         await self._bill(principal, steps, result, label)
         return result
 
-    async def batch(self, principal: Principal, steps: Sequence[Step], files: Sequence[ToolFile], *, label: str,
-                    progress: Progress | None = None) -> AsyncIterator[BatchItem]:
-        """Each file through the steps, in parallel on the render pool; items come as they finish."""
+    def check_batch(self, steps: Sequence[Step], files: Sequence[ToolFile], *, label: str) -> None:
+        """A batch's inputs, refused before anything runs (each file must suit the first step alone)."""
         first = steps[0][0]
         if first.takes is not Takes.ONE:
             raise InvalidInput(f"{label} combines several files in one run, so it has no batch form; "
@@ -108,6 +114,11 @@ class ImagingService:
                                code="tool_input_count")
         for file in files:
             check_inputs(first, [file], label, max_files=1)
+
+    async def batch(self, principal: Principal, steps: Sequence[Step], files: Sequence[ToolFile], *, label: str,
+                    progress: Progress | None = None) -> AsyncIterator[BatchItem]:
+        """Each file through the steps, in parallel on the render pool; items come as they finish."""
+        self.check_batch(steps, files, label=label)
         finished: asyncio.Queue[BatchItem] = asyncio.Queue()
 
         async def one(index: int, file: ToolFile) -> None:

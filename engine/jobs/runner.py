@@ -11,6 +11,7 @@ process.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -59,6 +60,20 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
+class RequestEnded(Exception):
+    """A tracked job's request stopped before it finished (its process died): nothing can resume it."""
+
+
+async def _ended_with_its_request(context: JobContext) -> None:
+    raise RequestEnded("the request that ran it ended before it finished; send it again")
+
+
+def tracked_kind(name: str) -> JobKind:
+    """The kind of a job a request runs itself (``JobRunner.track``): a worker that finds one lapsed ends it."""
+    return JobKind(name=name, handler=_ended_with_its_request,
+                   policy=JobPolicy(attempts=1, idempotent=False, final=(RequestEnded,), announce=False))
+
+
 class JobRunner:
     def __init__(self, catalog: Catalog, settings: JobSettings, *, signals: JobSignals, dispatcher: Dispatcher):
         self.catalog = catalog
@@ -100,6 +115,44 @@ class JobRunner:
             job_id = await self.create(conn, account_id=account_id, kind=kind, asset_id=asset_id, payload=payload)
         await self.submit(job_id)
         return job_id
+
+    @contextlib.asynccontextmanager
+    async def track(self, *, account_id: str, kind: str, payload: dict[str, Any] | None = None
+                    ) -> AsyncIterator[JobContext]:
+        """Work a request does itself (a streamed batch), visible as a job while it runs: status, progress and
+        its SSE stream, cancellable. The row is written already held by this process, so no worker takes it;
+        should the process die, the lease lapses and a worker ends it as failed (declare ``kind`` with
+        ``tracked_kind``). Leaving the block normally ends it ready, an exception ends it failed."""
+        owner = f"request:{worker_name()}"
+        async with self.catalog.begin() as conn:
+            job_id = await self.store.create(conn, account_id=account_id, kind=kind, payload=payload,
+                                             lease=(owner, self.lease_s))
+        await self.signals.changed(job_id)
+
+        async def save(**values: Any) -> None:
+            if await self.store.update(job_id, owner, **values):
+                await self.signals.changed(job_id)
+
+        context = JobContext(id=job_id, kind=kind, account_id=account_id, asset_id=None, payload=payload or {},
+                             save=save)
+        keeper = asyncio.create_task(self._keep_lease(owner, context))
+        try:
+            yield context
+        except JobCancelled:
+            await self._end(owner, job_id, JobStatus.CANCELLED, "cancelled")
+            raise
+        except BaseException as error:
+            await asyncio.shield(self._end(owner, job_id, JobStatus.FAILED, f"{type(error).__name__}: {error}"[:500]))
+            raise
+        finally:
+            keeper.cancel()
+        await self._end(owner, job_id, JobStatus.READY, None)
+
+    async def _keep_lease(self, owner: str, context: JobContext) -> None:
+        while True:
+            await asyncio.sleep(self.check_s)
+            held, cancel = await self.store.renew(context.id, owner, self.lease_s)
+            context.cancel_requested = context.cancel_requested or cancel or not held
 
     # -- reading, waiting, cancelling ------------------------------------------------------------------
 

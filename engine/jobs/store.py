@@ -84,15 +84,21 @@ class JobStore:
     # -- writing a job ------------------------------------------------------------------------------
 
     async def create(self, conn: AsyncConnection, *, account_id: str, kind: str, asset_id: str | None = None,
-                     payload: dict[str, Any] | None = None, run_after: datetime | None = None) -> str:
-        """Write a queued job inside the caller's transaction (so it exists exactly when their rows do)."""
+                     payload: dict[str, Any] | None = None, run_after: datetime | None = None,
+                     lease: tuple[str, float] | None = None) -> str:
+        """Write a queued job inside the caller's transaction (so it exists exactly when their rows do); with
+        ``lease`` (owner, seconds) it is written already running, held by that owner."""
         job_id = new_id(IdPrefix.JOB)
         at = now()
-        await conn.execute(j.insert().values(
-            id=job_id, account_id=account_id, asset_id=asset_id, kind=kind, status=JobStatus.QUEUED.value,
-            payload=payload or {}, steps=[], attempts=0, created_at=at, updated_at=at, run_after=run_after or at,
-            progress=0.0, cancel_requested=False,
-        ))
+        held = {} if lease is None else dict(
+            status=JobStatus.RUNNING.value, lease_owner=lease[0], lease_until=at + timedelta(seconds=lease[1]),
+            started_at=at, attempts=1)
+        await conn.execute(j.insert().values(**{
+            **dict(id=job_id, account_id=account_id, asset_id=asset_id, kind=kind, status=JobStatus.QUEUED.value,
+                   payload=payload or {}, steps=[], attempts=0, created_at=at, updated_at=at,
+                   run_after=run_after or at, progress=0.0, cancel_requested=False),
+            **held,
+        }))
         return job_id
 
     # -- reading -------------------------------------------------------------------------------------

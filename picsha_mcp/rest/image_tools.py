@@ -22,7 +22,7 @@ from engine.auth import Principal
 from engine.errors import InvalidInput
 from engine.imaging import Gives, ImageFile, ToolFile
 from engine.imaging.chain import Step
-from engine.imaging.service import BatchItem, Derived
+from engine.imaging.service import BATCH_JOB, BatchItem, Derived
 from engine.media.zipstream import ZipStream
 from picsha_mcp.rest.body_cap import check_declared, read_capped
 from picsha_mcp.rest.errors import validation_error
@@ -134,12 +134,24 @@ async def run_on_assets(engine: Engine, principal: Principal, steps: Sequence[St
 
 async def batch_response(engine: Engine, principal: Principal, steps: Sequence[Step], files: list[ToolFile], *,
                          label: str, cleanup: contextlib.AsyncExitStack) -> StreamingResponse:
-    """A ZIP of every file's results, streamed as they finish; failures are listed in ``errors.json``."""
-    items = engine.imaging.batch(principal, steps, files, label=label)
-    first = await anext(items)  # input errors surface as a 4xx here, before the 200 is sent
+    """A ZIP of every file's results, streamed as they finish; failures are listed in ``errors.json``.
+
+    The batch is a job while it runs (``X-Job-Id``; ``GET /v1/jobs/{id}/progress`` streams its progress).
+    """
+    engine.imaging.check_batch(steps, files, label=label)  # a 4xx here, before there is a job or a 200
+    job = await cleanup.enter_async_context(
+        engine.jobs.track(account_id=principal.account_id, kind=BATCH_JOB, payload={"tool": label, "files": len(files)}))
+
+    async def progress(fraction: float, message: str) -> None:
+        await job.report(progress=fraction * 100, message=message)
+
+    items = engine.imaging.batch(principal, steps, files, label=label, progress=progress)
+    first = await anext(items)
 
     async def body() -> AsyncIterator[bytes]:
-        archive, failures, results = ZipStream(), [], []
+        archive: ZipStream = ZipStream()
+        failures: list[dict[str, Any]] = []
+        results: list[dict[str, Any]] = []
         try:
             item: BatchItem | None = first
             while item is not None:
@@ -155,11 +167,15 @@ async def batch_response(engine: Engine, principal: Principal, steps: Sequence[S
             if failures:
                 yield archive.add("errors.json", json.dumps(failures, indent=1).encode())
             yield archive.close()
-        finally:
+        except BaseException as error:
             await items.aclose()
-            await cleanup.aclose()
+            await cleanup.__aexit__(type(error), error, error.__traceback__)  # the job ends failed
+            raise
+        await items.aclose()
+        await cleanup.aclose()
 
-    return StreamingResponse(body(), media_type="application/zip", headers=_disposition(f"{label.split(' ')[0]}-batch.zip"))
+    headers = _disposition(f"{label.split(' ')[0]}-batch.zip") | {"X-Job-Id": job.id}
+    return StreamingResponse(body(), media_type="application/zip", headers=headers)
 
 
 async def run_batch(spec: ImageToolSpec, request: Request, engine: Engine, principal: Principal) -> StreamingResponse:

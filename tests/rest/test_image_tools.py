@@ -138,3 +138,15 @@ async def test_bad_file_pipelines_name_the_step(api: ApiClient) -> None:
     stored = await api.http.post("/v1/pipeline/execute", headers=headers, json={
         "asset_id": "as_missing", "pipeline": [{"toolId": "rotate", "settings": {"angle": 90}}]})
     assert stored.status_code == 404
+
+
+async def test_a_batch_is_a_job_while_it_runs(api: ApiClient) -> None:
+    headers = await api.account()
+    files = [("files", (f"p{n}.jpg", image_bytes(120, 80), "image/jpeg")) for n in range(3)]
+    answer = await api.http.post("/v1/tools/rotate/batch", headers=headers, files=files, data={"settings": '{"angle": 90}'})
+    assert answer.status_code == 200
+    job = (await api.http.get(f"/v1/jobs/{answer.headers['x-job-id']}", headers=headers)).json()
+    assert job["status"] == "ready" and job["kind"] == "tool.batch" and job["progress"] == 100
+    assert job["message"] == "3/3 files"
+    other = await api.account("other")
+    assert (await api.http.get(f"/v1/jobs/{answer.headers['x-job-id']}", headers=other)).status_code == 404
