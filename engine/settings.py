@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from engine.admission import AdmissionSettings
 from engine.enrich.settings import EnrichSettings
+from engine.imaging.models import ImagingSettings
 from engine.jobs.settings import JobSettings
 from engine.media.archive import ArchiveLimits
 from engine.previews.settings import PreviewSettings
@@ -169,6 +170,7 @@ class Settings(BaseSettings):
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
     mcp: McpSettings = Field(default_factory=McpSettings)
     admission: AdmissionSettings = Field(default_factory=AdmissionSettings)
+    imaging: ImagingSettings = Field(default_factory=ImagingSettings)
 
     def catalog_url(self) -> str:
         return self.catalog.url or f"sqlite+aiosqlite:///{(self.data_dir / 'catalog.db').resolve()}"
