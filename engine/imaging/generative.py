@@ -197,7 +197,8 @@ def _restore_one(rgb: np.ndarray, face: FaceBox, model: Session, strength: float
     region = rgb[y0:y1, x0:x1]
     k = size / side
     to_crop = np.array([[k, 0, k * (x0 - left)], [0, k, k * (y0 - top)]], dtype=np.float64)
-    crop = cv2.warpAffine(region, to_crop, (size, size), flags=cv2.INTER_AREA if k < 1 else cv2.INTER_CUBIC,
+    sampled = cv2.GaussianBlur(region, (0, 0), (1 / k - 1) / 2) if k < 0.8 else region  # no aliasing when shrinking
+    crop = cv2.warpAffine(sampled, to_crop, (size, size), flags=cv2.INTER_LINEAR if k < 1 else cv2.INTER_CUBIC,
                           borderMode=cv2.BORDER_REFLECT_101)
     restored = inference.restore_face(model, crop, fidelity=fidelity)
     back_flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
