@@ -14,7 +14,7 @@ from typing import Literal
 import cv2
 import numpy as np
 import pyvips
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from engine.errors import InvalidInput
 from engine.faces import FaceBox, detect_faces
@@ -81,6 +81,12 @@ class RemoveBackgroundSettings(Settings):
     background: str | None = Field(default=None, max_length=32,
                                    description="Fill the background with this colour instead of transparency.")
 
+    @model_validator(mode="after")
+    def _thresholds_in_order(self) -> RemoveBackgroundSettings:
+        if self.alphaMattingBackground >= self.alphaMattingForeground:
+            raise ValueError("alphaMattingBackground must be below alphaMattingForeground")
+        return self
+
     def required_models(self, _configured: dict[str, str]) -> tuple[str, ...]:
         return (self.model.value,)
 
@@ -97,9 +103,6 @@ def _guided_filter(guide: np.ndarray, source: np.ndarray, radius: int, eps: floa
 
 def _matte(rgb: np.ndarray, mask: np.ndarray, foreground: int, background: int) -> np.ndarray:
     """A trimap from the two thresholds; the band between them takes the guided filter's soft edge."""
-    if background >= foreground:
-        raise InvalidInput("alphaMattingBackground must be below alphaMattingForeground.", code="tool_settings_invalid",
-                           field="alphaMattingBackground")
     level = mask * 255.0
     radius = max(2, round(max(mask.shape) / 200))
     kernel = np.ones((2 * radius + 1, 2 * radius + 1), np.uint8)

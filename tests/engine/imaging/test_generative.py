@@ -23,6 +23,7 @@ from engine.settings import Settings
 from tests.engine.imaging import onnx_models
 from tests.engine.imaging.conftest import RunTool, Stage, decoded
 from tests.factories import image_bytes
+from tools_manifest.image_tools import Category, image_tools
 
 
 @pytest.fixture(scope="module")
@@ -160,7 +161,7 @@ def test_birefnet_and_alpha_matting(stage: Stage, run_tool: RunTool, ai: Workben
     matted = pixels(one(run_tool("remove-background", [photo], {"alphaMatting": True, "alphaMattingForeground": 200,
                                                                  "alphaMattingBackground": 30}, workbench=ai)))[:, :, 3]
     assert matted[60, 60] == 255 and matted[5, 5] == 0
-    with pytest.raises(InvalidInput):
+    with pytest.raises(ValidationError):
         run_tool("remove-background", [photo], {"alphaMatting": True, "alphaMattingForeground": 20,
                                                 "alphaMattingBackground": 30}, workbench=ai)
     with pytest.raises(ValidationError):
@@ -305,3 +306,11 @@ def test_restore_helpers_find_scratches_and_noise() -> None:
     assert not scratch_mask(clean, 30).any()
     noisy = np.clip(clean + np.random.default_rng(1).normal(0, 12, clean.shape), 0, 255).astype(np.uint8)
     assert noise_sigma(clean) < 1 < 8 < noise_sigma(noisy)
+
+
+def test_the_ai_tools_are_declared_with_examples_that_parse() -> None:
+    declared = {tool.id: tool for tool in image_tools() if tool.category is Category.AI}
+    assert {"remove-background", "upscale", "erase-object", "colorize", "enhance-faces", "restore-photo"} <= set(declared)
+    for tool in declared.values():
+        tool.parse(tool.example)
+        assert tool.entry()["takes"] in ("one", "one-or-two") and tool.entry()["gives"] == "file"
