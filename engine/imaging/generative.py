@@ -184,13 +184,14 @@ def enhance_faces_in(rgb: np.ndarray, model: Session, *, strength: float, sensit
     if center and faces:
         height, width = rgb.shape[:2]
         faces = [min(faces, key=lambda f: math.hypot(f.x + f.w / 2 - width / 2, f.y + f.h / 2 - height / 2))]
-    result = rgb
+    result = rgb.copy()
     for face in faces:
-        result = _restore_one(result, face, model, strength, fidelity)
+        _restore_one(result, face, model, strength, fidelity)
     return result, len(faces)
 
 
-def _restore_one(rgb: np.ndarray, face: FaceBox, model: Session, strength: float, fidelity: float) -> np.ndarray:
+def _restore_one(rgb: np.ndarray, face: FaceBox, model: Session, strength: float, fidelity: float) -> None:
+    """Restore one face of ``rgb`` in place: only the pixels of its crop square change."""
     size = inference.FACE_SIZE
     side = FACE_SPAN * max(face.w, face.h)
     left, top = face.x + face.w / 2 - side / 2, face.y + face.h / 2 - side * FACE_TOP
@@ -207,9 +208,7 @@ def _restore_one(rgb: np.ndarray, face: FaceBox, model: Session, strength: float
     back_flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
     back = cv2.warpAffine(restored, to_crop, (x1 - x0, y1 - y0), flags=back_flags, borderMode=cv2.BORDER_REFLECT_101)
     weight = cv2.warpAffine(_feather(), to_crop, (x1 - x0, y1 - y0), flags=back_flags)[:, :, None] * strength
-    out = rgb.copy()
-    out[y0:y1, x0:x1] = (region * (1.0 - weight) + back * weight).round().astype(np.uint8)
-    return out
+    rgb[y0:y1, x0:x1] = (region * (1.0 - weight) + back * weight).round().astype(np.uint8)
 
 
 def enhance_faces(items: Sequence[Item], settings: EnhanceFacesSettings, bench: Workbench) -> Picture:
