@@ -9,7 +9,7 @@ import functools
 import math
 from collections.abc import Sequence
 from enum import StrEnum
-from typing import Literal
+from typing import Literal, TypeVar
 
 import cv2
 import numpy as np
@@ -26,6 +26,7 @@ from engine.imaging.operation import Operation, Workbench
 from engine.render.colour import rgba
 
 ALPHA_FORMATS = ("png", "webp", "avif", "tiff", "gif")
+M = TypeVar("M", bound=StrEnum)
 
 
 def model_session(key: str, bench: Workbench) -> Session:
@@ -69,11 +70,17 @@ class SegmentModel(StrEnum):
     BIREFNET = "birefnet"
 
 
+def first_set(choices: type[M], configured: dict[str, str]) -> M:
+    """A model setting left out: the first of ``choices`` the operator configured (else the first)."""
+    return next((choice for choice in choices if choice.value in configured), next(iter(choices)))
+
+
 _SEGMENT_SIZE = {SegmentModel.U2NET: 320, SegmentModel.BIREFNET: 1024}
 
 
 class RemoveBackgroundSettings(Settings):
-    model: SegmentModel = Field(default=SegmentModel.U2NET, description="u2net (fast) or birefnet (finer edges).")
+    model: SegmentModel | None = Field(default=None, description="u2net (fast) or birefnet (finer edges); default: "
+                                       "whichever is set, u2net first.")
     alphaMatting: bool = Field(default=False, description="Refine the edge between the two thresholds (hair, fur).")
     alphaMattingForeground: int = Field(default=240, ge=1, le=255, description="Mask values at or above: solid subject.")
     alphaMattingBackground: int = Field(default=10, ge=0, le=254, description="Mask values at or below: background.")
@@ -87,8 +94,8 @@ class RemoveBackgroundSettings(Settings):
             raise ValueError("alphaMattingBackground must be below alphaMattingForeground")
         return self
 
-    def required_models(self, _configured: dict[str, str]) -> tuple[str, ...]:
-        return (self.model.value,)
+    def required_models(self, configured: dict[str, str]) -> tuple[str, ...]:
+        return ((self.model or first_set(SegmentModel, configured)).value,)
 
 
 def _guided_filter(guide: np.ndarray, source: np.ndarray, radius: int, eps: float) -> np.ndarray:
@@ -118,9 +125,9 @@ def remove_background(items: Sequence[Item], settings: RemoveBackgroundSettings,
     assert isinstance(picture, Picture)
     fill = colour(settings.background, "background") if settings.background else None
     rgb, alpha = arrays_of(picture)
-    model = model_session(settings.model.value, bench)
-    mask = inference.segment(model, rgb, default_size=_SEGMENT_SIZE[settings.model],
-                             logits=settings.model is SegmentModel.BIREFNET)
+    chosen = settings.model or first_set(SegmentModel, bench.models)
+    mask = inference.segment(model_session(chosen.value, bench), rgb, default_size=_SEGMENT_SIZE[chosen],
+                             logits=chosen is SegmentModel.BIREFNET)
     if settings.alphaMatting:
         mask = _matte(rgb, mask, settings.alphaMattingForeground, settings.alphaMattingBackground)
     if alpha is not None:
@@ -150,13 +157,14 @@ class FaceModel(StrEnum):
 
 
 class EnhanceFacesSettings(Settings):
-    model: FaceModel = Field(default=FaceModel.GFPGAN, description="gfpgan or codeformer.")
+    model: FaceModel | None = Field(default=None, description="gfpgan or codeformer; default: whichever is set, "
+                                    "gfpgan first.")
     strength: float = Field(default=1.0, ge=0, le=1, description="How much of the restored face replaces the original.")
     sensitivity: float = Field(default=0.6, ge=0, le=1, description="Face detection: higher also takes less certain faces.")
     centerFace: bool = Field(default=False, description="Only the face nearest the centre.")
 
-    def required_models(self, _configured: dict[str, str]) -> tuple[str, ...]:
-        return (self.model.value,)
+    def required_models(self, configured: dict[str, str]) -> tuple[str, ...]:
+        return ((self.model or first_set(FaceModel, configured)).value,)
 
 
 FACE_SPAN = 1.8  # the aligned crop's side, in face-box sides: the FFHQ template's face fills ~55% of it
@@ -215,7 +223,8 @@ def enhance_faces(items: Sequence[Item], settings: EnhanceFacesSettings, bench: 
     picture = items[0]
     assert isinstance(picture, Picture)
     rgb, alpha = arrays_of(picture)
-    done, count = enhance_faces_in(rgb, model_session(settings.model.value, bench), strength=settings.strength,
+    chosen = settings.model or first_set(FaceModel, bench.models)
+    done, count = enhance_faces_in(rgb, model_session(chosen.value, bench), strength=settings.strength,
                                    sensitivity=settings.sensitivity, center=settings.centerFace)
     bench.progress(1.0, f"{count} face(s) enhanced")
     return with_arrays(picture, done, alpha)
@@ -239,12 +248,12 @@ class UpscaleFormat(StrEnum):
 class UpscaleSettings(Settings):
     scale: Literal[2, 4] = Field(default=4, description="2 or 4 times larger.")
     denoise: float = Field(default=0.0, ge=0, le=1, description="Remove noise before enlarging (0 = off).")
-    faceEnhance: bool = Field(default=False, description="Also restore faces (needs the GFPGAN model).")
+    faceEnhance: bool = Field(default=False, description="Also restore faces (needs GFPGAN or CodeFormer).")
     format: UpscaleFormat = Field(default=UpscaleFormat.KEEP, description="keep = the input's format.")
     quality: int | None = Field(default=None, ge=1, le=100, description="Encoder quality (lossy formats).")
 
-    def required_models(self, _configured: dict[str, str]) -> tuple[str, ...]:
-        return ("realesrgan", FaceModel.GFPGAN.value) if self.faceEnhance else ("realesrgan",)
+    def required_models(self, configured: dict[str, str]) -> tuple[str, ...]:
+        return ("realesrgan", first_set(FaceModel, configured).value) if self.faceEnhance else ("realesrgan",)
 
 
 def upscale(items: Sequence[Item], settings: UpscaleSettings, bench: Workbench) -> Picture:
@@ -266,8 +275,8 @@ def upscale(items: Sequence[Item], settings: UpscaleSettings, bench: Workbench) 
     if big.shape[1] != size[0]:  # a x2 model asked for x4: the rest by Lanczos
         big = cv2.resize(big, size, interpolation=cv2.INTER_LANCZOS4)
     if settings.faceEnhance:
-        big, _count = enhance_faces_in(big, model_session(FaceModel.GFPGAN.value, bench), strength=1.0, sensitivity=0.6,
-                                       center=False)
+        faces = model_session(first_set(FaceModel, bench.models).value, bench)
+        big, _count = enhance_faces_in(big, faces, strength=1.0, sensitivity=0.6, center=False)
     big_alpha = cv2.resize(alpha, size, interpolation=cv2.INTER_CUBIC) if alpha is not None else None
     made = with_arrays(picture, big, big_alpha)
     fmt = made.encoding.format if settings.format is UpscaleFormat.KEEP else settings.format.value

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from engine.errors import PicshaError
 
@@ -67,10 +67,16 @@ def model_missing(key: str) -> PicshaError:
 def missing_model(operation: Operation[Any], models: dict[str, str], settings: BaseModel | None = None) -> str | None:
     """The setting that enables ``operation`` when its model is not configured, else None.
 
-    With ``settings``, the models those settings choose are checked instead (``model=birefnet``,
-    ``faceEnhance``): settings declare them with ``required_models(configured) -> keys``.
+    The models the settings choose are checked (``model=birefnet``, ``faceEnhance``; without ``settings``, the
+    defaults'): settings declare them with ``required_models(configured) -> keys``, where a model left out
+    may be whichever alternative is configured.
     """
     keys = [operation.model] if operation.model else []
+    if settings is None:  # a listing: the tool with its default settings
+        try:
+            settings = operation.settings()
+        except ValidationError:  # a tool with required settings: its declared model alone
+            settings = None
     chooser = getattr(settings, "required_models", None)
     if chooser is not None:
         keys = list(chooser(models))

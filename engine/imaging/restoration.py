@@ -17,7 +17,9 @@ from pydantic import Field
 
 from engine.imaging import inference
 from engine.imaging.essentials import Settings
-from engine.imaging.generative import FaceModel, arrays_of, denoised, enhance_faces_in, model_session, with_arrays
+from engine.imaging.generative import (
+    FaceModel, arrays_of, denoised, enhance_faces_in, first_set, model_session, with_arrays,
+)
 from engine.imaging.items import Gives, Item, Picture, Takes
 from engine.imaging.models import setting_name
 from engine.imaging.operation import Operation, Workbench
@@ -56,16 +58,9 @@ class RestorePhotoSettings(Settings):
 
     def required_models(self, configured: dict[str, str]) -> tuple[str, ...]:
         """The models of the steps asked for explicitly (steps left to default are skipped without one)."""
-        wanted = [("lama", self.scratchRemoval), (_face_model(configured).value, self.faceEnhancement),
+        wanted = [("lama", self.scratchRemoval), (first_set(FaceModel, configured).value, self.faceEnhancement),
                   ("ddcolor", self.colorize)]
         return tuple(key for key, asked in wanted if asked)
-
-
-def _face_model(configured: dict[str, str]) -> FaceModel:
-    """GFPGAN when set, else CodeFormer when set (the fidelity setting then applies)."""
-    if FaceModel.GFPGAN.value not in configured and FaceModel.CODEFORMER.value in configured:
-        return FaceModel.CODEFORMER
-    return FaceModel.GFPGAN
 
 
 def noise_sigma(rgb: np.ndarray) -> float:
@@ -104,7 +99,7 @@ def restore_photo(items: Sequence[Item], settings: RestorePhotoSettings, bench: 
     if mode is RestoreMode.AUTO:
         mode = RestoreMode.HEAVY if noise_sigma(rgb) > NOISY_SIGMA else RestoreMode.LIGHT
     strengths = STRENGTHS[mode]
-    face_model = _face_model(bench.models)
+    face_model = first_set(FaceModel, bench.models)  # CodeFormer (where fidelity applies) when GFPGAN is not set
 
     def wanted(key: str, asked: bool | None, step: str, fraction: float) -> bool:
         if asked is False:

@@ -82,6 +82,10 @@ def test_each_tool_names_the_setting_that_enables_it() -> None:
     assert missing_model(ops.REMOVE_BACKGROUND, {"u2net": "/m.onnx"}, biref) == "PICSHA_IMAGING__MODELS__BIREFNET"
     faces = ops.UpscaleSettings(faceEnhance=True)
     assert missing_model(ops.UPSCALE, {"realesrgan": "/m.onnx"}, faces) == "PICSHA_IMAGING__MODELS__GFPGAN"
+    assert missing_model(ops.UPSCALE, {"realesrgan": "/m.onnx", "codeformer": "/c.onnx"}, faces) is None
+    # a model setting left out takes whichever alternative is configured
+    assert missing_model(ops.REMOVE_BACKGROUND, {"birefnet": "/m.onnx"}) is None
+    assert missing_model(ops.ENHANCE_FACES, {"codeformer": "/m.onnx"}) is None
 
 
 def test_a_call_without_its_model_is_a_503_naming_the_setting(stage: Stage, run_tool: RunTool) -> None:
@@ -158,6 +162,9 @@ def test_birefnet_and_alpha_matting(stage: Stage, run_tool: RunTool, ai: Workben
     photo = stage(png(square_on_black()), "square.png")
     biref = pixels(one(run_tool("remove-background", [photo], {"model": "birefnet"}, workbench=ai)))[:, :, 3]
     assert biref[60, 60] == 255 and biref[5, 5] == 0
+    only_biref = replace(ai, models={"birefnet": ai.models["birefnet"]})
+    chosen = pixels(one(run_tool("remove-background", [photo], {}, workbench=only_biref)))[:, :, 3]
+    assert np.array_equal(chosen, biref), "without a model setting, the configured one is used"
     matted = pixels(one(run_tool("remove-background", [photo], {"alphaMatting": True, "alphaMattingForeground": 200,
                                                                  "alphaMattingBackground": 30}, workbench=ai)))[:, :, 3]
     assert matted[60, 60] == 255 and matted[5, 5] == 0
