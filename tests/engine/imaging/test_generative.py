@@ -14,7 +14,8 @@ from pydantic import ValidationError
 from skimage import data
 
 from engine.errors import InvalidInput, PicshaError
-from engine.imaging import ImageFile, Workbench, missing_model
+from engine.imaging import ImageFile, Workbench, missing_model, run
+from engine.imaging import essentials
 from engine.imaging import generative as ops
 from engine.imaging import models
 from engine.imaging.restoration import RESTORE_PHOTO, noise_sigma, scratch_mask
@@ -321,3 +322,27 @@ def test_the_ai_tools_are_declared_with_examples_that_parse() -> None:
     for tool in declared.values():
         tool.parse(tool.example)
         assert tool.entry()["takes"] in ("one", "one-or-two") and tool.entry()["gives"] == "file"
+
+
+def test_ai_steps_in_a_file_pipeline(stage: Stage, ai: Workbench, tmp_path: Path) -> None:
+    picture, mask = _erase_inputs()
+    encoded = base64.b64encode(png(mask)).decode()
+    steps = [(essentials.RESIZE, essentials.ResizeSettings(percentage=50)),
+             (ops.ERASE_OBJECT, ops.EraseObjectSettings(maskData=encoded)),  # the mask is scaled to the step's input
+             (ops.UPSCALE, ops.UpscaleSettings(scale=2))]
+    made = run(steps, [stage(png(picture), "p.png")], ai, tmp_path)
+    assert isinstance(made, list) and (decoded(made[0]).width, decoded(made[0]).height) == (160, 100)
+    assert abs(int(pixels(made[0])[50, 75, 0]) - 128) <= 4
+    said: list[str] = []
+    without = Workbench(render=RenderSettings(), progress=lambda _f, message: said.append(message))
+    with pytest.raises(PicshaError) as missing:
+        run(steps, [stage(png(picture), "p.png")], without, tmp_path)
+    assert missing.value.details["setting"] == "PICSHA_IMAGING__MODELS__LAMA" and not said, "refused before any step"
+
+
+def test_a_mask_over_the_pixel_limit_is_refused_before_decoding(stage: Stage, run_tool: RunTool, ai: Workbench) -> None:
+    huge = base64.b64encode(pyvips.Image.black(3000, 3000).pngsave_buffer()).decode()
+    with pytest.raises(InvalidInput) as refused:
+        run_tool("erase-object", [stage(image_bytes(40, 30, "png"), "p.png")], {"maskData": huge},
+                 workbench=replace(ai, render=RenderSettings(max_input_pixels=1_000_000)))
+    assert "1,000,000" in refused.value.message
