@@ -368,4 +368,5 @@ def colorize(items: Sequence[Item], settings: ColorizeSettings, bench: Workbench
     return with_arrays(picture, inference.colorize(model_session("ddcolor", bench), rgb, intensity=settings.intensity), alpha)
 
 
-COLORIZE = Operation(settings=ColorizeSettings, takes=Takes.ONE, gives=Gives.FILE, apply=colorize, model="ddcolor")
+COLORIZE = Operation(settings=ColorizeSettings, takes=Takes.ONE, gives=Gives.FILE, apply=colorize,
+                     model="ddcolor")

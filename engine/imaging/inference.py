@@ -147,10 +147,13 @@ def inpaint(session: Session, rgb: np.ndarray, mask: np.ndarray, *, default_size
     bottom, right = min(height, bottom + margin), min(width, right + margin)
     crop, crop_mask = rgb[top:bottom, left:right], mask[top:bottom, left:right]
     size = _spatial(image_port) or (default_size, default_size)
-    small = cv2.resize(crop, (size[1], size[0]), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
+    shrink = crop.shape[0] * crop.shape[1] > size[0] * size[1]
+    small = cv2.resize(crop, (size[1], size[0]), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC)
+    small = small.astype(np.float32) / 255.0
     small_mask = cv2.resize(crop_mask.astype(np.uint8), (size[1], size[0]), interpolation=cv2.INTER_NEAREST)
     small_mask = cv2.dilate(small_mask, np.ones((3, 3), np.uint8))  # no sliver of the object left at the edge
-    filled = _hwc(session.run({image_port.name: _nchw(small), mask_port.name: small_mask[None, None].astype(np.float32)})[0])
+    feeds = {image_port.name: _nchw(small), mask_port.name: small_mask[None, None].astype(np.float32)}
+    filled = _hwc(session.run(feeds)[0])
     unit = filled / 255.0 if float(filled.max()) > 2.0 else filled
     back = cv2.resize(_to_uint8(unit), (right - left, bottom - top), interpolation=cv2.INTER_CUBIC)
     result = rgb.copy()

@@ -49,12 +49,14 @@ GREY_SPREAD = 3.0  # mean channel spread under which a photo counts as black and
 
 class RestorePhotoSettings(Settings):
     mode: RestoreMode = Field(default=RestoreMode.AUTO, description="light, heavy, or auto (from the photo's noise).")
-    scratchRemoval: bool | None = Field(default=None, description="Fill scratches (LaMa); default: when configured.")
-    faceEnhancement: bool | None = Field(default=None, description="Restore faces (GFPGAN/CodeFormer); default: when configured.")
+    scratchRemoval: bool | None = Field(default=None, description="Fill scratches (LaMa); default: when set up.")
+    faceEnhancement: bool | None = Field(default=None,
+                                         description="Restore faces (GFPGAN/CodeFormer); default: when set up.")
     fidelity: float = Field(default=0.5, ge=0, le=1, description="CodeFormer: 0 = most restored, 1 = closest to the photo.")
     denoise: bool = Field(default=True, description="Remove grain and noise.")
     denoiseStrength: float | None = Field(default=None, ge=0, le=1, description="0-1; default: by mode.")
-    colorize: bool | None = Field(default=None, description="Add colour (DDColor); default: black-and-white photos when configured.")
+    colorize: bool | None = Field(default=None,
+                                  description="Add colour (DDColor); default: black-and-white photos, when set up.")
 
     def required_models(self, configured: dict[str, str]) -> tuple[str, ...]:
         """The models of the steps asked for explicitly (steps left to default are skipped without one)."""
