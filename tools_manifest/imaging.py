@@ -41,6 +41,8 @@ class ImageToolLine(BaseModel):
     takes: str
     gives: str
     about: str
+    enable_with: str | None = Field(default=None, exclude_if=lambda setting: setting is None,
+                                    description="Unavailable until the operator sets this (the tool's model).")
 
 
 class ListImageToolsOutput(BaseModel):
@@ -53,7 +55,8 @@ async def list_image_tools(engine: Engine, principal: Principal, given: ListImag
     chosen = [tool_or_404(given.tool)] if given.tool else [
         tool for tool in image_tools() if given.category is None or tool.category is given.category]
     lines = [ImageToolLine(id=tool.id, category=tool.category.value, takes=tool.operation.takes.value,
-                           gives=tool.operation.gives.value, about=tool.description) for tool in chosen]
+                           gives=tool.operation.gives.value, about=tool.description,
+                           enable_with=engine.imaging.enabled_by(tool.operation)) for tool in chosen]
     if not given.tool:
         return ListImageToolsOutput(tools=lines)
     return ListImageToolsOutput(tools=lines, settings=chosen[0].settings_schema(), example=chosen[0].example)

@@ -21,6 +21,7 @@ from engine.ingest.sniff import ALLOWED_FORMATS, sniff
 from engine.imaging.items import (
     MEDIA_TYPES, Encoding, ImageFile, Item, Picture, Result, Takes, ToolFile, with_extension,
 )
+from engine.imaging.models import require_models
 from engine.imaging.operation import Operation, Wants, Workbench
 from engine.render import pipeline as render_pipeline
 from engine.render.context import RenderContext, Source
@@ -151,9 +152,10 @@ def sniffed(path: Path, filename: str) -> ToolFile:
 def check_inputs(operation: Operation[Any], files: Sequence[ToolFile], tool_id: str, *, max_files: int) -> None:
     """Count and kinds of the files a tool is given (400 naming what it takes)."""
     count = len(files)
-    wanted = {Takes.ONE: (1, 1), Takes.TWO: (2, 2), Takes.MANY: (2, max_files)}[operation.takes]
+    wanted = {Takes.ONE: (1, 1), Takes.TWO: (2, 2), Takes.ONE_OR_TWO: (1, 2), Takes.MANY: (2, max_files)}[operation.takes]
     if not wanted[0] <= count <= wanted[1]:
         says = {Takes.ONE: "one file", Takes.TWO: "two files (the image, then the second file)",
+                Takes.ONE_OR_TWO: "one file, or two (the image, then the second file)",
                 Takes.MANY: f"2 to {max_files} files"}[operation.takes]
         raise InvalidInput(f"{tool_id} takes {says}; it was given {count}.", code="tool_input_count", takes=operation.takes.value)
     for file in files:
@@ -181,12 +183,15 @@ def _to_file(picture: Picture, work_dir: Path) -> ToolFile:
 
 def run(steps: Sequence[Step], files: Sequence[ToolFile], bench: Workbench, work_dir: Path) -> list[ImageFile] | BaseModel:
     """Run the steps on the files; the answer is the written files (one or several) or the last step's JSON."""
+    for operation, settings in steps:  # a missing model fails the call before any step runs
+        require_models(operation, bench.models, settings)
     current: list[Item] = list(files)
     for number, (operation, settings) in enumerate(steps, start=1):
-        if number > 1 and operation.takes is not Takes.ONE:
+        alone = operation.takes in (Takes.ONE, Takes.ONE_OR_TWO)  # later steps see each file alone
+        if number > 1 and not alone:
             raise InvalidInput(f"Step {number} takes {operation.takes.value} files; only a first step may.",
                                code="pipeline_step_invalid")
-        groups = [current] if number == 1 or operation.takes is not Takes.ONE else [[item] for item in current]
+        groups = [current] if number == 1 or not alone else [[item] for item in current]
         produced: list[Item] = []
         for group in groups:
             result = operation.apply(_prepared(operation, group, bench, work_dir), settings, bench)

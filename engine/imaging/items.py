@@ -24,6 +24,7 @@ EXTENSIONS = {"jpeg": "jpg", "heic": "heic", "tiff": "tiff"}
 class Takes(StrEnum):
     ONE = "one"  # one file
     TWO = "two"  # the file plus a second one (a watermark, a comparison target)
+    ONE_OR_TWO = "one-or-two"  # the file, and optionally a second one (erase-object's mask, else in settings)
     MANY = "many"  # two or more files, used together (collage, stitch, find-duplicates)
 
 

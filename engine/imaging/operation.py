@@ -32,6 +32,8 @@ class Workbench:
     render: RenderSettings
     progress: Callable[[float, str], None] = _no_progress  # fraction 0-1 of this step, message
     models: dict[str, str] = field(default_factory=dict)  # operator-set model paths by name (AI tools)
+    model_threads: int = 2  # intra-op threads of a model session (ImagingSettings.model_threads)
+    tile_px: int = 256  # upscale's tile side, input pixels (ImagingSettings.upscale_tile_px)
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,8 @@ from engine.auth import Principal
 from engine.errors import InvalidInput, PicshaError
 from engine.imaging.chain import Step, check_inputs, run, sniffed
 from engine.imaging.items import ImageFile, Takes, ToolFile
-from engine.imaging.operation import Workbench
+from engine.imaging.models import missing_model, require_models
+from engine.imaging.operation import Operation, Workbench
 from engine.imaging.settings import ImagingSettings
 from engine.ingest import IngestService
 from engine.jobs import JobKind, tracked_kind
@@ -73,8 +74,14 @@ class ImagingService:
     def job_kinds(self) -> list[JobKind]:
         return [tracked_kind(BATCH_JOB)]
 
+    def enabled_by(self, operation: Operation[Any]) -> str | None:
+        """The setting an operation's model needs when it is not set (the tool is listed as unavailable)."""
+        return missing_model(operation, self.settings.model_paths())
+
     def workbench(self) -> Workbench:
-        return Workbench(render=self.render_settings, models=dict(self.settings.models))
+        settings = self.settings
+        return Workbench(render=self.render_settings, models=settings.model_paths(), model_threads=settings.model_threads,
+                         tile_px=settings.upscale_tile_px)
 
     @contextlib.asynccontextmanager
     async def scratch(self) -> AsyncIterator[Path]:
@@ -114,6 +121,8 @@ class ImagingService:
                                code="tool_input_count")
         for file in files:
             check_inputs(first, [file], label, max_files=1)
+        for operation, settings in steps:
+            require_models(operation, self.settings.model_paths(), settings)
 
     async def batch(self, principal: Principal, steps: Sequence[Step], files: Sequence[ToolFile], *, label: str,
                     progress: Progress | None = None) -> AsyncIterator[BatchItem]:

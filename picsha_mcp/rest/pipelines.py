@@ -49,9 +49,14 @@ async def actions(principal: PrincipalDep) -> dict[str, Any]:
 
 
 @router.get("/tools")
-async def tools(principal: PrincipalDep) -> dict[str, Any]:
-    """The image tools a file pipeline step (``toolId``) may use, with their settings schemas."""
-    return {"tools": [tool.entry() for tool in image_tools()]}
+async def tools(engine: EngineDep, principal: PrincipalDep) -> dict[str, Any]:
+    """The image tools a file pipeline step (``toolId``) may use, with their settings schemas; a tool whose
+    model is not configured is ``available: false`` with the setting that enables it."""
+    entries = []
+    for tool in image_tools():
+        setting = engine.imaging.enabled_by(tool.operation)
+        entries.append(tool.entry(available=setting is None, enable_with=setting))
+    return {"tools": entries}
 
 
 class SavePipeline(BaseModel):

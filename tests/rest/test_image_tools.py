@@ -150,3 +150,17 @@ async def test_a_batch_is_a_job_while_it_runs(api: ApiClient) -> None:
     assert job["message"] == "3/3 files"
     other = await api.account("other")
     assert (await api.http.get(f"/v1/jobs/{answer.headers['x-job-id']}", headers=other)).status_code == 404
+
+
+async def test_a_tool_without_its_model_is_listed_unavailable_and_answers_503(api: ApiClient) -> None:
+    headers = await api.account()
+    tools = {tool["id"]: tool for tool in (await api.http.get("/v1/pipeline/tools", headers=headers)).json()["tools"]}
+    assert tools["upscale"]["available"] is False and tools["upscale"]["enable_with"] == "PICSHA_IMAGING__MODELS__REALESRGAN"
+    assert tools["resize"]["available"] is True and "enable_with" not in tools["resize"]
+    photo = {"file": ("p.jpg", image_bytes(40, 30), "image/jpeg")}
+    missing = await api.http.post("/v1/tools/upscale", headers=headers, files=photo, data={"settings": '{"scale": 2}'})
+    assert missing.status_code == 503 and missing.json()["error"]["code"] == "tool_model_missing"
+    assert missing.json()["error"]["setting"] == "PICSHA_IMAGING__MODELS__REALESRGAN"
+    batch = await api.http.post("/v1/tools/upscale/batch", headers=headers, data={"settings": '{"scale": 2}'},
+                                files=[("files", ("p.jpg", image_bytes(40, 30), "image/jpeg"))])
+    assert batch.status_code == 503 and "x-job-id" not in batch.headers
