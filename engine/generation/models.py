@@ -56,13 +56,25 @@ class ImageFormat(StrEnum):
     WEBP = "webp"
 
 
-def _not_blank(value: str) -> str:
+def _prompt(value: str) -> str:
     if not value.strip():
         raise ValueError("the prompt is empty; describe the image to generate")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("the prompt is not valid Unicode text (it holds unpaired surrogates)") from None
     return value
 
 
-Prompt = Annotated[str, Field(min_length=1, max_length=PROMPT_MAX), AfterValidator(_not_blank)]
+def _header_safe(value: SecretStr) -> SecretStr:
+    # a key travels in an HTTP header: printable ASCII only (the message never repeats the key)
+    if not all("!" <= ch <= "~" for ch in value.get_secret_value()):
+        raise ValueError("a key may hold only printable ASCII characters without spaces")
+    return value
+
+
+Prompt = Annotated[str, Field(min_length=1, max_length=PROMPT_MAX), AfterValidator(_prompt)]
+ProviderKey = Annotated[SecretStr, Field(min_length=1, max_length=KEY_MAX), AfterValidator(_header_safe)]
 
 
 class GenerateOptions(BaseModel):
@@ -87,11 +99,11 @@ class QueuedGenerate(GenerateOptions):
 
 class GenerateRequest(QueuedGenerate):
     inline: bool = Field(default=False, description="Answer each url as a data: URI of the image instead of a signed URL.")
-    api_key: SecretStr | None = Field(
-        default=None, max_length=KEY_MAX, description="A key for the chosen provider, for this request only (needs provider).",
+    api_key: ProviderKey | None = Field(
+        default=None, description="A key for the chosen provider, for this request only (needs provider).",
     )
-    gemini_key: SecretStr | None = Field(
-        default=None, max_length=KEY_MAX, description="A Gemini API key for Imagen, for this request only.",
+    gemini_key: ProviderKey | None = Field(
+        default=None, description="A Gemini API key for Imagen, for this request only.",
     )
 
 
