@@ -145,10 +145,23 @@ class FakeOpenAI(Fake):
 class FakeImagen(Fake):
     MODEL = "imagen-4.0-fast-generate-001"
 
+    def __post_init__(self) -> None:
+        self.running = 0
+        self.peak = 0  # most predictions answered at once
+
+    async def predict(self, request: Request) -> Response:
+        self.running += 1
+        self.peak = max(self.peak, self.running)
+        try:
+            await asyncio.sleep(0.05)  # long enough for parallel calls to overlap
+            return await self._predict(request)
+        finally:
+            self.running -= 1
+
     def _error(self, message: str, status: int = 400, text: str = "INVALID_ARGUMENT") -> Response:
         return JSONResponse({"error": {"code": status, "message": message, "status": text}}, status_code=status)
 
-    async def predict(self, request: Request) -> Response:
+    async def _predict(self, request: Request) -> Response:
         body = await self.record(request)
         if request.path_params["action"] != f"{self.MODEL}:predict":
             return self._error("Not found", 404, "NOT_FOUND")
@@ -335,6 +348,7 @@ class Fakes:
         for fake in self.all():
             fake.reset()
         self.replicate.wait = True
+        self.imagen.peak = 0
 
     def settings(self, **overrides: Any) -> GenerateSettings:
         """Generation settings pointing every provider at its fake, with short waits for tests."""

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field, SecretStr
+from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from engine.assets.models import Metadata
 from engine.generation.settings import ProviderName
@@ -95,6 +95,15 @@ class QueuedGenerate(GenerateOptions):
     """The queued form: no per-request keys (a job is stored, a key must not be)."""
 
     prompt: Prompt = Field(validation_alias=AliasChoices("prompt", "description"), description="What to generate.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_stored_keys(cls, data: Any) -> Any:
+        if cls is QueuedGenerate and isinstance(data, dict) and {"api_key", "gemini_key"} & data.keys():
+            raise ValueError("a queued request cannot carry api_key or gemini_key (its job is stored and "
+                             "a key never is): configure the key in PICSHA_GENERATE__<PROVIDER>__API_KEY, or use "
+                             "POST /v1/generate")
+        return data
 
 
 class GenerateRequest(QueuedGenerate):

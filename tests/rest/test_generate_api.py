@@ -120,7 +120,7 @@ async def test_queued_generation_is_a_job(api: ApiClient) -> None:
 
     keyed = await api.http.post("/v1/generate/jobs", headers=headers,
                                 json={"prompt": "a cat", "provider": "openai", "api_key": "sk-not-stored"})
-    assert keyed.status_code == 400 and "api_key" in keyed.json()["error"]["message"]
+    assert keyed.status_code == 400 and "cannot carry api_key" in keyed.json()["error"]["message"]
 
 
 async def test_batch_generates_each_prompt(api: ApiClient) -> None:

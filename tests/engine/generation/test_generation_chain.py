@@ -38,7 +38,7 @@ def fresh(providers: Fakes) -> None:
 
 @pytest.fixture
 def settings(tmp_path: Path, providers: Fakes) -> Settings:
-    configured = make_settings(tmp_path, generate=providers.settings())
+    configured = make_settings(tmp_path, generate=providers.settings(max_parallel_per_provider=2))
     configured.ingest.fetch_allow_private = True  # the fakes' result URLs are on loopback
     configured.ingest.max_pixels = 100_000
     return configured
@@ -119,6 +119,18 @@ async def test_assets_record_the_generation(engine: Engine, owner: Principal) ->
     assert asset.tags == ["hero"] and asset.description == PROMPT and asset.meta.format == "png"
     assert asset.filename == "generated-openai-1.png" and result.images[0].url == asset.urls.original
     assert asset.cost != "$0.0000"  # its share of the generation (and its storage)
+
+
+async def test_generated_images_are_analysed_like_uploads(engine: Engine, owner: Principal) -> None:
+    from engine.enrich.settings import AnalysisDefaults
+
+    engine.enrich.settings.defaults = AnalysisDefaults(auto_tag=False, auto_summarize=True, vectorize=False,
+                                                       safe_search=False, ocr=False)
+    result = await engine.generation.generate(owner, ask(ProviderName.IMAGEN, count=1))
+    job = await engine.jobs.latest_for_asset(owner.account_id, result.asset_ids[0])
+    assert job is not None and await engine.jobs.wait(job.id, timeout_s=60)
+    asset = await engine.assets.get(owner, result.asset_ids[0])
+    assert "caption" in asset.analysis.done and asset.ai.caption
 
 
 def test_default_order_is_cheapest_first(providers: Fakes) -> None:
@@ -258,11 +270,11 @@ async def test_batch_runs_prompts_in_parallel_with_own_errors(engine: Engine, ow
                                                              providers: Fakes) -> None:
     from engine.generation.models import BatchRequest
 
-    engine.generation.settings.max_parallel_per_provider = 2
     batch = BatchRequest.model_validate({"descriptions": ["a cat", "a dog", "a fox"], "provider": "imagen"})
     result = await engine.generation.batch(owner, batch)
     assert result.succeeded == 3 and result.failed == 0 and result.cost == "$0.0600"
     assert [item.prompt for item in result.items] == ["a cat", "a dog", "a fox"]
+    assert providers.imagen.peak <= 2  # never more calls at once than the bound
     providers.imagen.mode = "refuse"
     refused = await engine.generation.batch(owner, batch)
     assert refused.failed == 3 and refused.items[0].error and refused.items[0].error["code"] == "generate_refused"
