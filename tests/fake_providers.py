@@ -51,6 +51,7 @@ class Fake:
     seen: list[Seen] = field(default_factory=list)
     files: dict[str, bytes] = field(default_factory=dict)
     url: str = ""
+    picture: bytes = PNG  # what a good answer holds
 
     def __post_init__(self) -> None:
         """Subclasses keep their own per-request state here."""
@@ -85,7 +86,7 @@ class Fake:
         return None
 
     def image(self) -> bytes:
-        return {"not_image": b"<html>not an image</html>", "huge": HUGE}.get(self.mode, PNG)
+        return {"not_image": b"<html>not an image</html>", "huge": HUGE}.get(self.mode, self.picture)
 
     def file_url(self) -> str:
         token = uuid.uuid4().hex
@@ -148,12 +149,13 @@ class FakeImagen(Fake):
     def __post_init__(self) -> None:
         self.running = 0
         self.peak = 0  # most predictions answered at once
+        self.delay_s = 0.05  # long enough for parallel calls to overlap
 
     async def predict(self, request: Request) -> Response:
         self.running += 1
         self.peak = max(self.peak, self.running)
         try:
-            await asyncio.sleep(0.05)  # long enough for parallel calls to overlap
+            await asyncio.sleep(self.delay_s)
             return await self._predict(request)
         finally:
             self.running -= 1

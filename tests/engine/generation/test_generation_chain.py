@@ -186,6 +186,16 @@ async def test_bad_images_store_nothing(engine: Engine, owner: Principal, provid
     assert not any(engine.work_dir.iterdir())  # nothing staged is left behind
 
 
+@pytest.mark.parametrize("provider", [ProviderName.FAL, ProviderName.REPLICATE])
+async def test_result_urls_go_through_the_address_guard(engine: Engine, owner: Principal, provider: ProviderName) -> None:
+    engine.ingest.settings = engine.ingest.settings.model_copy(update={"fetch_allow_private": False})
+    with pytest.raises(PicshaError) as failed:  # the fake's result URLs are on loopback, which production refuses
+        await engine.generation.generate(owner, ask(provider))
+    reason = failed.value.details["tried"][0]["reason"]
+    assert reason.startswith("its result URL was refused: The URL's address is not allowed")
+    assert "127.0.0.1" not in reason and await stored(engine, owner) == 0
+
+
 async def test_a_refusal_answers_unless_fallback_is_on(engine: Engine, owner: Principal, providers: Fakes) -> None:
     engine.generation.settings.order = [ProviderName.OPENAI, ProviderName.IMAGEN]
     providers.openai.mode = "refuse"
