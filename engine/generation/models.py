@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
 from engine.assets.models import Metadata
 from engine.generation.settings import ProviderName
@@ -151,6 +151,15 @@ class GenerateResult(BaseModel):
     asset_ids: list[str]
     tried: list[Attempt] = Field(description="Providers asked, in order, and why any was skipped.")
     cost: str = Field(description="What this call cost, in USD, as written to the usage ledger.")
+    _micros: int = PrivateAttr(default=0)  # the same cost, to add up without parsing ``cost``
+
+    @property
+    def cost_micros(self) -> int:
+        return self._micros
+
+    def priced(self, micros: int) -> "GenerateResult":
+        self._micros = micros
+        return self
 
 
 class BatchItem(BaseModel):

@@ -107,7 +107,7 @@ class GenerationService:
                 return BatchItem(index=index, prompt=prompt, error=error.to_dict())
 
         items = await asyncio.gather(*(one(i, prompt) for i, prompt in enumerate(request.prompts)))
-        spent = sum(_micros(item.result.cost) for item in items if item.result is not None)
+        spent = sum(item.result.cost_micros for item in items if item.result is not None)
         ok = sum(1 for item in items if item.result is not None)
         return BatchResult(items=list(items), succeeded=ok, failed=len(items) - ok, cost=format_usd(spent))
 
@@ -188,7 +188,8 @@ class GenerationService:
             for image in images:
                 image.staged.discard()
         return GenerateResult(prompt=request.prompt, count=len(out), provider=name, model=model, images=out,
-                              asset_ids=[image.asset_id for image in out], tried=tried, cost=format_usd(total))
+                              asset_ids=[image.asset_id for image in out], tried=tried,
+                              cost=format_usd(total)).priced(total)
 
     async def _ingest(self, principal: Principal, request: QueuedGenerate, name: ProviderName, model: str,
                       image: CheckedImage, index: int) -> Asset:
@@ -200,7 +201,3 @@ class GenerationService:
         )
         filename = f"generated-{name.value}-{index + 1}.{image.kind.extension}"
         return await self.ingest.from_staged(principal, image.staged, filename, options)
-
-
-def _micros(usd: str) -> int:
-    return round(float(usd.removeprefix("$")) * 1_000_000)

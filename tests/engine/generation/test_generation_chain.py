@@ -288,3 +288,17 @@ async def test_batch_runs_prompts_in_parallel_with_own_errors(engine: Engine, ow
     providers.imagen.mode = "refuse"
     refused = await engine.generation.batch(owner, batch)
     assert refused.failed == 3 and refused.items[0].error and refused.items[0].error["code"] == "generate_refused"
+
+
+def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PICSHA_GENERATE__OPENAI__API_KEY", "sk-from-env")
+    monkeypatch.setenv("PICSHA_GENERATE__FAL__ENABLED", "false")
+    monkeypatch.setenv("PICSHA_GENERATE__REPLICATE__MODEL", "black-forest-labs/flux-dev")
+    monkeypatch.setenv("PICSHA_GENERATE__IMAGEN__BASE_URL", "https://example.test/v1beta")
+    monkeypatch.setenv("PICSHA_GENERATE__ORDER", '["imagen", "openai"]')
+    monkeypatch.setenv("PICSHA_GENERATE__FALLBACK_ON_REFUSAL", "true")
+    loaded = Settings().generate
+    assert loaded.openai.api_key is not None and loaded.openai.api_key.get_secret_value() == "sk-from-env"
+    assert loaded.fal.enabled is False and loaded.replicate.model == "black-forest-labs/flux-dev"
+    assert loaded.imagen.base_url == "https://example.test/v1beta" and loaded.fallback_on_refusal is True
+    assert loaded.order == [ProviderName.IMAGEN, ProviderName.OPENAI]
