@@ -71,7 +71,7 @@ class GenerationService:
     # -- the three forms ----------------------------------------------------------------------------------
 
     async def generate(self, principal: Principal, request: QueuedGenerate, *, report: Report | None = None) -> GenerateResult:
-        usable, _off = candidates(self.settings, forced=request.provider, keys=request_keys(request))
+        usable, unconfigured = candidates(self.settings, forced=request.provider, keys=request_keys(request))
         tried: list[Attempt] = []
         for position, candidate in enumerate(usable):
             if report is not None:
@@ -85,6 +85,7 @@ class GenerationService:
             "No image provider could generate the image: "
             + "; ".join(f"{a.provider.value}: {a.reason}" for a in tried) + ".",
             code="generate_failed", tried=[attempt.model_dump(mode="json") for attempt in tried],
+            skipped=[attempt.model_dump(mode="json") for attempt in unconfigured],
         )
 
     async def queue(self, principal: Principal, request: QueuedGenerate) -> Job:

@@ -88,9 +88,12 @@ async def test_refusal_and_exhaustion_are_not_500(api: ApiClient, providers: Fak
     assert refused.status_code == 422 and refused.json()["error"]["code"] == "generate_refused"
     for fake in providers.all():
         fake.mode = "malformed"
+    api.engine.generation.settings.replicate.api_key = None
     failed = await api.http.post("/v1/generate", headers=headers, json={"prompt": "a cat"})
     assert failed.status_code == 502 and failed.json()["error"]["code"] == "generate_failed"
-    assert [t["provider"] for t in failed.json()["error"]["tried"]] == ["fal", "replicate", "openai", "imagen"]
+    assert [t["provider"] for t in failed.json()["error"]["tried"]] == ["fal", "openai", "imagen"]
+    assert failed.json()["error"]["skipped"] == [{"provider": "replicate", "outcome": "not_configured",
+                                                  "reason": "no API key"}]
 
 
 async def test_no_provider_is_503_naming_the_settings(api: ApiClient) -> None:
