@@ -61,5 +61,6 @@ TOOLS: list[ToolSpec[Any, Any]] = [
         hints=Hints(read_only=False, destructive=False, idempotent=False, open_world=True),
         cost=Cost(billed_as=[UsageKind.GENERATION, UsageKind.STORAGE], note="generation: the provider's charge per image"),
         run=generate_image,
+        action="generate",
     ),
 ]

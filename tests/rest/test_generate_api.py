@@ -153,3 +153,21 @@ async def test_the_tool_is_a_rest_action_with_asset_ids_and_urls(api: ApiClient)
     assert answer.status_code == 200, answer.text
     body = answer.json()
     assert len(body["asset_ids"]) == 2 and len(body["urls"]) == 2 and body["provider"] == "fal"
+
+
+async def test_generate_is_a_pipeline_action(api: ApiClient) -> None:
+    headers = await api.account()
+    answer = await api.http.post("/v1/pipeline", headers=headers, json={"steps": [
+        {"name": "make", "action": "generate", "params": {"prompt": "a red kite", "count": 1}},
+        {"name": "small", "action": "render_asset", "params": {"id": "$make.asset_ids.0", "w": 32, "format": "png"}},
+    ]})
+    assert answer.status_code == 200, answer.text
+    run = answer.json()["pipeline"]
+    assert [step["status"] for step in run["steps"]] == ["ok", "ok"]
+    made = run["steps"][0]["output"]
+    assert made["urls"] and run["result"]["asset"]["id"] == made["asset_ids"][0] and run["result"]["width"] == 32
+    unknown = await api.http.post("/v1/pipeline", headers=headers, json={"steps": [
+        {"name": "make", "action": "generate", "params": {"prompt": "a kite"}},
+        {"name": "get", "action": "get_asset", "params": {"id": "$make.asset_id"}},
+    ]})
+    assert unknown.status_code == 400 and "asset_ids" in unknown.text
