@@ -21,6 +21,7 @@ from engine.catalog import Catalog
 from engine.brain import open_brain
 from engine.enrich.service import EnrichService
 from engine.events import Event, EventBus, EventType
+from engine.generation.service import GenerationService
 from engine.imaging.service import ImagingService
 from engine.ingest import IngestService
 from engine.pipeline.saved import SavedPipelines
@@ -98,6 +99,7 @@ class Engine:
     webhooks: WebhookService
     imaging: ImagingService
     pipelines: SavedPipelines
+    generation: GenerationService
 
     def __init__(self, settings: Settings, *, run_jobs: bool | None = None, warm_up: bool | None = None):
         self.settings = settings
@@ -183,9 +185,11 @@ class Engine:
         self.pipelines = SavedPipelines(self.catalog)
         self.webhooks = WebhookService(catalog=self.catalog, jobs=self.jobs, settings=settings.webhooks,
                                        outbound=OutboundPolicy.of(settings.ingest))
+        self.generation = GenerationService(settings=settings.generate, ingest=self.ingest, ledger=self.ledger,
+                                            jobs=self.jobs)
+        self._closers.append(self.generation.close)
         self.jobs.declare([self.enrich.job_kind(), self.events.job_kind(), self.webhooks.job_kind(),
-                           *self.imaging.job_kinds()],
-                          on_finished=self._job_finished)
+                           self.generation.job_kind(), *self.imaging.job_kinds()], on_finished=self._job_finished)
         self.events.route([self.render.subscriber(), self.enrich.subscriber(), self.enrich.gave_up_subscriber(),
                            self.webhooks.subscriber()])
         if self.run_jobs:

@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from engine.admission import AdmissionSettings
 from engine.enrich.settings import EnrichSettings
+from engine.generation.settings import GenerateSettings
 from engine.imaging.settings import ImagingSettings
 from engine.jobs.settings import JobSettings
 from engine.media.archive import ArchiveLimits
@@ -171,6 +172,7 @@ class Settings(BaseSettings):
     mcp: McpSettings = Field(default_factory=McpSettings)
     admission: AdmissionSettings = Field(default_factory=AdmissionSettings)
     imaging: ImagingSettings = Field(default_factory=ImagingSettings)
+    generate: GenerateSettings = Field(default_factory=GenerateSettings)
 
     def catalog_url(self) -> str:
         return self.catalog.url or f"sqlite+aiosqlite:///{(self.data_dir / 'catalog.db').resolve()}"

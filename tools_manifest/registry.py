@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tools_manifest import assets, imaging, jobs, pipelines, render, search, usage
+from tools_manifest import assets, generation, imaging, jobs, pipelines, render, search, usage
 from tools_manifest.spec import ToolSpec
 
 GROUPS = [
@@ -14,6 +14,7 @@ GROUPS = [
     usage,
     jobs,
     imaging,
+    generation,
     pipelines,
 ]
 

@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from engine.catalog import Catalog, tables
@@ -24,12 +24,19 @@ class UsageKind(StrEnum):
     BANDWIDTH = "bandwidth"  # bytes delivered
     AI_OPERATION = "ai_operation"  # one model or paid-API call
     RENDER = "render"  # one derivative rendered
+    GENERATION = "generation"  # one generated image, at the provider's charge
+
+
+class GenerationUsage(BaseModel):
+    images: int = 0
+    spend: str = "$0.0000"
 
 
 class UsageBreakdown(BaseModel):
     storage_gb: float
     ai_operations: int
     bandwidth_gb: float
+    generation: GenerationUsage = Field(default_factory=GenerationUsage, description="Generated images and their cost.")
 
 
 class UsageSummary(BaseModel):
@@ -57,6 +64,7 @@ class UsageLedger:
             UsageKind.BANDWIDTH: self.prices.bandwidth_per_gb / GB,
             UsageKind.AI_OPERATION: self.prices.ai_operation,
             UsageKind.RENDER: self.prices.render,
+            UsageKind.GENERATION: 0.0,  # always written with the provider's charge (cost_usd)
         }[kind]
         return round(unit_price * quantity * 1_000_000)
 
@@ -117,6 +125,7 @@ class UsageLedger:
             return float(rows[kind.value][1]) if kind.value in rows else 0.0
 
         total = sum(int(row[3] or 0) for row in rows.values())
+        generated = rows.get(UsageKind.GENERATION.value)
         return UsageSummary(
             period="current_month",
             period_start=start,
@@ -125,5 +134,8 @@ class UsageLedger:
                 storage_gb=round(quantity(UsageKind.STORAGE) / GB, 6),
                 ai_operations=int(rows[UsageKind.AI_OPERATION.value][2]) if UsageKind.AI_OPERATION.value in rows else 0,
                 bandwidth_gb=round(quantity(UsageKind.BANDWIDTH) / GB, 6),
+                generation=GenerationUsage(
+                    images=int(generated[2]) if generated else 0, spend=format_usd(int(generated[3] or 0) if generated else 0)
+                ),
             ),
         )

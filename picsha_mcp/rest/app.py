@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from engine import Engine, Settings
 from picsha_mcp import __version__
-from picsha_mcp.rest import assets, usage
+from picsha_mcp.rest import assets, generate, usage
 from picsha_mcp.rest import jobs as jobs_routes
 from picsha_mcp.rest import pipelines as pipeline_routes
 from picsha_mcp.rest import render as render_routes
@@ -51,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(usage.router)
     app.include_router(webhook_routes.router)
     app.include_router(pipeline_routes.router)
+    app.include_router(generate.router)
     app.include_router(tool_routes.router)
     app.router.routes.append(mcp_route)
     app.include_router(tus_router)
