@@ -89,9 +89,8 @@ TOOLS: list[ToolSpec[Any, Any]] = [
     ToolSpec(
         id="wait_job",
         title="Wait for job",
-        description="A background job (analysis, pipeline, scrape, ...): waits up to timeout_s (0: at once) for "
-        "it to finish, reporting progress, and returns status, progress 0-100, message, result or error. Still "
-        "queued or running: call again.",
+        description="Wait up to timeout_s (0: not at all) for a background job (analysis, scrape, ...), with "
+        "progress; returns its status, progress 0-100, message, result or error. Not finished: call again.",
         example={"job_id": "job_0123456789abcdef", "timeout_s": 30},
         input=WaitJobInput,
         output=JobState,

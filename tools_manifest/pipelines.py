@@ -106,8 +106,8 @@ TOOLS: list[ToolSpec[Any, Any]] = [
             "items by index), checked before anything runs. Actions: tool ids, search, scrape, generate, and "
             "image tools (params asset_ids, settings). Returns each step's status and output; result is the last."
         ),
-        example={"steps": [{"name": "find", "action": "search", "params": {"query": "red car", "limit": 1}},
-                           {"name": "small", "action": "render_asset", "params": {"id": "$find.results.0.id", "w": 400}}]},
+        example={"steps": [{"name": "f", "action": "search", "params": {"query": "red car", "limit": 1}},
+                           {"name": "s", "action": "render_asset", "params": {"id": "$f.results.0.id", "w": 400}}]},
         input=Pipeline,
         output=PipelineAnswer,
         hints=Hints(read_only=False, destructive=True, idempotent=False, open_world=True),

@@ -68,10 +68,9 @@ TOOLS: list[ToolSpec[Any, Any]] = [
         action="search",
         title="Search assets",
         description=(
-            "Find the account's images and documents by meaning and by their words (OCR text, captions, "
-            "summaries, tags, filenames, places). Write the query in plain language: filters such as "
-            "'photos', 'taken last summer' or 'in Cambridge' are lifted out of it; explicit filters win over "
-            "parsed ones. Returns brief rows, best first, each with score and why it matched; weak matches "
+            "Find images and documents by meaning and by their words (OCR text, captions, tags, filenames, "
+            "places). Plain-language filters ('photos', 'taken last summer', 'in Cambridge') are lifted out of "
+            "the query; explicit filters win. Returns brief rows, best first, with score and why; weak matches "
             "are left out. preview: thumb adds small images of the first hits."
         ),
         example={"query": "photos of the team meeting in Cambridge", "limit": 5},

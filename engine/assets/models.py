@@ -128,13 +128,13 @@ class IngestConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    auto_tag: bool | None = Field(default=None, description="Tags, colours and faces from the pixels.")
-    auto_summarize: bool | None = Field(default=None, description="A caption (images) or summary (documents).")
-    vectorize: bool | None = Field(default=None, description="Embeddings, so search finds it by meaning.")
-    location_lookup: bool | None = Field(default=None, description="A place name from the photo's GPS position.")
-    pre_render_sizes: bool | None = Field(default=None, description="Make the common web sizes now, not on first use.")
+    auto_tag: bool | None = Field(default=None, description="Tags, colours, faces.")
+    auto_summarize: bool | None = Field(default=None, description="Caption or summary.")
+    vectorize: bool | None = Field(default=None, description="Embeddings for search by meaning.")
+    location_lookup: bool | None = Field(default=None, description="Place name from GPS.")
+    pre_render_sizes: bool | None = Field(default=None, description="Render web sizes now.")
     safe_search: bool | None = Field(default=None, description="Flag adult content.")
-    ocr: bool | None = Field(default=None, description="Read the text in images and scanned pages.")
+    ocr: bool | None = Field(default=None, description="Read text in images and scans.")
 
 
 class OnDuplicate(StrEnum):
@@ -198,9 +198,9 @@ class ListQuery(BaseModel):
     type: AssetType | None = None
     status: AssetStatus | None = None
     taken_after: Moment | None = Field(
-        default=None, description="Taken (or made) on or after this ISO date or time, on the clock where it was taken.")
+        default=None, description="Taken (or made) on or after this ISO date or time, local time there.")
     taken_before: Moment | None = Field(
-        default=None, description="Taken (or made) before this ISO date or time, on the clock where it was taken.")
+        default=None, description="Taken (or made) before this ISO date or time, local time there.")
     sort: SortField = Field(default=SortField.CREATED_AT, description="created_at is the upload time; taken_at when "
                             "it was taken or made. With q the order is relevance.")
     order: SortOrder = SortOrder.DESC

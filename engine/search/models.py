@@ -19,7 +19,7 @@ class Near(BaseModel):
     km: float = Field(default=25.0, gt=0, le=20_000)
 
 
-TAKEN_NOTE = "On the clock where it was taken (a date is that calendar day there)."
+TAKEN_NOTE = "local time there."
 DATE_PAIRS = (("taken_after", "taken_before"), ("uploaded_after", "uploaded_before"))
 OLD_NAMES = {"date_after": "uploaded_after", "date_before": "uploaded_before"}
 
@@ -29,13 +29,13 @@ class SearchFilters(BaseModel):
 
     type: AssetType | None = None
     taken_after: Moment | None = Field(
-        default=None, description="Taken (or made) on or after this ISO date or time. " + TAKEN_NOTE)
+        default=None, description="Taken (or made) on or after this ISO date or time, " + TAKEN_NOTE)
     taken_before: Moment | None = Field(
-        default=None, description="Taken (or made) before this ISO date or time. " + TAKEN_NOTE)
+        default=None, description="Taken (or made) before this ISO date or time, " + TAKEN_NOTE)
     uploaded_after: Moment | None = Field(
-        default=None, description="Uploaded on or after this ISO date or time (UTC unless offset).")
+        default=None, description="Uploaded on or after this ISO date or time (UTC).")
     uploaded_before: Moment | None = Field(
-        default=None, description="Uploaded before this ISO date or time (UTC unless offset).")
+        default=None, description="Uploaded before this ISO date or time (UTC).")
     date_after: Moment | None = Field(
         default=None, description="Old name of uploaded_after (the picsha spec's): the upload time, not when taken.",
         json_schema_extra={"deprecated": True})
