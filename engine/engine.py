@@ -19,6 +19,7 @@ from engine.auth.signing import UrlSigner
 from engine.auth.signing_keys import LEGACY_FILE as LEGACY_KEYS_FILE, shared_keys
 from engine.catalog import Catalog
 from engine.brain import open_brain
+from engine.documents.service import DocumentService
 from engine.enrich.service import EnrichService
 from engine.events import Event, EventBus, EventType
 from engine.ingest import IngestService
@@ -94,6 +95,7 @@ class Engine:
     enrich: EnrichService
     search: SearchService
     webhooks: WebhookService
+    documents: DocumentService
 
     def __init__(self, settings: Settings, *, run_jobs: bool | None = None, warm_up: bool | None = None):
         self.settings = settings
@@ -163,10 +165,16 @@ class Engine:
         self.enrich, self.search = brain.enrich, brain.search
         self._closers.append(brain.models.close)
         self._closers.append(self.enrich.close)
+        self.documents = DocumentService(
+            settings=settings.documents, catalog=self.catalog, store=self.store, render=self.render,
+            analysis=self.enrich, jobs=self.jobs, work_dir=self.work_dir, limits=settings.ingest.archive_limits(),
+        )
+        self._closers.append(self.documents.close)
+        self.enrich.job_kinds.add(self.documents.job_kind_name)  # a conversion job also runs the analyses
         self.ingest = IngestService(
             settings=settings.ingest, catalog=self.catalog, store=self.store, ledger=self.ledger,
             assets=self.assets, geocoder=self.geocoder, work_dir=self.work_dir, render=self.render,
-            analysis=self.enrich,
+            analysis=self.enrich, conversions=self.documents, jobs=self.jobs,
         )
         self.uploads = start_uploads(
             settings, catalog=self.catalog, store=self.store, ingest=self.ingest, assets=self.assets
@@ -174,7 +182,8 @@ class Engine:
         self._closers.append(self.uploads.close)
         self.webhooks = WebhookService(catalog=self.catalog, jobs=self.jobs, settings=settings.webhooks,
                                        outbound=OutboundPolicy.of(settings.ingest))
-        self.jobs.declare([self.enrich.job_kind(), self.events.job_kind(), self.webhooks.job_kind()],
+        self.jobs.declare([self.enrich.job_kind(), self.documents.job_kind(), self.events.job_kind(),
+                           self.webhooks.job_kind()],
                           on_finished=self._job_finished)
         self.events.route([self.render.subscriber(), self.enrich.subscriber(), self.enrich.gave_up_subscriber(),
                            self.webhooks.subscriber()])

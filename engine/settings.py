@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from engine.admission import AdmissionSettings
 from engine.enrich.settings import EnrichSettings
 from engine.jobs.settings import JobSettings
+from engine.documents.settings import DocumentSettings
 from engine.media.archive import ArchiveLimits
 from engine.previews.settings import PreviewSettings
 from engine.render.settings import RenderSettings
@@ -169,6 +170,7 @@ class Settings(BaseSettings):
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
     mcp: McpSettings = Field(default_factory=McpSettings)
     admission: AdmissionSettings = Field(default_factory=AdmissionSettings)
+    documents: DocumentSettings = Field(default_factory=DocumentSettings)
 
     def catalog_url(self) -> str:
         return self.catalog.url or f"sqlite+aiosqlite:///{(self.data_dir / 'catalog.db').resolve()}"

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from engine import Engine, Settings
 from picsha_mcp import __version__
-from picsha_mcp.rest import assets, usage
+from picsha_mcp.rest import assets, documents, usage
 from picsha_mcp.rest import jobs as jobs_routes
 from picsha_mcp.rest import render as render_routes
 from picsha_mcp.rest import search as search_routes
@@ -46,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(jobs_routes.router)  # before assets: /v1/assets/skills is not an asset id
     app.include_router(assets.router)
     app.include_router(render_routes.router)
+    app.include_router(documents.router)
     app.include_router(search_routes.router)
     app.include_router(usage.router)
     app.include_router(webhook_routes.router)
