@@ -145,6 +145,7 @@ def extract_text(path: Path, fmt: str, *, limits: ArchiveLimits, limit: int) -> 
     words = _Words(limit)
     reader = {"docx": _docx, "xlsx": _xlsx, "pptx": _pptx}.get(fmt, _odf)
     with open_archive(path, limits) as archive:
+        archive.verify(refuse_xml_dtd)  # what ingest refuses is refused here too, whichever part is read
         try:
             reader(archive, words)
         except KeyError:
