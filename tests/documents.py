@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+import subprocess
 import zipfile
 from datetime import datetime
+from pathlib import Path
 
 
 def docx_bytes(text: str, *, title: str = "Harbour plan", author: str = "Ada Lovelace") -> bytes:
@@ -117,3 +119,19 @@ def corrupt_docx(text: str = "damaged") -> bytes:
     at = data.index(b"word/document.xml") + len("word/document.xml") + 20  # inside that member's data
     data[at:at + 8] = b"\xff" * 8
     return bytes(data)
+
+
+def legacy_files(folder: Path, sources: dict[str, bytes]) -> dict[str, bytes]:
+    """doc, xls and ppt files written by LibreOffice from OOXML ones: ``{"a.doc": docx bytes, ...}`` gives
+    ``{"a.doc": doc bytes, ...}``. One cold ``soffice --convert-to`` per target format."""
+    folder.mkdir(parents=True, exist_ok=True)
+    made = {}
+    for name, data in sources.items():
+        stem, fmt = name.rsplit(".", 1)
+        source = folder / f"{stem}.{ {'doc': 'docx', 'xls': 'xlsx', 'ppt': 'pptx'}[fmt]}"
+        source.write_bytes(data)
+        subprocess.run(["soffice", "--headless", "--norestore", f"-env:UserInstallation={(folder / 'profile').as_uri()}",
+                        "--convert-to", fmt, "--outdir", str(folder / "out"), str(source)],
+                       check=True, capture_output=True, timeout=180)
+        made[name] = (folder / "out" / name).read_bytes()
+    return made

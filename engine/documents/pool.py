@@ -104,17 +104,24 @@ class _Instance:
         await self.bridge.stdin.drain()
         return await asyncio.wait_for(self._answer(), timeout_s)
 
-    async def stop(self) -> None:
+    def kill(self) -> list[asyncio.subprocess.Process]:
+        """Kill both processes (and their children) at once; the caller may wait for the returned ones."""
+        killed = []
         for process in (self.bridge, self.office):
             if process is None or process.returncode is not None:
                 continue
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(process.pid, signal.SIGKILL)
-            with contextlib.suppress(ProcessLookupError):
-                await process.wait()
+            killed.append(process)
         self.office = self.bridge = None
         # a killed instance may leave a half-written profile; the next start writes a fresh one
         shutil.rmtree(self.profile, ignore_errors=True)
+        return killed
+
+    async def stop(self) -> None:
+        for process in self.kill():
+            with contextlib.suppress(ProcessLookupError):
+                await process.wait()
 
 
 class OfficePool:
@@ -161,6 +168,9 @@ class OfficePool:
             except (ConversionFailed, BrokenPipeError, ConnectionResetError) as error:
                 await instance.stop()
                 raise ConversionFailed("document_conversion_failed", f"LibreOffice stopped: {error}") from error
+            except BaseException:  # cancelled mid-conversion: its late answer must never reach the next caller
+                instance.kill()
+                raise
         finally:
             idle.put_nowait(instance)
         if not answer.get("ok"):

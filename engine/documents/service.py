@@ -22,7 +22,7 @@ from engine.auth.keys import Principal
 from engine.catalog import Catalog, tables
 from engine.catalog.database import now
 from engine.documents.formats import OFFICE_FORMATS
-from engine.documents.pool import ConversionFailed, OfficePool
+from engine.documents.pool import ConversionFailed, OfficePool, OfficeUnavailable
 from engine.documents.settings import DocumentSettings
 from engine.documents.text import extract_text
 from engine.errors import InvalidInput, NotFound, PicshaError
@@ -90,7 +90,10 @@ class DocumentService:
         text: list[str | None] = [None]
 
         async def pdf_view() -> str | None:
-            text[0] = await self._convert(asset)
+            try:
+                text[0] = await self._convert(asset)
+            except OfficeUnavailable as error:  # this machine cannot convert: nothing failed, nothing made
+                return str(error)
             return None
 
         async def previews() -> str | None:
@@ -118,6 +121,8 @@ class DocumentService:
                 pdf = Path(folder) / "view.pdf"
                 try:
                     await self.pool.convert(source, pdf)
+                except OfficeUnavailable:
+                    raise
                 except ConversionFailed as error:
                     raise conversion_error(error) from error
                 pages, width, height, words = await anyio.to_thread.run_sync(_read_pdf, pdf)

@@ -11,12 +11,15 @@ import httpx2
 import pypdfium2
 import pytest
 import pyvips
+import sqlalchemy as sa
 
+from engine.catalog import tables
 from engine.enrich.claude import ClaudeWriter
 from engine.enrich.settings import ClaudeSettings
 from tests.conftest import ApiClient, app_client
 from tests.documents import (
-    corrupt_docx, docx_bomb, docx_bytes, encrypted_docx, odt_bytes, ods_bytes, pptx_bytes, rtf_bytes, xlsx_bytes,
+    corrupt_docx, docx_bomb, docx_bytes, encrypted_docx, legacy_files, odt_bytes, ods_bytes, pptx_bytes, rtf_bytes,
+    xlsx_bytes,
 )
 from tests.engine.enrich.test_claude import FakeAnthropic
 from tests.factories import make_settings
@@ -167,3 +170,43 @@ async def test_a_conversion_that_times_out_leaves_the_asset_usable(docs: ApiClie
     # the killed instance was replaced: the next conversion works
     again = (await upload(docs, headers, docx_bytes("Recovered."), "next.docx")).json()
     assert again["urls"]["pdf_view"] is not None
+
+
+async def test_legacy_office_files_are_sniffed_converted_and_found(
+    docs: ApiClient, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    headers = await docs.account("legacy")
+    files = legacy_files(tmp_path_factory.mktemp("legacy"), {
+        "old.doc": docx_bytes("The otter census is due.", author="Ada Lovelace"),
+        "old.xls": xlsx_bytes({"B2": "quince"}),
+        "old.ppt": pptx_bytes([("Heron survey", "wetlands")]),
+    })
+    for name, data in files.items():
+        asset = (await upload(docs, headers, data, name)).json()
+        assert asset["meta"]["format"] == name.split(".")[1] and asset["urls"]["pdf_view"], asset
+        assert max(pyvips.Image.new_from_buffer(await fetch(docs, asset["urls"]["thumbnail"]), "").width, 1) > 1
+    assert (await upload(docs, headers, files["old.doc"], "again.doc")).json()["meta"]["exif"]["author"] == "Ada Lovelace"
+    for word, name in (("otter", "old.doc"), ("quince", "old.xls"), ("Heron", "old.ppt")):
+        hits = (await docs.http.post("/v1/search", headers=headers, json={"query": word})).json()["results"]
+        assert name in [hit["filename"] for hit in hits], word  # the PDF view's words
+
+
+async def test_pre_render_sizes_come_from_the_pdf_view(docs: ApiClient, headers: dict[str, str]) -> None:
+    text = "\n".join(["A wide page of text."] * 10)
+    asset = (await upload(docs, headers, docx_bytes(text), "wide.docx", config='{"pre_render_sizes": true}')).json()
+    d = tables.derivatives
+    async with docs.engine.catalog.connect() as conn:
+        kinds = (await conn.execute(sa.select(d.c.kind, d.c.width).where(d.c.asset_id == asset["id"]))).all()
+    assert {kind for kind, _ in kinds} == {"pdf_view", "thumbnail", "responsive"}
+    assert sorted(w for kind, w in kinds if kind == "responsive") == [320]  # narrower than the 612 pt page
+
+
+async def test_without_libreoffice_the_conversion_is_skipped_and_said(docs: ApiClient, headers: dict[str, str]) -> None:
+    settings = docs.engine.documents.settings
+    before, settings.soffice = settings.soffice, "picsha-no-such-office"
+    try:
+        asset = (await upload(docs, headers, docx_bytes("Cormorant."), "none.docx")).json()
+    finally:
+        settings.soffice = before
+    assert asset["status"] == "ready" and asset["urls"]["pdf_view"] is None
+    assert "not installed" in asset["analysis"]["skipped"]["pdf_view"]
