@@ -174,7 +174,7 @@ class Engine:
         self.ingest = IngestService(
             settings=settings.ingest, catalog=self.catalog, store=self.store, ledger=self.ledger,
             assets=self.assets, geocoder=self.geocoder, work_dir=self.work_dir, render=self.render,
-            analysis=self.enrich, conversions=self.documents, jobs=self.jobs,
+            analysis=self.enrich, conversions=self.documents,
         )
         self.uploads = start_uploads(
             settings, catalog=self.catalog, store=self.store, ingest=self.ingest, assets=self.assets

@@ -85,6 +85,36 @@ def ods_bytes(words: list[str], *, sheet: str = "Stock") -> bytes:
     return out.getvalue()
 
 
+def odp_bytes(title: str, notes: str = "") -> bytes:
+    """One slide with a text box (and speaker notes)."""
+    from odf.draw import Frame, Page, TextBox
+    from odf.opendocument import OpenDocumentPresentation
+    from odf.presentation import Notes
+    from odf.style import MasterPage, PageLayout, PageLayoutProperties
+    from odf.text import P
+
+    document = OpenDocumentPresentation()
+    layout = PageLayout(name="Layout")
+    layout.addElement(PageLayoutProperties(margin="0cm", pagewidth="28cm", pageheight="21cm",
+                                           printorientation="landscape"))
+    document.automaticstyles.addElement(layout)
+    master = MasterPage(name="Master", pagelayoutname=layout)
+    document.masterstyles.addElement(master)
+    page = Page(name="Slide1", masterpagename=master)
+    document.presentation.addElement(page)
+    for parent, text in ((page, title), *(((Notes(), notes),) if notes else ())):
+        if parent is not page:
+            page.addElement(parent)
+        frame = Frame(width="20cm", height="3cm", x="2cm", y="2cm")
+        box = TextBox()
+        box.addElement(P(text=text))
+        frame.addElement(box)
+        parent.addElement(frame)
+    out = io.BytesIO()
+    document.write(out)
+    return out.getvalue()
+
+
 def rtf_bytes(text: str) -> bytes:
     return ("{\\rtf1\\ansi{\\fonttbl{\\f0 Times;}}{\\info{\\title Memo}{\\author Hedy Lamarr}}"
             f"\\f0 {text}\\par}}").encode()

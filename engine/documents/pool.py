@@ -53,6 +53,8 @@ class ConversionTimeout(ConversionFailed):
 
 
 class OfficeUnavailable(ConversionFailed):
+    """LibreOffice (or the Python with its uno module) is not installed here."""
+
     def __init__(self, message: str):
         super().__init__("document_converter_unavailable", message)
 
@@ -87,7 +89,8 @@ class _Instance:
             await asyncio.wait_for(self._answer(), settings.start_timeout_s + 5)
         except (TimeoutError, ConversionFailed) as error:
             await self.stop()
-            raise OfficeUnavailable(f"LibreOffice did not start: {error or 'timed out'}") from error
+            raise ConversionFailed("document_converter_unavailable",
+                                   f"LibreOffice did not start: {error or 'timed out'}") from error
 
     async def _answer(self) -> dict[str, object]:
         assert self.bridge is not None and self.bridge.stdout is not None

@@ -21,7 +21,7 @@ from engine.assets.service import PDF_VIEW_KIND, Content, not_found
 from engine.auth.keys import Principal
 from engine.catalog import Catalog, tables
 from engine.catalog.database import now
-from engine.documents.formats import OFFICE_FORMATS
+from engine.documents.formats import LEGACY_FORMATS, ODF_FORMATS, OFFICE_FORMATS, OOXML_FORMATS
 from engine.documents.pool import ConversionFailed, OfficePool, OfficeUnavailable
 from engine.documents.settings import DocumentSettings
 from engine.documents.text import extract_text
@@ -81,6 +81,10 @@ class DocumentService:
     def converts(self, fmt: str) -> bool:
         return self.settings.convert and fmt in OFFICE_FORMATS
 
+    async def submit(self, job_id: str) -> None:
+        """Start a conversion job written by ingest (one with analyses starts with them)."""
+        await self.jobs.submit(job_id)
+
     # -- the job -----------------------------------------------------------------------------------
 
     async def handle(self, job: JobContext) -> dict[str, Any] | None:
@@ -111,8 +115,13 @@ class DocumentService:
 
     async def _convert(self, asset: sa.Row) -> str | None:
         """Make and store the PDF view; the words of formats only LibreOffice reads (doc, xls, ppt) come back."""
+        made = await self.render.cache.find(asset.id, PDF_VIEW_KIND)
+        if made is not None:  # a job run again after a crash: the view is stored once
+            async with self.store.local_path(made.blob_key) as pdf:
+                words = (await anyio.to_thread.run_sync(_read_pdf, pdf))[3]
+            return words if asset.format in LEGACY_FORMATS else None
         async with self.store.local_path(asset.blob_key) as original:
-            if asset.format not in ("doc", "xls", "ppt", "rtf"):  # ZIP packages: their directory again
+            if asset.format in OOXML_FORMATS + ODF_FORMATS:  # ZIP packages: their directory again
                 await anyio.to_thread.run_sync(self._check_archive, original)
             with tempfile.TemporaryDirectory(dir=self.work_dir) as folder:
                 # LibreOffice picks its import filter by extension as well as by content
@@ -133,7 +142,7 @@ class DocumentService:
         except LookupError:
             raise not_found(asset.id) from None
         await self._describe(asset, pages, width, height)
-        return words if asset.format in ("doc", "xls", "ppt") else None
+        return words if asset.format in LEGACY_FORMATS else None
 
     def _check_archive(self, path: Path) -> None:
         with open_archive(path, self.limits):

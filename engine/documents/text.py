@@ -131,7 +131,11 @@ def rtf_text(data: str) -> str:
             return "\n"
         return match.group(0)[1] if match.group(0) in ("\\{", "\\}", "\\\\") else ""
 
-    return _RTF_CONTROL.sub(replace, _RTF_SKIP.sub("", data))
+    for _ in range(3):  # inner groups first, so the table that held them matches on the next pass
+        data, removed = _RTF_SKIP.subn("", data)
+        if not removed:
+            break
+    return _RTF_CONTROL.sub(replace, data)
 
 
 def extract_text(path: Path, fmt: str, *, limits: ArchiveLimits, limit: int) -> str | None:

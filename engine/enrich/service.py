@@ -169,11 +169,11 @@ class EnrichService:
         return reasons
 
     async def schedule(self, conn: AsyncConnection, *, account_id: str, asset_id: str, skills: list[str],
-                       options: IngestOptions, kind: str = JOB_KIND) -> str:
+                       options: IngestOptions, kind: str | None = None) -> str:
         """The asset's analysis job; ``kind``: one that runs work of its own first (a document's conversion)
         and then these analyses through ``handle``."""
         flags = resolve_flags(options.config, self.settings.defaults)
-        return await self.jobs.create(conn, account_id=account_id, kind=kind, asset_id=asset_id,
+        return await self.jobs.create(conn, account_id=account_id, kind=kind or JOB_KIND, asset_id=asset_id,
                                       payload={"skills": skills, "flags": flags})
 
     async def committed(self, account_id: str, asset_id: str, job_id: str | None) -> None:

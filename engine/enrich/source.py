@@ -123,6 +123,6 @@ def load_source(
         source.pages, source.text = load_pdf(path, pdf_pages, max_side)
     elif record.type == "text":
         source.text = load_text(path)
-    elif record.format in OFFICE_FORMATS:  # doc, xls, ppt: the document job hands over its PDF view's words
+    elif record.format in OFFICE_FORMATS:  # none for doc, xls, ppt: their job hands over its PDF view's words
         source.text = extract_text(path, record.format, limits=archive, limit=TEXT_LIMIT)
     return source

@@ -30,7 +30,6 @@ from engine.ingest.fetch import fetch_url
 from engine.ingest.local_paths import readable_path
 from engine.ingest.sniff import ALLOWED_FORMATS, KINDS, FileKind, sniff
 from engine.ingest.staging import StagedFile, StagingWriter, stage
-from engine.jobs import JobRunner
 from engine.media.probe import Probe, probe
 from engine.places import OfflineGeocoder
 from engine.render.cache import Rendered
@@ -51,7 +50,7 @@ class AnalysisPlanner(Protocol):
 
     async def schedule(
         self, conn: AsyncConnection, *, account_id: str, asset_id: str, skills: list[str], options: IngestOptions,
-        kind: str = ...,
+        kind: str | None = None,
     ) -> str: ...
 
     async def committed(self, account_id: str, asset_id: str, job_id: str | None) -> None: ...
@@ -70,6 +69,8 @@ class Conversions(Protocol):
 
     def converts(self, fmt: str) -> bool: ...
 
+    async def submit(self, job_id: str) -> None: ...
+
 
 class IngestService:
     def __init__(
@@ -85,7 +86,6 @@ class IngestService:
         render: RenderService,
         analysis: AnalysisPlanner,
         conversions: Conversions | None = None,
-        jobs: JobRunner | None = None,
     ):
         self.settings = settings
         self.catalog = catalog
@@ -98,7 +98,6 @@ class IngestService:
         self.cpu = anyio.CapacityLimiter(4)
         self.analysis = analysis
         self.conversions = conversions
-        self.jobs = jobs
 
     # -- sources ---------------------------------------------------------------------------------
 
@@ -229,13 +228,15 @@ class IngestService:
                 quantity=staged.size, conn=conn,
             )
             if skills or converts:  # the job is written with the row, so neither exists alone
-                extra = {"kind": self.conversions.job_kind_name} if converts and self.conversions else {}
+                # an office file's job converts it first, then runs the same analyses
+                job_kind = self.conversions.job_kind_name if converts and self.conversions else None
                 job_id = await self.analysis.schedule(
-                    conn, account_id=principal.account_id, asset_id=asset_id, skills=skills, options=options, **extra
+                    conn, account_id=principal.account_id, asset_id=asset_id, skills=skills, options=options,
+                    kind=job_kind,
                 )
         await self.analysis.committed(principal.account_id, asset_id, job_id if skills else None)
-        if job_id and not skills and self.jobs is not None:  # a conversion alone: the asset is ready meanwhile
-            await self.jobs.submit(job_id)
+        if job_id and not skills and self.conversions is not None:  # a conversion alone: the asset is ready meanwhile
+            await self.conversions.submit(job_id)
         return await self.assets.get(principal, asset_id)
 
 

@@ -18,7 +18,7 @@ from engine.enrich.claude import ClaudeWriter
 from engine.enrich.settings import ClaudeSettings
 from tests.conftest import ApiClient, app_client
 from tests.documents import (
-    corrupt_docx, docx_bomb, docx_bytes, encrypted_docx, legacy_files, odt_bytes, ods_bytes, pptx_bytes, rtf_bytes,
+    corrupt_docx, docx_bomb, docx_bytes, encrypted_docx, legacy_files, odp_bytes, odt_bytes, ods_bytes, pptx_bytes, rtf_bytes,
     xlsx_bytes,
 )
 from tests.engine.enrich.test_claude import FakeAnthropic
@@ -76,6 +76,7 @@ CASES = [
     ("deck.pptx", lambda: pptx_bytes([("Giraffe migration", "Savanna routes")], notes="speaker reminder"), "Giraffe"),
     ("minutes.odt", lambda: odt_bytes("The quorum approved the walrus budget."), "walrus"),
     ("stock.ods", lambda: ods_bytes(["marmalade", "porridge"]), "marmalade"),
+    ("talk.odp", lambda: odp_bytes("Flamingo colours", notes="pink shrimp"), "Flamingo"),
     ("memo.rtf", lambda: rtf_bytes("Pelican crossing ahead."), "Pelican"),
 ]
 
@@ -117,7 +118,11 @@ async def test_search_finds_a_spreadsheet_by_a_cell_and_a_deck_by_a_slide(docs: 
     for query in ("kumquat", "narwhal", "hush"):
         body = (await docs.http.post("/v1/search", headers=headers, json={"query": query})).json()
         found[query] = [hit["id"] for hit in body["results"]]
-    assert found == {"kumquat": [sheet], "narwhal": [deck], "hush": [deck]}  # slide notes count too
+    talk = (await upload(docs, headers, odp_bytes("Puffin talk", notes="burrow"), "p.odp")).json()["id"]
+    for query in ("Puffin", "burrow"):
+        body = (await docs.http.post("/v1/search", headers=headers, json={"query": query})).json()
+        found[query] = [hit["id"] for hit in body["results"]]
+    assert found == {"kumquat": [sheet], "narwhal": [deck], "hush": [deck], "Puffin": [talk], "burrow": [talk]}
 
 
 async def test_auto_summarize_summarises_every_document_type(docs: ApiClient, headers: dict[str, str]) -> None:
