@@ -77,6 +77,11 @@ def main():
     for line in sys.stdin:
         request = json.loads(line)
         print(json.dumps(convert(desktop, request["src"], request["dst"])), flush=True)
+    # stdin closed: the engine that started this instance is gone (even killed), so LibreOffice goes too
+    try:
+        desktop.terminate()
+    except Exception:
+        pass
 
 
 if __name__ == "__main__":
