@@ -166,7 +166,7 @@ class Engine:
         self._closers.append(brain.models.close)
         self._closers.append(self.enrich.close)
         self.documents = DocumentService(
-            settings=settings.documents, catalog=self.catalog, store=self.store, render=self.render,
+            settings=settings.documents, catalog=self.catalog, store=self.store, ledger=self.ledger, render=self.render,
             analysis=self.enrich, jobs=self.jobs, work_dir=self.work_dir, limits=settings.ingest.archive_limits(),
         )
         self._closers.append(self.documents.close)

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 import anyio
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from engine.assets.models import WORDS_KEY
 from engine.assets.service import PDF_VIEW_KIND, Content, not_found
@@ -32,6 +33,7 @@ from engine.media.pdf import UnreadablePdf, open_pdf
 from engine.render.cache import Rendered
 from engine.render.service import RenderService
 from engine.storage import BlobStore
+from engine.usage import UsageKind, UsageLedger
 
 log = logging.getLogger("picsha.documents")
 
@@ -56,9 +58,10 @@ def conversion_error(error: ConversionFailed) -> PicshaError:
 
 
 class DocumentService:
-    def __init__(self, *, settings: DocumentSettings, catalog: Catalog, store: BlobStore, render: RenderService,
-                 analysis: Analysis, jobs: JobRunner, work_dir: Path, limits: ArchiveLimits):
+    def __init__(self, *, settings: DocumentSettings, catalog: Catalog, store: BlobStore, ledger: UsageLedger,
+                 render: RenderService, analysis: Analysis, jobs: JobRunner, work_dir: Path, limits: ArchiveLimits):
         self.settings = settings
+        self.ledger = ledger
         self.catalog = catalog
         self.store = store
         self.render = render
@@ -137,8 +140,12 @@ class DocumentService:
                 pages, width, height, words = await anyio.to_thread.run_sync(_read_pdf, pdf)
                 rendered = Rendered(params_hash=PDF_VIEW_KIND, kind=PDF_VIEW_KIND, data=pdf.read_bytes(),
                                     format="pdf", content_type="application/pdf", width=width, height=height)
+        async def bill(conn: AsyncConnection) -> None:  # a conversion is a render, in the derivative's transaction
+            await self.ledger.record(account_id=asset.account_id, asset_id=asset.id, kind=UsageKind.RENDER, quantity=1,
+                                     conn=conn, detail={"format": "pdf", "source": asset.format, "pages": pages})
+
         try:
-            await self.render.cache.put(asset.id, asset.account_id, rendered)
+            await self.render.cache.put(asset.id, asset.account_id, rendered, also=bill)
         except LookupError:
             raise not_found(asset.id) from None
         await self._describe(asset, pages, width, height)

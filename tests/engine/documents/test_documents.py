@@ -98,6 +98,10 @@ async def test_office_files_get_a_pdf_view_thumbnail_renders_and_meta(
     assert render.status_code == 200 and pyvips.Image.new_from_buffer(render.content, "").width == 120
     beyond = await docs.http.get(f"/v1/assets/{asset['id']}/render?page={pages + 1}&w=120", headers=headers)
     assert beyond.status_code == 400 and beyond.json()["error"]["code"] == "render_page_out_of_range"
+    u = tables.usage_events
+    async with docs.engine.catalog.connect() as conn:
+        renders = (await conn.execute(sa.select(u.c.detail).where(u.c.asset_id == asset["id"], u.c.kind == "render"))).scalars()
+        assert {"format": "pdf", "source": asset["meta"]["format"], "pages": pages} in list(renders)  # conversion billed
 
 
 async def test_document_properties_land_in_meta(docs: ApiClient, headers: dict[str, str]) -> None:
