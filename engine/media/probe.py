@@ -149,7 +149,8 @@ def _pdf(path: Path, kind: FileKind) -> Probe:
             pages = len(document)
     except UnreadablePdf as error:
         raise corrupt(kind, error) from error
-    exif = {"author": meta.get("Author"), "title": meta.get("Title"), "created": _pdf_date(meta.get("CreationDate"))}
+    exif = {"author": meta.get("Author"), "title": meta.get("Title"), "created": _pdf_date(meta.get("CreationDate")),
+            "modified": _pdf_date(meta.get("ModDate"))}
     return Probe(
         width=round(width) if width else None, height=round(height) if height else None,
         pages=pages, exif={k: v for k, v in exif.items() if v},
