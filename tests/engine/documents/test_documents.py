@@ -90,7 +90,7 @@ async def test_office_files_get_a_pdf_view_thumbnail_renders_and_meta(
     asset = (await docs.http.get(f"/v1/assets/{response.json()['id']}", headers=headers)).json()
     assert asset["status"] == "ready" and asset["type"] == "document" and asset["meta"]["format"] == name.split(".")[1]
     assert asset["analysis"]["done"] == ["pdf_view", "previews"], asset["analysis"]
-    pages, text = pdf_text(await fetch(docs, asset["urls"]["pdf_view"]))
+    pages, text = pdf_text(await fetch(docs, asset["urls"]["pdf_view"]))  # signed: no key needed
     assert pages >= 1 and asset["meta"]["pages"] == pages and word in text
     thumbnail = pyvips.Image.new_from_buffer(await fetch(docs, asset["urls"]["thumbnail"]), "")
     assert max(thumbnail.width, thumbnail.height) == 256 and thumbnail.avg() < 255  # not a blank page
@@ -174,11 +174,15 @@ async def test_a_conversion_that_times_out_leaves_the_asset_usable(docs: ApiClie
     assert (await docs.http.get(f"/v1/assets/{asset['id']}/content", headers=headers)).status_code == 200
     render = await docs.http.get(f"/v1/assets/{asset['id']}/render?w=100", headers=headers)
     assert render.status_code == 409 and render.json()["error"]["code"] == "render_pdf_view_missing"
+    view = await docs.http.get(f"/v1/assets/{asset['id']}/pdf", headers=headers)
+    assert view.status_code == 404 and view.json()["error"]["code"] == "asset_pdf_view_missing"
     found = (await docs.http.post("/v1/search", headers=headers, json={"query": "albatross"})).json()["results"]
     assert [hit["id"] for hit in found] == [asset["id"]]  # its own words are still read
     # the killed instance was replaced: the next conversion works
     again = (await upload(docs, headers, docx_bytes("Recovered."), "next.docx")).json()
     assert again["urls"]["pdf_view"] is not None
+    ranged = await docs.http.get(f"/v1/assets/{again['id']}/pdf", headers=headers | {"Range": "bytes=0-3"})
+    assert ranged.status_code == 206 and ranged.content == b"%PDF"  # with a key, and in pieces
 
 
 async def test_legacy_office_files_are_sniffed_converted_and_found(
