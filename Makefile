@@ -4,7 +4,7 @@ PYTHON ?= python3
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 
-.PHONY: install serve test bench-ingest bench-render clean tus-js bench-tus mcp-inspector tiktoken-cache bench-tools
+.PHONY: install libreoffice serve test bench-ingest bench-render clean tus-js bench-tus mcp-inspector tiktoken-cache bench-tools
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,10 +18,21 @@ $(STAMP): pyproject.toml constraints.txt | $(VENV)/bin/python
 
 install: $(STAMP)
 
-serve: install
+# LibreOffice (headless) and Debian's uno bridge make office documents' PDF views: installed when this is
+# root with apt-get, else the command to run is printed (the document tests skip without it).
+LIBREOFFICE_PACKAGES := libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui python3-uno fonts-dejavu-core
+
+libreoffice:
+	@if command -v soffice >/dev/null && /usr/bin/python3 -c 'import uno' 2>/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(LIBREOFFICE_PACKAGES) || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(LIBREOFFICE_PACKAGES); }; \
+	else echo "LibreOffice not found: office files get no PDF view. Install it: sudo apt-get install --no-install-recommends $(LIBREOFFICE_PACKAGES)"; fi
+
+serve: install libreoffice
 	$(VENV)/bin/picsha serve
 
-test: install tus-js mcp-inspector tiktoken-cache
+test: install libreoffice tus-js mcp-inspector tiktoken-cache
 	$(VENV)/bin/pytest -q
 
 # Real TUS clients and the reference server (tus-js-client, @tus/server) for tests and bench/tus.py.

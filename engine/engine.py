@@ -19,6 +19,7 @@ from engine.auth.signing import UrlSigner
 from engine.auth.signing_keys import LEGACY_FILE as LEGACY_KEYS_FILE, shared_keys
 from engine.catalog import Catalog
 from engine.brain import open_brain
+from engine.documents.service import DocumentService
 from engine.enrich.service import EnrichService
 from engine.events import Event, EventBus, EventType
 from engine.generation.service import GenerationService
@@ -100,6 +101,7 @@ class Engine:
     imaging: ImagingService
     pipelines: SavedPipelines
     generation: GenerationService
+    documents: DocumentService
 
     def __init__(self, settings: Settings, *, run_jobs: bool | None = None, warm_up: bool | None = None):
         self.settings = settings
@@ -169,10 +171,16 @@ class Engine:
         self.enrich, self.search = brain.enrich, brain.search
         self._closers.append(brain.models.close)
         self._closers.append(self.enrich.close)
+        self.documents = DocumentService(
+            settings=settings.documents, catalog=self.catalog, store=self.store, ledger=self.ledger, render=self.render,
+            analysis=self.enrich, jobs=self.jobs, work_dir=self.work_dir, limits=settings.ingest.archive_limits(),
+        )
+        self._closers.append(self.documents.close)
+        self.enrich.job_kinds.add(self.documents.job_kind_name)  # a conversion job also runs the analyses
         self.ingest = IngestService(
             settings=settings.ingest, catalog=self.catalog, store=self.store, ledger=self.ledger,
             assets=self.assets, geocoder=self.geocoder, work_dir=self.work_dir, render=self.render,
-            analysis=self.enrich,
+            analysis=self.enrich, conversions=self.documents,
         )
         self.uploads = start_uploads(
             settings, catalog=self.catalog, store=self.store, ingest=self.ingest, assets=self.assets
@@ -189,7 +197,8 @@ class Engine:
                                             jobs=self.jobs)
         self._closers.append(self.generation.close)
         self.jobs.declare([self.enrich.job_kind(), self.events.job_kind(), self.webhooks.job_kind(),
-                           self.generation.job_kind(), *self.imaging.job_kinds()], on_finished=self._job_finished)
+                           self.generation.job_kind(), self.documents.job_kind(),
+                           *self.imaging.job_kinds()], on_finished=self._job_finished)
         self.events.route([self.render.subscriber(), self.enrich.subscriber(), self.enrich.gave_up_subscriber(),
                            self.webhooks.subscriber()])
         if self.run_jobs:

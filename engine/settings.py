@@ -19,6 +19,7 @@ from engine.enrich.settings import EnrichSettings
 from engine.generation.settings import GenerateSettings
 from engine.imaging.settings import ImagingSettings
 from engine.jobs.settings import JobSettings
+from engine.documents.settings import DocumentSettings
 from engine.media.archive import ArchiveLimits
 from engine.previews.settings import PreviewSettings
 from engine.render.settings import RenderSettings
@@ -173,6 +174,7 @@ class Settings(BaseSettings):
     admission: AdmissionSettings = Field(default_factory=AdmissionSettings)
     imaging: ImagingSettings = Field(default_factory=ImagingSettings)
     generate: GenerateSettings = Field(default_factory=GenerateSettings)
+    documents: DocumentSettings = Field(default_factory=DocumentSettings)
 
     def catalog_url(self) -> str:
         return self.catalog.url or f"sqlite+aiosqlite:///{(self.data_dir / 'catalog.db').resolve()}"

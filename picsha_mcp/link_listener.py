@@ -27,6 +27,7 @@ from engine import Engine
 from engine.assets.links import SIGNED_ROUTES
 from engine.auth.signing import UrlSigner
 from picsha_mcp.rest import assets as asset_routes
+from picsha_mcp.rest import documents as document_routes
 from picsha_mcp.rest import render as render_routes
 from picsha_mcp.rest.content_headers import NoSniff
 from picsha_mcp.rest.errors import error_response, install_error_handlers
@@ -93,7 +94,7 @@ def links_app(engine: Engine) -> FastAPI:
     app.add_middleware(NoSniff)  # added last: outermost, so refusals carry it too
     routes = {
         route.path: route
-        for router in (asset_routes.router, render_routes.router)
+        for router in (asset_routes.router, render_routes.router, document_routes.router)
         for route in router.routes
         if isinstance(route, APIRoute)
     }

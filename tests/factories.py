@@ -22,6 +22,8 @@ def make_settings(tmp_path: Path, **overrides: object) -> Settings:
     # Models load on first use, on the caller's path: a search never skips a path because a model was still
     # warming (tests/engine/enrich/test_warm_up.py turns the background warm-up on).
     base.enrich.warm_up = False
+    # Office uploads get no PDF view unless a test asks (tests/engine/documents): LibreOffice starts only there.
+    base.documents.convert = False
     return base.model_copy(update=overrides)
 
 

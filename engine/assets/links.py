@@ -15,7 +15,8 @@ from engine.auth.signing import UrlSigner
 # serve exactly these. ``{asset_id}`` is the route's path parameter.
 CONTENT_ROUTE = "/v1/assets/{asset_id}/content"
 RENDER_ROUTE = "/v1/assets/{asset_id}/render"
-SIGNED_ROUTES = (CONTENT_ROUTE, RENDER_ROUTE)
+PDF_VIEW_ROUTE = "/v1/assets/{asset_id}/pdf"
+SIGNED_ROUTES = (CONTENT_ROUTE, RENDER_ROUTE, PDF_VIEW_ROUTE)
 
 
 class Reach(StrEnum):
@@ -94,8 +95,9 @@ class AssetLinks:
         """A signed render URL of the preview made at ingest."""
         return self.render(asset_id, self.thumbnail_query)
 
-    def for_asset(self, asset_id: str, *, has_thumbnail: bool) -> AssetUrls:
+    def for_asset(self, asset_id: str, *, has_thumbnail: bool, has_pdf_view: bool = False) -> AssetUrls:
         return AssetUrls(
             original=self.content(asset_id),
             thumbnail=self.thumbnail(asset_id) if has_thumbnail else None,
+            pdf_view=self.signed(PDF_VIEW_ROUTE.format(asset_id=asset_id)) if has_pdf_view else None,
         )

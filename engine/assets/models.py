@@ -81,6 +81,8 @@ class Location(BaseModel):
 
 
 ANALYSIS_KEY = "analysis"  # the Analysis record is kept in the catalog's ai JSON under this key (never shown in ai)
+WORDS_KEY = "words"  # the start of a document's own text, kept there for the search index (never shown in ai)
+HIDDEN_AI_KEYS = (ANALYSIS_KEY, WORDS_KEY)
 
 
 class Analysis(BaseModel):

@@ -13,6 +13,7 @@ from engine.assets.blobs import BlobReferences
 from engine.assets.links import AssetLinks
 from engine.assets.models import (
     ANALYSIS_KEY,
+    HIDDEN_AI_KEYS,
     Asset,
     AssetPage,
     AssetPatch,
@@ -31,14 +32,16 @@ from engine.storage import BlobStore, derivatives_prefix
 from engine.usage import UsageKind, UsageLedger, format_usd
 
 THUMBNAIL_KIND = "thumbnail"
+PDF_VIEW_KIND = "pdf_view"  # an office document's PDF rendition, linked as ``urls.pdf_view``
 
 
 def _answer_columns() -> tuple[Any, ...]:
     """An asset row (its cost included: ``cost_micros``, kept up to date from the ledger by the catalog)
-    plus whether its thumbnail exists, so one statement reads a whole answer."""
+    plus whether its thumbnail and PDF view exist, so one statement reads a whole answer."""
     a, d = tables.assets, tables.derivatives
     has_thumbnail = sa.exists().where(d.c.asset_id == a.c.id, d.c.kind == THUMBNAIL_KIND)
-    return (a, has_thumbnail.label("has_thumbnail"))
+    has_pdf_view = sa.exists().where(d.c.asset_id == a.c.id, d.c.kind == PDF_VIEW_KIND)
+    return (a, has_thumbnail.label("has_thumbnail"), has_pdf_view.label("has_pdf_view"))
 
 
 ANSWER = _answer_columns()
@@ -82,17 +85,19 @@ class AssetService:
             raise not_found(asset_id)
         return row
 
-    async def _thumbnail_ids(self, conn: AsyncConnection, asset_ids: Sequence[str]) -> set[str]:
+    async def _ids_with(self, conn: AsyncConnection, asset_ids: Sequence[str], kind: str) -> set[str]:
         d = tables.derivatives
-        query = sa.select(d.c.asset_id).where(d.c.asset_id.in_(asset_ids), d.c.kind == THUMBNAIL_KIND)
+        query = sa.select(d.c.asset_id).where(d.c.asset_id.in_(asset_ids), d.c.kind == kind)
         return set((await conn.execute(query)).scalars())
 
     async def to_models(self, conn: AsyncConnection, rows: Sequence[sa.Row]) -> list[Asset]:
         ids = [row.id for row in rows]
-        with_thumbnail = await self._thumbnail_ids(conn, ids) if ids else set()
-        return [self._model(row, row.id in with_thumbnail, int(row.cost_micros or 0)) for row in rows]
+        with_thumbnail = await self._ids_with(conn, ids, THUMBNAIL_KIND) if ids else set()
+        with_pdf = await self._ids_with(conn, ids, PDF_VIEW_KIND) if ids else set()
+        return [self._model(row, row.id in with_thumbnail, int(row.cost_micros or 0), has_pdf_view=row.id in with_pdf)
+                for row in rows]
 
-    def _model(self, row: sa.Row, has_thumbnail: bool, cost_micros: int) -> Asset:
+    def _model(self, row: sa.Row, has_thumbnail: bool, cost_micros: int, *, has_pdf_view: bool = False) -> Asset:
         m = row._mapping  # by key: a few times cheaper per column than a row's attributes
         asset_id, exif, ai, taken_at = m["id"], m["exif"] or {}, m["ai"] or {}, m["taken_at"]
         created_at = utc(m["created_at"])
@@ -106,13 +111,13 @@ class AssetService:
             # a row an older version wrote during an upgrade has no taken time: its upload time is the best known
             "taken_at": joined(utc(taken_at), m["taken_offset"]) if taken_at else created_at,
             "updated_at": utc(m["updated_at"]),
-            "urls": self.links.for_asset(asset_id, has_thumbnail=has_thumbnail),
+            "urls": self.links.for_asset(asset_id, has_thumbnail=has_thumbnail, has_pdf_view=has_pdf_view),
             "meta": {
                 "format": m["format"], "content_type": m["content_type"], "size": m["size"], "width": m["width"],
                 "height": m["height"], "pages": exif.get("pages"), "sha256": m["sha256"],
                 "exif": {k: v for k, v in exif.items() if k != "pages"} if "pages" in exif else exif,
             },
-            "ai": {k: v for k, v in ai.items() if k != ANALYSIS_KEY} if ANALYSIS_KEY in ai else ai,
+            "ai": {k: v for k, v in ai.items() if k not in HIDDEN_AI_KEYS},
             "analysis": ai.get(ANALYSIS_KEY, {}),
             "location": m["location"] or None,
             "tags": m["tags"] or [],
@@ -126,7 +131,7 @@ class AssetService:
     def _answer(self, row: sa.Row) -> Asset:
         """The model of a row read with ``ANSWER``'s columns."""
         m = row._mapping
-        return self._model(row, bool(m["has_thumbnail"]), int(m["cost_micros"] or 0))
+        return self._model(row, bool(m["has_thumbnail"]), int(m["cost_micros"] or 0), has_pdf_view=bool(m["has_pdf_view"]))
 
     async def get(self, principal: Principal, asset_id: str) -> Asset:
         params = {"asset_id": asset_id, "account_id": principal.account_id}

@@ -86,6 +86,7 @@ class EnrichService:
         self.index = index
         self.assets = assets
         self.limiter = anyio.CapacityLimiter(1)
+        self.job_kinds = {JOB_KIND}  # jobs that run an asset's analyses (the composition root adds others)
         self._maintenance: asyncio.Task[None] | None = None
         self._deferred: dict[tuple[str, str], asyncio.Task[None]] = {}  # (account, asset) -> vector to write
         self.steps = Steps(settings=settings, models=models, charge=self._charge, writer=writer, limiter=self.limiter,
@@ -132,7 +133,7 @@ class EnrichService:
         a = tables.assets
         for event in events:
             asset_id = event.data.get("asset_id")
-            if event.data.get("kind") != JOB_KIND or not asset_id:
+            if event.data.get("kind") not in self.job_kinds or not asset_id:
                 continue
             mine = [a.c.id == asset_id, a.c.account_id == event.account_id, a.c.status == AssetStatus.PROCESSING.value]
             async with self.catalog.begin() as conn:
@@ -168,9 +169,11 @@ class EnrichService:
         return reasons
 
     async def schedule(self, conn: AsyncConnection, *, account_id: str, asset_id: str, skills: list[str],
-                       options: IngestOptions) -> str:
+                       options: IngestOptions, kind: str | None = None) -> str:
+        """The asset's analysis job; ``kind``: one that runs work of its own first (a document's conversion)
+        and then these analyses through ``handle``."""
         flags = resolve_flags(options.config, self.settings.defaults)
-        return await self.jobs.create(conn, account_id=account_id, kind=JOB_KIND, asset_id=asset_id,
+        return await self.jobs.create(conn, account_id=account_id, kind=kind or JOB_KIND, asset_id=asset_id,
                                       payload={"skills": skills, "flags": flags})
 
     async def committed(self, account_id: str, asset_id: str, job_id: str | None) -> None:
@@ -261,7 +264,10 @@ class EnrichService:
 
     # -- running ---------------------------------------------------------------------------------
 
-    async def handle(self, job: JobContext) -> dict[str, Any] | None:
+    async def handle(self, job: JobContext, *, text: str | None = None,
+                     tolerated: tuple[str, ...] = ()) -> dict[str, Any] | None:
+        """Run the job's analyses. ``text``: the document's words when another step found them (a PDF view);
+        ``tolerated``: earlier steps of the same job whose failure leaves the asset ready."""
         if job.asset_id is None:
             raise InvalidInput("An enrichment job needs an asset.", code="job_invalid")
         record = await self._record(job.account_id, job.asset_id)
@@ -275,6 +281,7 @@ class EnrichService:
                     record, path, max_side=self.settings.max_side_px, pdf_pages=self.settings.pdf_pages,
                     archive=self.archive_limits),
                     limiter=self.limiter)
+            source.text = source.text or text
             state = State(source=source, flags=flags, ai=dict(record.ai or {}))
 
         if not await job.run_step("load", load) or state is None:
@@ -285,7 +292,8 @@ class EnrichService:
         for done, name in enumerate(skills):
             await job.report(done=done, total=len(skills) + 1, message=f"running {name}")
             await job.run_step(name, lambda name=name: getattr(self.steps, name)(loaded))
-        status = AssetStatus.FAILED if job.failed_step else AssetStatus.READY
+        failed = any(not step.ok and step.name not in tolerated for step in job.steps)
+        status = AssetStatus.FAILED if failed else AssetStatus.READY
         await job.run_step("index", lambda: self._index(loaded, status))
         await self._finish(record, with_outcome(loaded.ai, job.steps), status, loaded.location)
         return {"asset_id": record.id, "status": status.value}

@@ -9,7 +9,9 @@ from typing import Any
 import numpy as np
 import pyvips
 
-from engine.media.archive import ArchiveLimits, open_archive, refuse_xml_dtd
+from engine.documents.formats import OFFICE_FORMATS
+from engine.documents.text import extract_text
+from engine.media.archive import ArchiveLimits
 from engine.media.decoders import register_pillow_plugins, vips_can_decode, vips_load
 from engine.media.pdf import open_pdf
 
@@ -110,16 +112,6 @@ def load_text(path: Path) -> str:
         return handle.read(TEXT_LIMIT * 4).decode("utf-8", errors="replace")[:TEXT_LIMIT]
 
 
-def load_docx(path: Path, limits: ArchiveLimits) -> str:
-    """A Word file's paragraphs. python-docx inflates every part, so it is handed the file only once every
-    member is within ``limits`` and inflated to exactly its declared size."""
-    with open_archive(path, limits) as archive:
-        archive.verify(refuse_xml_dtd)
-    import docx
-
-    return "\n".join(p.text for p in docx.Document(str(path)).paragraphs)[:TEXT_LIMIT]
-
-
 def load_source(
     record: AssetRecord, path: Path, *, max_side: int, pdf_pages: int, archive: ArchiveLimits = ArchiveLimits()
 ) -> Source:
@@ -131,6 +123,6 @@ def load_source(
         source.pages, source.text = load_pdf(path, pdf_pages, max_side)
     elif record.type == "text":
         source.text = load_text(path)
-    elif record.format == "docx":
-        source.text = load_docx(path, archive)
+    elif record.format in OFFICE_FORMATS:  # none for doc, xls, ppt: their job hands over its PDF view's words
+        source.text = extract_text(path, record.format, limits=archive, limit=TEXT_LIMIT)
     return source

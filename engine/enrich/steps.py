@@ -15,6 +15,7 @@ from typing import Any
 import anyio
 import numpy as np
 
+from engine.assets.models import WORDS_KEY
 from engine.enrich import colors, ocr, offline_writer, regions, safety
 from engine.enrich.claude import ClaudeWriter, Written
 from engine.enrich.derived_text import derived_text
@@ -28,6 +29,7 @@ log = logging.getLogger("picsha.enrich")
 Charge = Callable[[AssetRecord, str, str, float | None], Awaitable[None]]
 """(asset, step, model, cost_usd or None for the price table) -> writes one usage-ledger row."""
 
+WORDS_MAX_CHARS = 16_000  # of a document's own text kept for the index (the derived text holds 20,000)
 MIN_PDF_TEXT = 20  # a PDF with fewer characters in its text layer is treated as scanned and OCRed
 
 
@@ -162,6 +164,8 @@ class Steps:
     async def index_text(self, state: State) -> str | None:
         """Derived text for the index, and its MiniLM vector when the upload asked for vectors."""
         record = state.source.record
+        if state.source.text and state.source.text.strip():  # kept, so edits and rebuilds index the words too
+            state.ai[WORDS_KEY] = state.source.text.strip()[:WORDS_MAX_CHARS]
         record.ai = state.ai
         state.text = derived_text(record)
         if not state.flags.get("vectorize", True):

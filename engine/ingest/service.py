@@ -49,7 +49,8 @@ class AnalysisPlanner(Protocol):
     def not_planned(self, options: IngestOptions, asset_type: str, planned: list[str]) -> dict[str, str]: ...
 
     async def schedule(
-        self, conn: AsyncConnection, *, account_id: str, asset_id: str, skills: list[str], options: IngestOptions
+        self, conn: AsyncConnection, *, account_id: str, asset_id: str, skills: list[str], options: IngestOptions,
+        kind: str | None = None,
     ) -> str: ...
 
     async def committed(self, account_id: str, asset_id: str, job_id: str | None) -> None: ...
@@ -59,6 +60,16 @@ def clean_filename(name: str | None) -> str:
     base = PurePath((name or "").replace("\\", "/")).name.strip()
     cleaned = "".join(ch for ch in base if ch.isprintable())[:255]
     return cleaned or "upload"
+
+
+class Conversions(Protocol):
+    """Documents that get a PDF view (``DocumentService``): their job converts, then runs the analyses."""
+
+    job_kind_name: str
+
+    def converts(self, fmt: str) -> bool: ...
+
+    async def submit(self, job_id: str) -> None: ...
 
 
 class IngestService:
@@ -74,6 +85,7 @@ class IngestService:
         work_dir: Path,
         render: RenderService,
         analysis: AnalysisPlanner,
+        conversions: Conversions | None = None,
     ):
         self.settings = settings
         self.catalog = catalog
@@ -85,6 +97,7 @@ class IngestService:
         self.render = render
         self.cpu = anyio.CapacityLimiter(4)
         self.analysis = analysis
+        self.conversions = conversions
 
     # -- sources ---------------------------------------------------------------------------------
 
@@ -200,6 +213,7 @@ class IngestService:
         outcome = Analysis(pending=skills, skipped=self.analysis.not_planned(options, kind.type.value, skills))
         row["ai"] = {ANALYSIS_KEY: outcome.model_dump(exclude_defaults=True)}
         job_id: str | None = None
+        converts = self.conversions is not None and self.conversions.converts(kind.format)
         # the hold is committed before the bytes are written, so no collector in any process takes them
         hold = await self.assets.blobs.hold(staged.sha256, blob_key, grace_s=self.settings.blob_grace_s)
         await self.store.put_file(blob_key, staged.path)
@@ -213,11 +227,16 @@ class IngestService:
                 account_id=principal.account_id, asset_id=asset_id, kind=UsageKind.STORAGE,
                 quantity=staged.size, conn=conn,
             )
-            if skills:  # the job is written with the row, so neither exists alone
+            if skills or converts:  # the job is written with the row, so neither exists alone
+                # an office file's job converts it first, then runs the same analyses
+                job_kind = self.conversions.job_kind_name if converts and self.conversions else None
                 job_id = await self.analysis.schedule(
-                    conn, account_id=principal.account_id, asset_id=asset_id, skills=skills, options=options
+                    conn, account_id=principal.account_id, asset_id=asset_id, skills=skills, options=options,
+                    kind=job_kind,
                 )
-        await self.analysis.committed(principal.account_id, asset_id, job_id)
+        await self.analysis.committed(principal.account_id, asset_id, job_id if skills else None)
+        if job_id and not skills and self.conversions is not None:  # a conversion alone: the asset is ready meanwhile
+            await self.conversions.submit(job_id)
         return await self.assets.get(principal, asset_id)
 
 

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.assets.models import AssetType
-from engine.media.archive import ArchiveLimits, UnreadableArchive, open_archive
+from engine.documents.formats import OLE_SIGNATURE, RTF_SIGNATURE, sniff_ole, sniff_zip
+from engine.media.archive import ArchiveLimits
 
 HEAD_BYTES = 4096
 
@@ -38,6 +39,12 @@ KINDS = {
         FileKind("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", AssetType.DOCUMENT, "xlsx"),
         FileKind("pptx", "application/vnd.openxmlformats-officedocument.presentationml.presentation", AssetType.DOCUMENT, "pptx"),
         FileKind("odt", "application/vnd.oasis.opendocument.text", AssetType.DOCUMENT, "odt"),
+        FileKind("ods", "application/vnd.oasis.opendocument.spreadsheet", AssetType.DOCUMENT, "ods"),
+        FileKind("odp", "application/vnd.oasis.opendocument.presentation", AssetType.DOCUMENT, "odp"),
+        FileKind("doc", "application/msword", AssetType.DOCUMENT, "doc"),
+        FileKind("xls", "application/vnd.ms-excel", AssetType.DOCUMENT, "xls"),
+        FileKind("ppt", "application/vnd.ms-powerpoint", AssetType.DOCUMENT, "ppt"),
+        FileKind("rtf", "application/rtf", AssetType.DOCUMENT, "rtf"),
         FileKind("txt", "text/plain", AssetType.TEXT, "txt"),
         FileKind("md", "text/markdown", AssetType.TEXT, "md"),
     ]
@@ -58,23 +65,6 @@ def _iso_bmff(head: bytes) -> str | None:
         return "avif"
     if brands & _HEIF_BRANDS:
         return "heic"
-    return None
-
-
-def _zip_office(path: Path, limits: ArchiveLimits) -> str | None:
-    """The office format a ZIP container holds; its directory is checked against ``limits`` first."""
-    try:
-        with open_archive(path, limits) as archive:
-            names = archive.names()
-            if "mimetype" in names and archive.size("mimetype") < 256:
-                if archive.read("mimetype").strip() == b"application/vnd.oasis.opendocument.text":
-                    return "odt"
-            if "[Content_Types].xml" in names:
-                for prefix, fmt in (("word/", "docx"), ("xl/", "xlsx"), ("ppt/", "pptx")):
-                    if any(name.startswith(prefix) for name in names):
-                        return fmt
-    except UnreadableArchive:
-        return None
     return None
 
 
@@ -112,7 +102,7 @@ def sniff(
 
     ``ascii_text``: the caller already saw that every byte is ASCII without NUL, so the whole-file
     text check is answered without reading the file again. A ZIP container over the ``archive`` limits is
-    refused here (``InvalidInput``), from its directory alone.
+    refused here (``InvalidInput``), from its directory alone, and so is a password-protected document.
     """
     with open(path, "rb") as handle:
         head = handle.read(HEAD_BYTES)
@@ -131,8 +121,13 @@ def sniff(
     if (bmff := _iso_bmff(head)) is not None:
         return KINDS[bmff]
     if head.startswith(b"PK\x03\x04"):
-        office = _zip_office(path, archive)
+        office = sniff_zip(path, archive)
         return KINDS[office] if office else None
+    if head.startswith(OLE_SIGNATURE):
+        legacy = sniff_ole(path)
+        return KINDS[legacy] if legacy else None
+    if head.startswith(RTF_SIGNATURE):
+        return KINDS["rtf"]
     if _looks_like_svg(head):
         return KINDS["svg"]
     if head and (ascii_text or _is_text(path)):

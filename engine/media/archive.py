@@ -68,6 +68,10 @@ class SafeArchive:
         """The member's bytes (``KeyError`` when absent); refused when it inflates past its declared size."""
         return b"".join(self._pieces(self._archive.getinfo(name)))
 
+    def pieces(self, name: str) -> Iterator[bytes]:
+        """The member in pieces of up to 64 KiB (``KeyError`` when absent), each checked as ``read`` does."""
+        return self._pieces(self._archive.getinfo(name))
+
     def verify(self, first_piece: Callable[[str, bytes], None] | None = None) -> None:
         """Inflate every member in pieces, checking each against its declared size and CRC, keeping nothing.
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from xml.etree import ElementTree
 
 import pyvips
 
@@ -13,7 +12,8 @@ from engine.assets.models import AssetType
 from engine.assets.taken import parse_moment, parse_offset
 from engine.errors import InvalidInput
 from engine.ingest.sniff import FileKind
-from engine.media.archive import ArchiveLimits, UnreadableArchive, open_archive, refuse_xml_dtd
+from engine.documents.metadata import document_properties
+from engine.media.archive import ArchiveLimits, UnreadableArchive
 from engine.media.decoders import register_pillow_plugins, vips_load
 from engine.media.pdf import UnreadablePdf, open_pdf
 
@@ -124,35 +124,14 @@ def _exif_date(value: Any) -> str | None:
     return date.replace(":", "-") + (f"T{clock}" if clock else "")
 
 
-_OOXML_NS = {
-    "dc": "http://purl.org/dc/elements/1.1/",
-    "dcterms": "http://purl.org/dc/terms/",
-    "cp": "http://schemas.openxmlformats.org/package/2006/metadata/core-properties",
-}
-
-
-PROPERTIES_MAX_BYTES = 1024 * 1024
-
-
-def _office_properties(path: Path, kind: FileKind, limits: ArchiveLimits) -> dict[str, Any]:
-    """Author, title and creation time of an office file, once every member inflated to its declared size."""
+def _document(path: Path, kind: FileKind, limits: ArchiveLimits) -> Probe:
+    """A document's properties (engine.documents.metadata); its page or slide count becomes ``pages``."""
     try:
-        with open_archive(path, limits) as archive:
-            archive.verify(refuse_xml_dtd)
-            names = archive.names()
-            if "docProps/core.xml" not in names or archive.size("docProps/core.xml") > PROPERTIES_MAX_BYTES:
-                return {}
-            root = ElementTree.fromstring(archive.read("docProps/core.xml"))
+        found = document_properties(path, kind.format, limits)
     except UnreadableArchive as error:
         raise corrupt(kind, error) from error
-    except ElementTree.ParseError:
-        return {}
-    found = {
-        "author": root.findtext("dc:creator", namespaces=_OOXML_NS),
-        "title": root.findtext("dc:title", namespaces=_OOXML_NS),
-        "created": root.findtext("dcterms:created", namespaces=_OOXML_NS),
-    }
-    return {k: v.strip() for k, v in found.items() if v and v.strip()}
+    pages = found.pop("pages", None) or found.get("slides")
+    return Probe(pages=pages, exif=found)
 
 
 def _pdf_date(value: Any) -> str | None:
@@ -170,7 +149,8 @@ def _pdf(path: Path, kind: FileKind) -> Probe:
             pages = len(document)
     except UnreadablePdf as error:
         raise corrupt(kind, error) from error
-    exif = {"author": meta.get("Author"), "title": meta.get("Title"), "created": _pdf_date(meta.get("CreationDate"))}
+    exif = {"author": meta.get("Author"), "title": meta.get("Title"), "created": _pdf_date(meta.get("CreationDate")),
+            "modified": _pdf_date(meta.get("ModDate"))}
     return Probe(
         width=round(width) if width else None, height=round(height) if height else None,
         pages=pages, exif={k: v for k, v in exif.items() if v},
@@ -183,7 +163,7 @@ def probe(path: Path, kind: FileKind, *, max_pixels: int, archive: ArchiveLimits
     if kind.format == "pdf":
         return _pdf(path, kind)
     if kind.type is AssetType.DOCUMENT:
-        return Probe(exif=_office_properties(path, kind, archive))
+        return _document(path, kind, archive)
     if kind.type is not AssetType.IMAGE:
         return Probe()
     try:

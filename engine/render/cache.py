@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from engine.assets.service import THUMBNAIL_KIND
+from engine.assets.service import PDF_VIEW_KIND, THUMBNAIL_KIND
 from engine.catalog import Catalog, tables
 from engine.catalog.database import now
 from engine.ids import IdPrefix, new_id
@@ -30,6 +30,7 @@ class Kind:
     THUMBNAIL = THUMBNAIL_KIND  # the ingest preview, linked as ``urls.thumbnail``
     RESPONSIVE = "responsive"  # a pre_render_sizes width made at ingest
     RENDER = "render"  # made on request
+    PDF_VIEW = PDF_VIEW_KIND  # an office document's PDF rendition (engine.documents), linked as ``urls.pdf_view``
 
 
 @dataclass

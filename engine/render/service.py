@@ -20,7 +20,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from engine.assets.links import AssetLinks
-from engine.assets.service import AssetService, Content, not_found
+from engine.assets.service import PDF_VIEW_KIND, AssetService, Content, not_found
+from engine.documents.formats import OFFICE_FORMATS
 from engine.auth.keys import Principal
 from engine.catalog import Catalog, tables
 from engine.events import Event, EventType, Subscriber
@@ -232,7 +233,16 @@ class RenderService:
         return row
 
     async def _source(self, stack: AsyncExitStack, asset: sa.Row, params: RenderParams) -> Source:
-        path = await stack.enter_async_context(self.store.local_path(asset.blob_key))
+        blob_key, fmt = asset.blob_key, asset.format
+        if fmt in OFFICE_FORMATS:  # an office document renders through its PDF view, exactly as a PDF
+            view = await self.cache.find(asset.id, PDF_VIEW_KIND)
+            if view is None:
+                raise PicshaError(
+                    f"Asset {asset.id!r} has no PDF view yet: it renders once its conversion finished (its job, "
+                    "or the asset's analysis, says whether it failed).", code="render_pdf_view_missing", status=409,
+                )
+            blob_key, fmt = view.blob_key, "pdf"
+        path = await stack.enter_async_context(self.store.local_path(blob_key))
         overlay = None
         if params.watermark_asset:
             try:
@@ -244,7 +254,7 @@ class RenderService:
                 ) from None
             require_watermark_format(mark.format, mark.id)  # before its bytes are fetched
             overlay = Overlay(path=await stack.enter_async_context(self.store.local_path(mark.blob_key)), format=mark.format)
-        return Source(path=path, format=asset.format, faces=_stored_faces(asset.ai), overlay=overlay)
+        return Source(path=path, format=fmt, faces=_stored_faces(asset.ai), overlay=overlay)
 
     def _result(self, asset: sa.Row, row: sa.Row | FreshRow, params: RenderParams, *, cached: bool) -> RenderResult:
         fmt = row.content_type.removeprefix("image/")

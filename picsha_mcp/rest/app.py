@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from engine import Engine, Settings
 from picsha_mcp import __version__
-from picsha_mcp.rest import assets, generate, usage
+from picsha_mcp.rest import assets, documents, generate, usage
 from picsha_mcp.rest import jobs as jobs_routes
 from picsha_mcp.rest import pipelines as pipeline_routes
 from picsha_mcp.rest import render as render_routes
@@ -47,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(jobs_routes.router)  # before assets: /v1/assets/skills is not an asset id
     app.include_router(assets.router)
     app.include_router(render_routes.router)
+    app.include_router(documents.router)
     app.include_router(search_routes.router)
     app.include_router(usage.router)
     app.include_router(webhook_routes.router)
