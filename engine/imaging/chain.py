@@ -33,6 +33,7 @@ WRITABLE = (*RENDER_WRITES, "tiff")
 _DEFAULT_OUTPUT = {"heic": "jpeg", "svg": "png", "pdf": "png"}
 TARGET_TOLERANCE = 0.05
 MAX_TARGET_ENCODES = 6
+LOG_SIZE_PER_QUALITY = 0.035  # JPEG, WebP and AVIF grow by ~3.5% per quality point between q 20 and 90
 
 Step = tuple[Operation[Any], BaseModel]
 _FINISH_SETTINGS = RenderSettings()  # flatten and encode read no limits: the picture was checked when made
@@ -96,43 +97,46 @@ def _write(picture: Picture, quality: int | None) -> bytes:
 
 
 def _fit_target(picture: Picture, target: int) -> bytes:
-    """The best quality whose file is at most ``target`` bytes: a secant search on log(size), at most six
-    encodes; the smallest file when even the lowest quality is over."""
+    """The best quality whose file is at most ``target`` bytes, searched on log(size) (at most six encodes):
+    a first guess, a step by the typical slope, then interpolation inside the bracket. The smallest file when
+    even the lowest quality is over."""
     if picture.encoding.format not in ("jpeg", "webp", "avif"):
         raise InvalidInput("targetSizeKB needs a lossy format: jpeg, webp or avif.", code="tool_settings_invalid",
                            valid=["jpeg", "webp", "avif"])
-    tried: dict[int, bytes] = {}
-
-    def size_at(quality: int) -> int:
-        if quality not in tried:
-            tried[quality] = _write(picture, quality)
-        return len(tried[quality])
-
-    low, high = 1, 100
+    tried: dict[int, int] = {}
+    written: dict[int, bytes] = {}
+    bracketed = 0
     quality = 80
     for _ in range(MAX_TARGET_ENCODES):
-        size = size_at(quality)
+        written[quality] = _write(picture, quality)
+        tried[quality] = size = len(written[quality])
         if target * (1 - TARGET_TOLERANCE) <= size <= target:
             break
-        if size > target:
-            high = quality - 1
-        else:
-            low = quality + 1
-        if low > high:
-            break
-        fits = [q for q in tried if len(tried[q]) <= target]
-        over = [q for q in tried if len(tried[q]) > target]
-        guess = (low + high) // 2
-        if fits and over:  # interpolate between the closest on each side, in log size
-            below, above = max(fits), min(over)
-            span = math.log(len(tried[above])) - math.log(len(tried[below]))
-            if span > 0:
-                guess = below + round((above - below) * (math.log(target) - math.log(len(tried[below]))) / span)
-        quality = min(max(guess, low), high)
+        fits = [q for q, n in tried.items() if n <= target]
+        over = [q for q, n in tried.items() if n > target]
+        if fits and over:
+            low, high = max(fits), min(over)
+            span = math.log(tried[high] / tried[low])
+            guess = low + (high - low) * math.log(target / tried[low]) / span if span > 0 else (low + high) / 2
+            bracketed += 1
+            if bracketed % 2 == 0:  # every other try halves the bracket: interpolation alone can crawl
+                guess = (low + high) / 2
+            quality = min(max(round(guess), low + 1), high - 1)
+        else:  # one side known: step by the slope of log(size) per quality point seen so far (else the usual
+            # one), a quarter further, so the next try most likely lands on the other side and closes a bracket
+            slope = LOG_SIZE_PER_QUALITY
+            if len(tried) >= 2:
+                (q1, n1), (q2, n2) = list(tried.items())[-2:]
+                slope = max(math.log(n2 / n1) / (q2 - q1), 0.005) if q2 != q1 and n1 > 0 and n2 > 0 else slope
+            step = round(1.25 * math.log(target / size) / slope)
+            step = min(step, -1) if size > target else max(step, 1)
+            # never below a quarter of the last quality in one step: the lowest qualities grow unevenly
+            quality = min(max(quality + step, max(1, quality // 4)), 100)
         if quality in tried:
             break
-    fitting = [q for q in tried if len(tried[q]) <= target]
-    return tried[max(fitting)] if fitting else tried[min(tried, key=lambda q: len(tried[q]))]
+    fitting = [q for q, n in tried.items() if n <= target]
+    best = max(fitting) if fitting else min(tried, key=tried.__getitem__)
+    return written[best]
 
 
 def _undecodable(error: pyvips.Error) -> PicshaError:
