@@ -16,6 +16,7 @@ from pathlib import Path
 
 import anyio
 
+from engine.assets.models import AssetType
 from engine.errors import PicshaError
 from engine.ingest.sniff import sniff
 from engine.ingest.staging import StagedFile
@@ -159,7 +160,7 @@ class Crawl:
             raise Skip(SkipReason.BUDGET, f"max_files ({self.request.max_files}) reached")
         staged = await self.fetcher.file(url, self.robots, work_dir=self.work_dir, max_bytes=self.limits.max_file_bytes)
         try:
-            await self._check(staged, url)
+            await self._check(staged, url, kind)
         except BaseException:
             staged.discard()
             raise
@@ -175,8 +176,8 @@ class Crawl:
             raise Skip(SkipReason.REFUSED_BY_INGEST, error.message) from error
         self.tally.stored.append(stored)
 
-    async def _check(self, staged: StagedFile, url: str) -> None:
-        """Size, duplicates, then (when asked) pixel size: before anything is stored."""
+    async def _check(self, staged: StagedFile, url: str, kind: FileKind) -> None:
+        """Size, duplicates, type, then (when asked) pixel size: before anything is stored."""
         if staged.size < self.request.min_size_kb * 1024:
             raise Skip(SkipReason.TOO_SMALL, f"{staged.size} bytes, under min_size_kb {self.request.min_size_kb}")
         if staged.sha256 in self.hashes:
@@ -184,18 +185,25 @@ class Crawl:
         self.hashes.add(staged.sha256)
         if await self.seen_before(staged.sha256):
             raise Skip(SkipReason.DUPLICATE, "stored by an earlier run of this schedule")
-        if self.request.min_width or self.request.min_height:
-            width, height = await anyio.to_thread.run_sync(self._dimensions, staged, url)
-            if width < self.request.min_width or height < self.request.min_height:
-                raise Skip(SkipReason.TOO_SMALL, f"{width}x{height} px, under {self.request.min_width}x"
-                           f"{self.request.min_height}")
+        width, height = await anyio.to_thread.run_sync(self._inspect, staged, url, kind)
+        if width < self.request.min_width or height < self.request.min_height:
+            raise Skip(SkipReason.TOO_SMALL, f"{width}x{height} px, under {self.request.min_width}x"
+                       f"{self.request.min_height}")
 
-    def _dimensions(self, staged: StagedFile, url: str) -> tuple[int, int]:
-        kind = sniff(staged.path, filename_of(url), ascii_text=staged.ascii_text)
-        if kind is None:
+    def _inspect(self, staged: StagedFile, url: str, wanted: FileKind) -> tuple[int, int]:
+        """The sniffed type must be what the page promised (an image for an image); dimensions when a minimum
+        is asked (read from the header, within the pixel limit)."""
+        sniffed = sniff(staged.path, filename_of(url), ascii_text=staged.ascii_text)
+        if sniffed is None:
             raise Skip(SkipReason.REFUSED_BY_INGEST, "not an allowed file type")
+        expected = {FileKind.IMAGE: (AssetType.IMAGE,), FileKind.ICON: (AssetType.IMAGE,),
+                    FileKind.DOCUMENT: (AssetType.DOCUMENT, AssetType.TEXT)}.get(wanted, ())
+        if sniffed.type not in expected:
+            raise Skip(SkipReason.REFUSED_BY_INGEST, f"found as {wanted.value} but its bytes are {sniffed.format}")
+        if not (self.request.min_width or self.request.min_height):
+            return 0, 0
         try:
-            info = probe(staged.path, kind, max_pixels=self.limits.max_pixels)
+            info = probe(staged.path, sniffed, max_pixels=self.limits.max_pixels)
         except PicshaError as error:
             raise Skip(SkipReason.REFUSED_BY_INGEST, error.message) from error
         return info.width or 0, info.height or 0

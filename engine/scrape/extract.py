@@ -75,6 +75,11 @@ def _json_ld_images(value: Any, key: str | None = None) -> Iterator[str]:
             yield from _json_ld_images(item, name)
 
 
+def _picture_with_sources(node: LexborNode) -> bool:
+    parent = node.parent
+    return parent is not None and parent.tag == "picture" and parent.css_first("source[srcset]") is not None
+
+
 def css_urls(css: str) -> Iterator[str]:
     for match in CSS_URL.finditer(css):
         value = match.group(2).strip()
@@ -109,6 +114,8 @@ class PageReader:
     def _images(self) -> None:
         for node in self.tree.css("img, picture source, input[type=image]"):
             attrs = node.attributes
+            if node.tag == "img" and _picture_with_sources(node):
+                continue  # the picture's sources name its larger forms; the img is their fallback
             srcset = next((attrs[name] for name in (*LAZY_SRCSET, "srcset") if attrs.get(name)), None)
             chosen = largest_candidate(srcset) if srcset else None
             chosen = chosen or next((attrs[name] for name in (*LAZY_SRC, "src") if attrs.get(name)), None)

@@ -12,6 +12,7 @@ from picsha_mcp import __version__
 from picsha_mcp.rest import assets, usage
 from picsha_mcp.rest import jobs as jobs_routes
 from picsha_mcp.rest import render as render_routes
+from picsha_mcp.rest import scrape as scrape_routes
 from picsha_mcp.rest import search as search_routes
 from picsha_mcp.rest import tools as tool_routes
 from picsha_mcp.rest import webhooks as webhook_routes
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(search_routes.router)
     app.include_router(usage.router)
     app.include_router(webhook_routes.router)
+    app.include_router(scrape_routes.router)
     app.include_router(tool_routes.router)
     app.router.routes.append(mcp_route)
     app.include_router(tus_router)
