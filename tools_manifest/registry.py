@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tools_manifest import assets, jobs, render, search, usage
+from tools_manifest import assets, jobs, render, scrape, search, usage
 from tools_manifest.spec import ToolSpec
 
 GROUPS = [
@@ -13,6 +13,7 @@ GROUPS = [
     search,
     usage,
     jobs,
+    scrape,
 ]
 
 

@@ -8,8 +8,11 @@ import threading
 import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from ipaddress import ip_network
+from pathlib import Path
 
-from tests.factories import image_bytes
+from engine import Settings
+from tests.factories import image_bytes, make_settings
 
 ROBOTS = "User-agent: *\nDisallow: /private/\nCrawl-delay: 0.01\n"
 
@@ -164,3 +167,17 @@ class Site:
                 time.sleep(0.1)
         except OSError:  # the scraper gave up on it, as it should
             return
+
+
+def scrape_settings(tmp_path: Path, site: Site) -> Settings:
+    """Loopback admitted for the site's address and port only (not for 127.0.0.2, not for private networks),
+    politeness delays tiny, the caps small enough for the site's huge and slow pages."""
+    settings = make_settings(tmp_path)
+    settings.ingest.fetch_allow_private = False
+    settings.ingest.fetch_allowed_networks = [ip_network("127.0.0.1/32")]
+    settings.ingest.fetch_allowed_ports = [80, 443, site.port]
+    settings.scrape.delay_s = 0.0
+    settings.scrape.request_timeout_s = 1.0
+    settings.scrape.max_page_bytes = 64 * 1024
+    settings.scrape.max_files_cap = 100
+    return settings
