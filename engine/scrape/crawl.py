@@ -73,6 +73,7 @@ class Crawl:
         self.pages_seen: set[str] = set()
         self.files_seen: set[str] = set()
         self.hashes: set[str] = set()
+        self.pages_asked = 0  # pages requested, read or not: the page budget
         self.reserved = 0  # files being stored or stored: never more than max_files
         self.keyword = request.keyword_filter.lower() if request.keyword_filter else None
         self.start_site = ""
@@ -101,10 +102,10 @@ class Crawl:
     async def _page(self, url: str, depth: int) -> None:
         if self.full:
             return
-        if self.tally.pages_visited >= self.limits.max_pages:
+        if self.pages_asked >= self.limits.max_pages:
             self.tally.skip(url, SkipReason.BUDGET, f"the job's page budget of {self.limits.max_pages} ran out")
             return
-        self.tally.pages_visited += 1
+        self.pages_asked += 1
         try:
             page = await self.fetcher.page(url, self.robots)
             if page.content_type.split(";")[0].strip().lower() not in HTML_TYPES and not _looks_html(page.body):
@@ -119,6 +120,7 @@ class Crawl:
             log.warning("scraping page %s failed: %r", url, error)
             self.tally.skip(url, SkipReason.ERROR, type(error).__name__)
             return
+        self.tally.pages_visited += 1
         self.pages_seen.add(page.url)  # where a redirect led: a link to it is the same page
         assert self.group is not None
         for file_url, kind in found.files.items():

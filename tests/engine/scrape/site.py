@@ -71,6 +71,13 @@ STORED_FROM_INDEX = {  # every image form on the index page, each stored once (a
 }
 
 
+class QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        return None  # a client that hung up on the slow page is expected
+
+
 class Site:
     """``with Site() as site``: ``site.url('/')``; ``site.hits`` counts requests by path."""
 
@@ -94,7 +101,7 @@ class Site:
                     site.agents.add(self.headers.get("User-Agent", ""))
                 site.answer(self, path)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = QuietServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)

@@ -1,0 +1,83 @@
+"""/v1/scrape over REST against the local test site: 202 + job, the job's answer, the ZIP, bad input."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ApiClient, app_client
+from tests.engine.scrape.site import IMAGES, Site, scrape_settings
+
+
+@pytest.fixture
+def site() -> Iterator[Site]:
+    with Site() as served:
+        yield served
+
+
+@pytest.fixture
+async def scrape_api(tmp_path: Path, site: Site) -> AsyncIterator[ApiClient]:
+    async with app_client(scrape_settings(tmp_path, site)) as client:
+        yield client
+
+
+async def test_scrape_answers_202_and_the_job_in_the_spec_shape(scrape_api: ApiClient, site: Site) -> None:
+    headers = await scrape_api.account()
+    started = await scrape_api.http.post("/v1/scrape", headers=headers, json={
+        "url": site.url("/"), "sniper_mode": False, "crawl_depth": 1, "keyword_filter": "level"})
+    assert started.status_code == 202, started.text
+    body = started.json()
+    assert body["status"] == "queued" and started.headers["x-job-id"] == body["job_id"]
+    assert body["poll_url"] == f"/v1/jobs/{body['job_id']}"
+    async with scrape_api.http.stream("GET", f"/v1/jobs/{body['job_id']}/progress", headers=headers) as stream:
+        events = [json.loads(line[5:]) async for line in stream.aiter_lines() if line.startswith("data:")]
+    assert events[-1]["status"] == "ready" and "pages visited" in (events[-1]["message"] or "")
+    job = (await scrape_api.http.get(body["poll_url"], headers=headers)).json()
+    result = job["result"]
+    assert result["status"] == "completed" and result["assets"]["count"] == 1
+    item = result["assets"]["items"][0]
+    assert set(item) >= {"id", "filename", "url", "type", "size", "ai_label", "download_url"}
+    assert item["url"] == site.url("/img/level1.jpg") and item["type"] == "image"
+    assert result["pages_visited"] == 2 and result["bytes_fetched"] > 0
+    assert result["skipped_count"]["filtered"] >= 10
+    assert all(set(s) >= {"url", "reason"} for s in result["skipped"])
+    other = await scrape_api.account("other")
+    assert (await scrape_api.http.get(body["poll_url"], headers=other)).json()["error"]["code"] == "job_not_found"
+
+
+async def test_download_streams_the_files_as_one_zip(scrape_api: ApiClient, site: Site) -> None:
+    headers = await scrape_api.account()
+    started = (await scrape_api.http.post("/v1/scrape", headers=headers, json={
+        "url": site.url("/"), "keyword_filter": "/img/l"})).json()
+    await scrape_api.engine.jobs.wait(started["job_id"], 60)
+    answer = await scrape_api.http.get(f"/v1/jobs/{started['job_id']}/download", headers=headers)
+    assert answer.status_code == 200 and answer.headers["content-type"] == "application/zip"
+    archive = zipfile.ZipFile(io.BytesIO(answer.content))
+    assert sorted(archive.namelist()) == ["lazy.jpg", "ld.jpg", "linked.png"]
+    assert archive.read("linked.png") == IMAGES["/img/linked.png"]
+
+
+@pytest.mark.parametrize(("body", "code"), [
+    ({"url": "file:///etc/passwd"}, "url_scheme_not_allowed"),
+    ({"url": "http://10.1.2.3/"}, "url_address_not_allowed"),
+    ({"url": "http://169.254.169.254/latest/meta-data/"}, "url_address_not_allowed"),
+    ({"url": "http://127.0.0.1:22/"}, "url_address_not_allowed"),
+    ({"url": "https://example.com/", "crawl_depth": 3}, "invalid_request"),
+    ({"url": "https://example.com/", "max_files": 101}, "scrape_max_files_too_large"),
+])
+async def test_bad_input_is_a_400_with_a_code(scrape_api: ApiClient, body: dict[str, object], code: str) -> None:
+    headers = await scrape_api.account()
+    answer = await scrape_api.http.post("/v1/scrape", headers=headers, json=body)
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"]["code"] == code
+
+
+async def test_download_of_another_kind_of_job_or_one_running_is_refused(scrape_api: ApiClient) -> None:
+    headers = await scrape_api.account()
+    assert (await scrape_api.http.get("/v1/jobs/job_nothere/download", headers=headers)).json()["error"]["code"] == \
+        "job_not_found"
