@@ -81,3 +81,24 @@ async def test_download_of_another_kind_of_job_or_one_running_is_refused(scrape_
     headers = await scrape_api.account()
     assert (await scrape_api.http.get("/v1/jobs/job_nothere/download", headers=headers)).json()["error"]["code"] == \
         "job_not_found"
+
+
+async def test_schedules_over_rest(scrape_api: ApiClient, site: Site) -> None:
+    headers = await scrape_api.account()
+    created = await scrape_api.http.post("/v1/automation/schedules", headers=headers, json={
+        "url": site.url("/"), "name": "Daily Gallery Scrape", "schedule": "daily", "hour": 6, "max_files": 50,
+        "sniper_mode": True})
+    assert created.status_code == 201, created.text
+    schedule_id = created.json()["schedule_id"]
+    assert created.json()["next_run"].endswith(("06:00:00Z", "06:00:00+00:00"))
+    listed = (await scrape_api.http.get("/v1/automation/schedules", headers=headers)).json()
+    assert [s["id"] for s in listed] == [schedule_id] and listed[0]["cron"] == "0 6 * * *"
+    toggled = (await scrape_api.http.post(f"/v1/automation/schedules/{schedule_id}/toggle", headers=headers)).json()
+    assert toggled["enabled"] is False
+    bad = await scrape_api.http.post("/v1/automation/schedules", headers=headers, json={
+        "url": site.url("/"), "name": "x", "schedule": "sometimes"})
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "schedule_invalid"
+    other = await scrape_api.account("other")
+    gone = await scrape_api.http.delete(f"/v1/automation/schedules/{schedule_id}", headers=other)
+    assert gone.status_code == 404 and gone.json()["error"]["code"] == "schedule_not_found"
+    assert (await scrape_api.http.delete(f"/v1/automation/schedules/{schedule_id}", headers=headers)).status_code == 200
