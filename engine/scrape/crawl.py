@@ -31,6 +31,7 @@ from engine.scrape.urls import filename_of, site_of
 log = logging.getLogger("picsha.scrape")
 
 MAX_LISTED_SKIPS = 200
+STORES_AT_ONCE = 4
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 
 Store = Callable[[StagedFile, str, str, str], Awaitable[ScrapedFile]]
@@ -78,6 +79,8 @@ class Crawl:
         self.keyword = request.keyword_filter.lower() if request.keyword_filter else None
         self.start_site = ""
         self.group: asyncio.TaskGroup | None = None
+        # Stores at once: ingest's CPU steps are bounded by its own limiter; this bounds its catalog writes.
+        self.storing = asyncio.Semaphore(STORES_AT_ONCE)
 
     @property
     def full(self) -> bool:
@@ -172,7 +175,8 @@ class Crawl:
         self.reserved += 1
         try:
             with anyio.CancelScope(shield=True):  # a file being stored is finished, even when the crawl stops
-                stored = await self.store(staged, filename_of(url), url, page)
+                async with self.storing:
+                    stored = await self.store(staged, filename_of(url), url, page)
         except PicshaError as error:
             self.reserved -= 1
             raise Skip(SkipReason.REFUSED_BY_INGEST, error.message) from error

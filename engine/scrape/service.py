@@ -23,7 +23,7 @@ from engine.auth.keys import Principal
 from engine.catalog import Catalog, tables
 from engine.catalog.database import now, utc
 from engine.enrich.service import EnrichService
-from engine.errors import Conflict, InvalidInput, NotFound, PicshaError
+from engine.errors import Busy, Conflict, InvalidInput, NotFound, PicshaError
 from engine.ingest.fetch import OutboundPolicy, check_url
 from engine.ingest.service import IngestService, clean_filename
 from engine.ingest.staging import StagedFile
@@ -110,7 +110,7 @@ class ScrapeService:
             raise refused
         try:
             infos = await anyio.getaddrinfo(url.host, port, type=socket.SOCK_STREAM)
-        except OSError:
+        except (OSError, UnicodeError):
             return
         if any(not self.policy.admits(str(info[4][0])) for info in infos):
             raise refused
@@ -188,6 +188,13 @@ class ScrapeService:
         return note
 
     async def _report(self, ctx: JobContext, crawl: Crawl) -> None:
+        """Progress, and the result so far; a busy catalog skips one report (the next one says more)."""
+        try:
+            await self._write_progress(ctx, crawl)
+        except Busy:
+            log.info("scrape %s: progress not written, the catalog is busy", ctx.id)
+
+    async def _write_progress(self, ctx: JobContext, crawl: Crawl) -> None:
         tally = crawl.tally
         await ctx.report(message=f"{tally.pages_visited} pages visited, {tally.files_found} files found, "
                                  f"{len(tally.stored)} stored", done=len(tally.stored), total=crawl.request.max_files)
