@@ -45,11 +45,10 @@ def make_site(folder: Path, pages: int, images: int) -> None:
         for _ in range(images):
             path = folder / "img" / f"i{counter}.jpg"
             if not path.exists():
-                shade = (base[0] + counter * 7) % 256
-                image = shade.bandjoin([(base[1] + counter) % 256, (base[0] + base[1] + counter * 3) % 256])
-                image = image.cast("uchar").copy(interpretation="srgb")
-                mark = [counter % 256, (counter // 256) % 256, 255]  # makes every image's bytes its own
-                image.draw_rect(mark, 0, 0, 24, 24, fill=True).write_to_file(str(path), Q=85)
+                noise = pyvips.Image.gaussnoise(320, 240, sigma=20, mean=0, seed=counter)
+                bands = [(base[0] * 255 / 320 + noise), (base[1] * 255 / 240 + noise), (noise + 128)]
+                image = bands[0].bandjoin(bands[1:]).cast("uchar").copy(interpretation="srgb")
+                image.write_to_file(str(path), Q=85)
             tags.append(f'<img src="/img/i{counter}.jpg" alt="{counter}">')
             counter += 1
         links = "".join(f'<a href="/{child}">{child}</a> ' for child in children.get(name, []))
