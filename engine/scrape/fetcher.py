@@ -116,11 +116,10 @@ class Fetcher:
 
     @asynccontextmanager
     async def _open(self, url: str, robots: RobotsCheck | None) -> AsyncIterator[tuple[str, httpx2.Response]]:
-        deadline = time.monotonic() + self.settings.request_timeout_s
         for _hop in range(self.max_redirects + 1):
             if robots is not None:
                 await robots(url)
-            response = await self._send(url, deadline)
+            response, deadline = await self._send(url)
             if response.is_redirect:
                 location = response.headers.get("location", "")
                 await response.aclose()
@@ -148,19 +147,21 @@ class Fetcher:
             raise Skip(SkipReason.ERROR, error.message) from error
         return following
 
-    async def _send(self, url: str, deadline: float) -> httpx2.Response:
+    async def _send(self, url: str) -> tuple[httpx2.Response, float]:
+        """The answer (after any 429/503 retries), and by when its body must have arrived: each try has the
+        request time cap from its start, the wait a Retry-After asked for not counted."""
         gate = self.gates.of(url)
         for attempt in range(self.settings.retries + 1):
             async with gate.slot():
+                deadline = time.monotonic() + self.settings.request_timeout_s
                 response = await self._request(url, deadline)
             if response.status_code not in RETRY_STATUSES or attempt == self.settings.retries:
-                return response
+                return response, deadline
             wait = retry_after_s(response.headers.get("retry-after"))
             await response.aclose()
             if wait is not None and wait > self.settings.max_retry_after_s:
                 raise Skip(SkipReason.ERROR, f"HTTP {response.status_code}, Retry-After {wait:g} s is too long")
             gate.pause(wait if wait is not None else max(self.settings.delay_s, 1.0))
-            deadline += wait or 0.0  # the host asked for the wait: it does not count against the request
         raise AssertionError("unreachable")
 
     async def _request(self, url: str, deadline: float) -> httpx2.Response:

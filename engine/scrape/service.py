@@ -105,7 +105,7 @@ class ScrapeService:
         name that does not resolve now is left to the job, which then says the site was unreachable."""
         refused = InvalidInput(f"The URL's address is not allowed. {self.policy.describe()}",
                                code="url_address_not_allowed")
-        port = url.port or (443 if url.scheme == "https" else 80)
+        port = url.port if url.port is not None else (443 if url.scheme == "https" else 80)
         if not self.policy.port_allowed(port):
             raise refused
         try:

@@ -67,6 +67,7 @@ async def test_download_streams_the_files_as_one_zip(scrape_api: ApiClient, site
     ({"url": "http://10.1.2.3/"}, "url_address_not_allowed"),
     ({"url": "http://169.254.169.254/latest/meta-data/"}, "url_address_not_allowed"),
     ({"url": "http://127.0.0.1:22/"}, "url_address_not_allowed"),
+    ({"url": "http://example.com:0/"}, "url_address_not_allowed"),
     ({"url": "https://example.com/", "crawl_depth": 3}, "invalid_request"),
     ({"url": "https://example.com/", "max_files": 101}, "scrape_max_files_too_large"),
 ])

@@ -99,3 +99,13 @@ async def test_unreachable_site_completes_with_zero_assets_and_says_why(engine: 
     result = await scrape(engine, owner, url="http://unreachable.invalid/")
     assert result.assets.count == 0
     assert result.note is not None and "does not resolve" in result.note
+
+
+async def test_ai_labeling_names_each_file_from_its_analysis(engine: Engine, owner: Principal, site: Site) -> None:
+    config = {"auto_tag": True, "auto_summarize": True, "ocr": False, "vectorize": False, "safe_search": False}
+    result = await scrape(engine, owner, url=site.url("/a/1.html"), ai_labeling=True, config=config)
+    [item] = result.assets.items
+    asset = await engine.assets.get(owner, item.id)
+    assert item.ai_label and asset.ai.caption
+    assert item.filename == asset.filename != "level1.jpg"
+    assert item.filename.endswith(f"_{item.id[-4:]}.jpg")
