@@ -125,6 +125,8 @@ class Crawl:
             return
         self.tally.pages_visited += 1
         self.pages_seen.add(page.url)  # where a redirect led: a link to it is the same page
+        if depth == 0:
+            self.start_site = site_of(page.url)  # the site is where the first page really is (www., https)
         assert self.group is not None
         for file_url, kind in found.files.items():
             if file_url not in self.files_seen:

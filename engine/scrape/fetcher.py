@@ -48,6 +48,9 @@ class Budget:
 
     def take(self, count: int) -> None:
         self.fetched += count
+        self.check()
+
+    def check(self) -> None:
         if self.fetched > self.max_bytes:
             raise Skip(SkipReason.BUDGET, f"the job's byte budget of {self.max_bytes} bytes ran out")
 
@@ -117,6 +120,7 @@ class Fetcher:
     @asynccontextmanager
     async def _open(self, url: str, robots: RobotsCheck | None) -> AsyncIterator[tuple[str, httpx2.Response]]:
         for _hop in range(self.max_redirects + 1):
+            self.budget.check()
             if robots is not None:
                 await robots(url)
             response, deadline = await self._send(url)

@@ -4,6 +4,7 @@ page, one image under two URLs, a 429 with Retry-After, and bytes named .jpg tha
 
 from __future__ import annotations
 
+import gzip
 import threading
 import time
 from collections import Counter
@@ -37,6 +38,7 @@ INDEX = """<!doctype html><html><head><title>Gallery</title>
 <img src="/busy.jpg">
 <a href="/a/1.html">one</a> <a href="/huge.html">huge</a> <a href="/slow.html">slow</a>
 <a href="/private/page.html">private</a> <a href="http://elsewhere.invalid/page.html">elsewhere</a>
+<a href="/bomb.html">bomb</a> <a href="/round.html">round and round</a>
 <a href="/#top">top</a>
 </body></html>"""
 
@@ -132,6 +134,11 @@ class Site:
             return self.send(handler, 302, "text/plain", b"", location=f"http://127.0.0.2:{self.port}/img/behind-redirect.jpg")
         if path == "/huge.html":
             return self.send(handler, 200, "text/html", b"<html><body>" + b"x" * (256 * 1024) + b"</body></html>")
+        if path == "/bomb.html":  # 10 MB of HTML in a 10 KB gzip body
+            body = b"<html><body>" + b"\0" * (10 * 1024 * 1024) + b"</body></html>"
+            return self.send(handler, 200, "text/html", gzip.compress(body), encoding="gzip")
+        if path == "/round.html":  # a redirect that never ends
+            return self.send(handler, 302, "text/plain", b"", location="/round.html?again")
         if path == "/slow.html":
             return self.trickle(handler)
         if path == "/busy.jpg":
@@ -148,9 +155,11 @@ class Site:
 
     @staticmethod
     def send(handler: BaseHTTPRequestHandler, status: int, kind: str, body: bytes, *, location: str | None = None,
-             retry_after: str | None = None) -> None:
+             retry_after: str | None = None, encoding: str | None = None) -> None:
         handler.send_response(status)
         handler.send_header("Content-Type", kind)
+        if encoding:
+            handler.send_header("Content-Encoding", encoding)
         handler.send_header("Content-Length", str(len(body)))
         if location:
             handler.send_header("Location", location)

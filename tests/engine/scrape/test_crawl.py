@@ -70,6 +70,8 @@ async def test_crawl_follows_links_to_its_depth_once_each(engine: Engine, owner:
     why = skipped(result, site)
     assert why["/huge.html"] == "too_large"
     assert why["/slow.html"] == "error"  # cut off at the request time cap
+    assert why["/bomb.html"] == "too_large"  # counted as it inflates, cut at the page cap
+    assert why["/round.html"] == "error" and site.hits["/round.html"] == 6  # the first try and 5 redirects
     assert why["/private/page.html"] == "robots"
     assert not any("elsewhere" in url for url in why)  # another site: not followed
     assert result.pages_visited == 3  # /, /a/1.html, /a/2.html: the others were refused or cut off
