@@ -46,6 +46,7 @@ from engine.settings import IngestSettings
 log = logging.getLogger("picsha.scrape")
 
 REPORT_EVERY_S = 0.25
+RESULT_EVERY_S = 2.0  # the partial result grows with every file: written less often than the progress line
 RECENT_LOOKBACK = 50
 ANALYSIS_FOR_LABELS = IngestConfig(auto_tag=True, auto_summarize=True, ocr=True)
 
@@ -173,10 +174,13 @@ class ScrapeService:
         deadline = time.monotonic() + self.settings.max_time_s
         task = asyncio.create_task(crawl.run(start))
         note = None
+        last_result = 0.0
         try:
             while not task.done():
                 await asyncio.wait({task}, timeout=REPORT_EVERY_S)
-                await self._report(ctx, crawl)
+                with_result = time.monotonic() - last_result >= RESULT_EVERY_S
+                await self._report(ctx, crawl, with_result=with_result)
+                last_result = time.monotonic() if with_result else last_result
                 if not task.done() and time.monotonic() > deadline:
                     task.cancel()
                     note = f"stopped at the job's time budget of {self.settings.max_time_s:g} s"
@@ -187,17 +191,19 @@ class ScrapeService:
                 await asyncio.gather(task, return_exceptions=True)
         return note
 
-    async def _report(self, ctx: JobContext, crawl: Crawl) -> None:
-        """Progress, and the result so far; a busy catalog skips one report (the next one says more)."""
+    async def _report(self, ctx: JobContext, crawl: Crawl, *, with_result: bool) -> None:
+        """Progress, and now and then the result so far; a busy catalog skips one report (the next says more)."""
         try:
-            await self._write_progress(ctx, crawl)
+            await self._write_progress(ctx, crawl, with_result=with_result)
         except Busy:
             log.info("scrape %s: progress not written, the catalog is busy", ctx.id)
 
-    async def _write_progress(self, ctx: JobContext, crawl: Crawl) -> None:
+    async def _write_progress(self, ctx: JobContext, crawl: Crawl, *, with_result: bool) -> None:
         tally = crawl.tally
         await ctx.report(message=f"{tally.pages_visited} pages visited, {tally.files_found} files found, "
                                  f"{len(tally.stored)} stored", done=len(tally.stored), total=crawl.request.max_files)
+        if not with_result:
+            return
         partial = self._result(tally, crawl.fetcher.budget, ScrapeStatus.PROCESSING, None)
         await ctx.save(result=partial.model_dump(mode="json"))
 
