@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from engine import Engine
 from engine.auth import Principal
 from engine.scrape.models import ScrapeRequest, ScrapeResult
@@ -103,6 +105,7 @@ async def test_unreachable_site_completes_with_zero_assets_and_says_why(engine: 
     assert result.note is not None and "does not resolve" in result.note
 
 
+@pytest.mark.slow  # runs the offline tagging and caption models
 async def test_ai_labeling_names_each_file_from_its_analysis(engine: Engine, owner: Principal, site: Site) -> None:
     config = {"auto_tag": True, "auto_summarize": True, "ocr": False, "vectorize": False, "safe_search": False}
     result = await scrape(engine, owner, url=site.url("/a/1.html"), ai_labeling=True, config=config)
