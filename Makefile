@@ -4,7 +4,7 @@ PYTHON ?= python3
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 
-.PHONY: install libreoffice serve test bench-ingest bench-render clean tus-js bench-tus mcp-inspector tiktoken-cache bench-tools
+.PHONY: install libreoffice serve test bench-ingest bench-render clean tus-js bench-tus mcp-inspector tiktoken-cache bench-tools bench-scrape
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -64,6 +64,11 @@ bench-tus: install tus-js
 
 bench-ingest: install
 	$(VENV)/bin/python bench/ingest.py
+
+# Scrapy is the baseline only: installed here, never a dependency of Picsha itself.
+bench-scrape: install
+	$(PIP) install --quiet -c constraints.txt -e ".[bench]"
+	$(VENV)/bin/python bench/scrape.py
 
 bench-render: install
 	$(VENV)/bin/python bench/render.py

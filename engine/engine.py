@@ -32,6 +32,7 @@ from engine.jobs.factory import open_jobs
 from engine.places import OfflineGeocoder
 from engine.previews.service import PreviewService
 from engine.render.service import RenderService, thumbnail_params
+from engine.scrape.service import ScrapeService
 from engine.search.service import SearchService
 from engine.settings import Settings
 from engine.storage import BlobStore, open_blob_store
@@ -102,6 +103,7 @@ class Engine:
     pipelines: SavedPipelines
     generation: GenerationService
     documents: DocumentService
+    scrape: ScrapeService
 
     def __init__(self, settings: Settings, *, run_jobs: bool | None = None, warm_up: bool | None = None):
         self.settings = settings
@@ -193,11 +195,14 @@ class Engine:
         self.pipelines = SavedPipelines(self.catalog)
         self.webhooks = WebhookService(catalog=self.catalog, jobs=self.jobs, settings=settings.webhooks,
                                        outbound=OutboundPolicy.of(settings.ingest))
+        self.scrape = ScrapeService(settings=settings.scrape, ingest_settings=settings.ingest, catalog=self.catalog,
+                                    jobs=self.jobs, ingest=self.ingest, assets=self.assets, enrich=self.enrich,
+                                    work_dir=self.work_dir)
         self.generation = GenerationService(settings=settings.generate, ingest=self.ingest, ledger=self.ledger,
                                             jobs=self.jobs)
         self._closers.append(self.generation.close)
         self.jobs.declare([self.enrich.job_kind(), self.events.job_kind(), self.webhooks.job_kind(),
-                           self.generation.job_kind(), self.documents.job_kind(),
+                           self.generation.job_kind(), self.documents.job_kind(), self.scrape.job_kind(),
                            *self.imaging.job_kinds()], on_finished=self._job_finished)
         self.events.route([self.render.subscriber(), self.enrich.subscriber(), self.enrich.gave_up_subscriber(),
                            self.webhooks.subscriber()])
@@ -220,7 +225,8 @@ class Engine:
     async def _upkeep(self) -> None:
         while True:
             await asyncio.sleep(self.settings.jobs.upkeep_interval_s)
-            for name, step in (("purge finished jobs", self.jobs.purge), ("collect blobs", self.assets.blobs.collect_due)):
+            for name, step in (("purge finished jobs", self.jobs.purge), ("collect blobs", self.assets.blobs.collect_due),
+                               ("start due scrape schedules", self.scrape.schedules.run_due)):
                 try:
                     await step()
                 except Exception:  # the next round tries again

@@ -18,6 +18,7 @@ class IdPrefix(StrEnum):
     DERIVATIVE = "dv"
     USAGE = "ue"
     WEBHOOK = "wh"
+    SCHEDULE = "sch"
     DELIVERY = "msg"  # a webhook delivery; its id is the Standard Webhooks "webhook-id"
 
 

@@ -8,6 +8,7 @@ embedded server with all data under ``data_dir``.
 from __future__ import annotations
 
 from enum import StrEnum
+from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Annotated
 
@@ -23,6 +24,7 @@ from engine.documents.settings import DocumentSettings
 from engine.media.archive import ArchiveLimits
 from engine.previews.settings import PreviewSettings
 from engine.render.settings import RenderSettings
+from engine.scrape.settings import ScrapeSettings
 from engine.search.settings import SearchSettings
 from engine.uploads.settings import UploadSettings
 from engine.webhooks.settings import WebhookSettings
@@ -77,6 +79,11 @@ class IngestSettings(BaseModel):
         default_factory=lambda: [80, 443], min_length=1,
         description="Ports URL fetches and webhooks may connect to. Not checked when fetch_allow_private is on "
         "(a private network's services listen on any port).",
+    )
+    fetch_allowed_networks: list[IPv4Network | IPv6Network] = Field(
+        default_factory=list,
+        description="Private networks URL fetches, scrapes and webhooks may reach although fetch_allow_private is "
+        "off, e.g. ['192.168.1.20/32'] for one LAN host; ports are still checked.",
     )
     thumbnail_px: int = Field(default=256, ge=16, le=2048)
     path_roots: list[Path] = Field(
@@ -175,6 +182,7 @@ class Settings(BaseSettings):
     imaging: ImagingSettings = Field(default_factory=ImagingSettings)
     generate: GenerateSettings = Field(default_factory=GenerateSettings)
     documents: DocumentSettings = Field(default_factory=DocumentSettings)
+    scrape: ScrapeSettings = Field(default_factory=ScrapeSettings)
 
     def catalog_url(self) -> str:
         return self.catalog.url or f"sqlite+aiosqlite:///{(self.data_dir / 'catalog.db').resolve()}"

@@ -38,11 +38,11 @@ class UploadAssetInput(BaseModel):
     filename: str | None = Field(default=None, min_length=1, max_length=255, description="Name for base64 data, e.g. 'cat.jpg'.")
     path: str | None = Field(
         default=None, max_length=4096,
-        description="A local file (stdio only), inside your MCP roots or the home folder; hidden files refused.",
+        description="A local file (stdio only) in your MCP roots or home folder.",
     )
     upload_id: str | None = Field(
         default=None, max_length=80, pattern=r"^up_[A-Za-z0-9]+$",
-        description="A finished resumable (TUS) upload's id (up_...); its options came with the upload.",
+        description="A finished resumable upload's id.",
     )
     config: IngestConfig | None = Field(default=None, description="Which analyses run; omitted = server defaults.")
     tags: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
@@ -52,11 +52,11 @@ class UploadAssetInput(BaseModel):
     description: str | None = Field(default=None, max_length=TEXT_FIELD_MAX, description="Free text, searchable.")
     on_duplicate: OnDuplicate = Field(
         default=OnDuplicate.KEEP,
-        description="Same bytes already stored: keep = store again (duplicate_of names the first), reuse = return it.",
+        description="Same bytes stored before: keep = store again (duplicate_of names it), reuse = return it.",
     )
     wait_s: int = Field(
         default=0, ge=0, le=MAX_WAIT_S,
-        description="Wait up to this many seconds for the analyses (tags, caption, OCR, vectors), with progress.",
+        description="Wait this long for the analyses, with progress.",
     )
 
     def options(self) -> IngestOptions:

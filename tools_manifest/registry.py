@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tools_manifest import assets, generation, imaging, jobs, pipelines, render, search, usage
+from tools_manifest import assets, generation, imaging, jobs, pipelines, render, scrape, search, usage
 from tools_manifest.spec import ToolSpec
 
 GROUPS = [
@@ -15,6 +15,7 @@ GROUPS = [
     jobs,
     imaging,
     generation,
+    scrape,
     pipelines,
 ]
 

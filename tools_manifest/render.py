@@ -107,9 +107,8 @@ TOOLS: list[ToolSpec[Any, Any]] = [
         description=(
             "Resize, crop, convert or watermark an image (or a PDF page) on the fly. Returns a signed URL of the "
             "render, its size and format, a picsha:// resource link and a preview (preview: none for just the "
-            "link). Also takes rotate (90s), flip (h|v|both), blur, sharpen, bg (#hex), strip, focus [x,y], "
-            "watermark (text), watermark_asset, watermark_position, watermark_opacity, watermark_size, "
-            "watermark_scale."
+            "link). Also takes rotate, flip (h|v|both), blur, sharpen, bg, strip, focus [x,y] and watermark "
+            "(text; watermark_asset, _position, _opacity, _size, _scale)."
         ),
         example={"id": "as_2x9Kq", "w": 256, "h": 256, "fit": "cover", "format": "webp"},
         input=RenderAssetInput,

@@ -25,6 +25,9 @@ async def get_usage(engine: Engine, principal: Principal, _given: NoInput) -> Us
 TOOLS: list[ToolSpec[Any, Any]] = [
     ToolSpec(
         id="get_usage",
+        # Not in the default list: every answer that costs names its cost (an asset's cost, a generation's
+        # cost), and the month's total is an operator's question (REST /v1/usage); still callable by name.
+        listed=False,
         title="Get usage",
         description="This month's spend for the account, read from the usage ledger: total_spend in USD and "
         "a breakdown (storage_gb, ai_operations, bandwidth_gb).",

@@ -300,6 +300,36 @@ def _m007_saved_pipelines(conn: Connection) -> None:
     ).create(conn)
 
 
+def _m008_scrape_schedules(conn: Connection) -> None:
+    """Recurring scrapes, each period claimed by one process through ``next_run``; and the content hashes a
+    schedule's runs stored, so a run stores only what is new."""
+    ts = sa.DateTime(timezone=True)
+    md = sa.MetaData()
+    sa.Table(
+        "scrape_schedules", md,
+        sa.Column("id", sa.String(40), primary_key=True),
+        sa.Column("account_id", sa.String(40), nullable=False, index=True),
+        sa.Column("name", sa.String(200), nullable=False),
+        sa.Column("url", sa.String(2048), nullable=False),
+        sa.Column("schedule", sa.String(100), nullable=False),
+        sa.Column("cron", sa.String(100), nullable=False),
+        sa.Column("request", sa.JSON, nullable=False),
+        sa.Column("enabled", sa.Boolean, nullable=False),
+        sa.Column("next_run", ts, nullable=False),
+        sa.Column("last_run_at", ts, nullable=True),
+        sa.Column("last_job_id", sa.String(40), nullable=True),
+        sa.Column("created_at", ts, nullable=False),
+        sa.Index("ix_scrape_schedules_enabled_next_run", "enabled", "next_run"),
+    )
+    sa.Table(
+        "scrape_schedule_seen", md,
+        sa.Column("schedule_id", sa.String(40), sa.ForeignKey("scrape_schedules.id", ondelete="CASCADE"),
+                  primary_key=True),
+        sa.Column("sha256", sa.String(64), primary_key=True),
+    )
+    md.create_all(conn)
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("initial", _m001_initial),
     ("uploads_and_size_index", _m002_uploads_and_size_index),
@@ -308,6 +338,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("taken_at", _m005_taken_at),
     ("asset_cost_totals", _m006_asset_cost_totals),
     ("saved_pipelines", _m007_saved_pipelines),
+    ("scrape_schedules", _m008_scrape_schedules),
 ]
 
 

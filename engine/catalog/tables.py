@@ -215,3 +215,29 @@ pipelines = sa.Table(
     sa.Column("steps", sa.JSON, nullable=False),  # [{"toolId": ..., "settings": {...}}, ...]
     sa.Column("created_at", Timestamp, nullable=False),
 )
+
+scrape_schedules = sa.Table(
+    "scrape_schedules",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("account_id", sa.String(40), nullable=False, index=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("url", sa.String(2048), nullable=False),
+    sa.Column("schedule", sa.String(100), nullable=False),
+    sa.Column("cron", sa.String(100), nullable=False),
+    sa.Column("request", sa.JSON, nullable=False),
+    sa.Column("enabled", sa.Boolean, nullable=False),
+    # The next period's start; a process claims the period by moving it on with a conditional UPDATE.
+    sa.Column("next_run", Timestamp, nullable=False),
+    sa.Column("last_run_at", Timestamp, nullable=True),
+    sa.Column("last_job_id", sa.String(40), nullable=True),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Index("ix_scrape_schedules_enabled_next_run", "enabled", "next_run"),
+)
+
+scrape_schedule_seen = sa.Table(
+    "scrape_schedule_seen",
+    metadata,
+    sa.Column("schedule_id", sa.String(40), sa.ForeignKey("scrape_schedules.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("sha256", sa.String(64), primary_key=True),
+)

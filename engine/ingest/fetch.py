@@ -48,10 +48,19 @@ class OutboundPolicy:
 
     allow_private: bool = False
     allowed_ports: frozenset[int] = frozenset({80, 443})
+    allowed_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
 
     @classmethod
     def of(cls, settings: IngestSettings) -> OutboundPolicy:
-        return cls(allow_private=settings.fetch_allow_private, allowed_ports=frozenset(settings.fetch_allowed_ports))
+        return cls(allow_private=settings.fetch_allow_private, allowed_ports=frozenset(settings.fetch_allowed_ports),
+                   allowed_networks=tuple(settings.fetch_allowed_networks))
+
+    def admits(self, address: str) -> bool:
+        """Whether a connection to this resolved address may be made."""
+        if address_allowed(address, allow_private=self.allow_private):
+            return True
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+        return any(ip in network for network in self.allowed_networks) and not ip.is_multicast
 
     def port_allowed(self, port: int) -> bool:
         # A private network's services listen on any port: allowing private addresses allows every port.
@@ -105,7 +114,7 @@ class GuardedNetworkBackend(httpcore2.AsyncNetworkBackend):
         addresses = [str(info[4][0]) for info in infos]
         if not addresses:
             raise HostUnresolvable("the host name does not resolve")
-        refused = [a for a in addresses if not address_allowed(a, allow_private=self.policy.allow_private)]
+        refused = [a for a in addresses if not self.policy.admits(a)]
         if refused:
             log.warning("outbound connection to %r refused: it resolves to %s", host, ", ".join(refused))
             raise AddressNotAllowed("the address is not allowed")

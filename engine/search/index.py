@@ -130,6 +130,8 @@ class SearchIndex:
         self._open_lock = asyncio.Lock()
         self._tables: dict[str, Any] = {}
         self._pending: Counter[str] = Counter()  # writes since the last maintenance, per account
+        self._waiting: list[tuple[IndexRow, bool, Any, asyncio.Future[None]]] = []  # upserts for the next write
+        self._writer: asyncio.Task[None] | None = None
         # Called with an account id once its table was given the ADDED_COLUMNS: the caller writes the true
         # values over the defaults (the engine: the catalog's taken times).
         self.on_upgrade: Callable[[str], Awaitable[None]] | None = None
@@ -315,22 +317,64 @@ class SearchIndex:
                 "clip_vec": row["clip_vec"] if row["has_clip_vec"] else None}
 
     async def upsert(self, row: IndexRow, *, keep_vectors: bool = True) -> None:
-        """Insert or replace one asset; a vector left ``None`` keeps the one already indexed."""
+        """Insert or replace one asset; a vector left ``None`` keeps the one already indexed.
+
+        Upserts that arrive while another is being written wait for the next write and go in it together (one
+        ``merge_insert`` per account): a commit costs the same for one row as for many, so a bulk ingest does
+        not pay one per asset."""
         if row.clip_vec is not None and len(row.clip_vec) != self.clip_dim:
             raise ValueError(f"CLIP vectors here have {self.clip_dim} dimensions, got {len(row.clip_vec)}")
         table = await self.table_for(row.account_id, create=True)
         wanted = keep_vectors and (row.text_vec is None or row.clip_vec is None)
+        written: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((row, wanted, table, written))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_waiting(), name="picsha-index-upserts")
+        await asyncio.shield(written)  # a caller that stops waiting does not stop the others' write
+
+    async def _write_waiting(self) -> None:
+        async with self._write_lock:
+            while self._waiting:
+                batch, self._waiting = self._waiting, []
+                by_account: dict[str, list[tuple[IndexRow, bool, Any, asyncio.Future[None]]]] = {}
+                for item in batch:
+                    by_account.setdefault(item[0].account_id, []).append(item)
+                for account_id, items in by_account.items():
+                    await self._write_upserts(account_id, items)
+
+    async def _write_upserts(self, account_id: str, items: list[tuple[IndexRow, bool, Any, asyncio.Future[None]]]) -> None:
+        table = items[0][2]
+        latest = {row.id: (row, wanted) for row, wanted, _table, _done in items}  # one asset twice: the last wins
 
         async def write() -> None:
-            if wanted:
+            keep_ids = [asset_id for asset_id, (_row, wanted) in latest.items() if wanted]
+            kept: dict[str, dict[str, Any]] = {}
+            if keep_ids:
                 await table.checkout_latest()  # the vectors kept are the latest, whichever process wrote them
-            record = self.to_record(row, await self.stored_vectors(row.account_id, row.id) if wanted else None)
+                kept = await self._stored_vectors_of(table, keep_ids)
+            records = [self.to_record(row, kept.get(asset_id, {}) if wanted else None)
+                       for asset_id, (row, wanted) in latest.items()]
             await (table.merge_insert("id").when_matched_update_all().when_not_matched_insert_all()
-                   .execute(pa.Table.from_pylist([record], schema=self.schema)))
+                   .execute(pa.Table.from_pylist(records, schema=self.schema)))
 
-        async with self._write_lock:
-            await with_conflict_retries(write, table=table, what=f"upsert {row.id}")
-            self._pending[row.account_id] += 1
+        try:
+            await with_conflict_retries(write, table=table, what=f"upsert {len(latest)} rows")
+        except Exception as error:
+            for *_rest, done in items:
+                if not done.done():
+                    done.set_exception(error)
+            return
+        self._pending[account_id] += len(latest)
+        for *_rest, done in items:
+            if not done.done():
+                done.set_result(None)
+
+    async def _stored_vectors_of(self, table: Any, asset_ids: list[str]) -> dict[str, dict[str, Any]]:
+        found = await (table.query().where(_id_in(asset_ids))
+                       .select(["id", "has_text_vec", "text_vec", "has_clip_vec", "clip_vec"])
+                       .limit(len(asset_ids)).to_list())
+        return {row["id"]: {"text_vec": row["text_vec"] if row["has_text_vec"] else None,
+                            "clip_vec": row["clip_vec"] if row["has_clip_vec"] else None} for row in found}
 
     async def add_many(self, records: list[dict[str, Any]]) -> None:
         """Bulk append of ready-made records, any mix of accounts (rebuilds and benchmarks)."""

