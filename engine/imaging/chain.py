@@ -90,6 +90,8 @@ def _write(picture: Picture, quality: int | None) -> bytes:
     ctx = RenderContext(params=params, source=Source(path=Path(picture.filename), format=encoding.format, image=image),
                         settings=_FINISH_SETTINGS, output_format=encoding.format)
     ctx.image = image
+    if image.get_typeof("page-height"):  # an animation (frames stacked): written as one, not as a tall strip
+        ctx.frames = max(1, image.height // image.get("page-height"))
     render_pipeline.finish(ctx)
     return ctx.data
 
@@ -151,10 +153,12 @@ def sniffed(path: Path, filename: str) -> ToolFile:
 def check_inputs(operation: Operation[Any], files: Sequence[ToolFile], tool_id: str, *, max_files: int) -> None:
     """Count and kinds of the files a tool is given (400 naming what it takes)."""
     count = len(files)
-    wanted = {Takes.ONE: (1, 1), Takes.TWO: (2, 2), Takes.MANY: (2, max_files)}[operation.takes]
+    fewest = operation.min_files
+    wanted = {Takes.NONE: (0, 1), Takes.ONE: (1, 1), Takes.TWO: (2, 2), Takes.MANY: (fewest, max_files)}[operation.takes]
     if not wanted[0] <= count <= wanted[1]:
-        says = {Takes.ONE: "one file", Takes.TWO: "two files (the image, then the second file)",
-                Takes.MANY: f"2 to {max_files} files"}[operation.takes]
+        says = {Takes.NONE: "no file (or one optional file)", Takes.ONE: "one file",
+                Takes.TWO: "two files (the image, then the second file)",
+                Takes.MANY: f"{fewest} to {max_files} files"}[operation.takes]
         raise InvalidInput(f"{tool_id} takes {says}; it was given {count}.", code="tool_input_count", takes=operation.takes.value)
     for file in files:
         if file.format not in operation.formats:

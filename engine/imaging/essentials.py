@@ -161,7 +161,8 @@ def _region(settings: CropSettings, src_w: int, src_h: int) -> tuple[int, int, i
     return left, top, w, h
 
 
-def _mask(image: pyvips.Image, shape: CropShape, radius: int) -> pyvips.Image:
+def shape_mask(image: pyvips.Image, shape: CropShape, radius: int) -> pyvips.Image:
+    """The image (sRGB) with everything outside the circle or rounded rectangle made transparent."""
     w, h = image.width, image.height
     figure = (f'<ellipse cx="{w / 2}" cy="{h / 2}" rx="{w / 2}" ry="{h / 2}" fill="#fff"/>' if shape is CropShape.CIRCLE
               else f'<rect width="{w}" height="{h}" rx="{min(radius, w // 2, h // 2)}" fill="#fff"/>')
@@ -179,7 +180,7 @@ def crop(items: Sequence[Item], settings: CropSettings, bench: Workbench) -> Pic
     cropped = render_on(item, RenderParams(crop=region), bench)
     if settings.shape is CropShape.RECTANGLE:
         return cropped
-    masked = cropped.with_image(_mask(cropped.image, settings.shape, settings.radius))
+    masked = cropped.with_image(shape_mask(cropped.image, settings.shape, settings.radius))
     fmt = masked.encoding.format
     return masked.with_encoding(format="png") if fmt in ("jpeg", "gif") else masked  # keep the transparency
 
