@@ -7,12 +7,13 @@ generated documents all read this list.
 
 from __future__ import annotations
 
-from tools_manifest.image_tools import essentials, optimization
+from tools_manifest.image_tools import essentials, optimization, utilities
 from tools_manifest.image_tools.spec import Category, ImageToolSpec
 
 CATEGORIES = [
     essentials,
     optimization,
+    utilities,
 ]
 
 
