@@ -50,7 +50,7 @@ def render_on(item: Item, params: RenderParams, bench: Workbench) -> Picture:
     try:
         render_pipeline.transform(ctx)
     except pyvips.Error as error:
-        raise _undecodable(error) from error
+        raise undecodable(error) from error
     return picture_of(ctx.img)
 
 
@@ -136,7 +136,7 @@ def _fit_target(picture: Picture, target: int) -> bytes:
     return tried[max(fitting)] if fitting else tried[min(tried, key=lambda q: len(tried[q]))]
 
 
-def _undecodable(error: pyvips.Error) -> PicshaError:
+def undecodable(error: pyvips.Error) -> PicshaError:
     return PicshaError("The image could not be decoded; it may be damaged.", code="tool_input_unreadable", status=422,
                        detail=str(error).splitlines()[0][:200])
 

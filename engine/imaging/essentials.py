@@ -9,7 +9,7 @@ import pyvips
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from engine.errors import InvalidInput
-from engine.imaging.chain import render_on
+from engine.imaging.chain import render_on, undecodable
 from engine.imaging.items import Gives, Item, Picture, Takes
 from engine.imaging.operation import Operation, Wants, Workbench
 from engine.render.colour import rgba
@@ -30,7 +30,10 @@ def size_of(item: Item, bench: Workbench) -> tuple[int, int]:
         return item.image.width, item.image.height
     ctx = RenderContext(params=RenderParams(), source=Source(path=item.path, format=item.format),
                         settings=bench.render, output_format="png")
-    inspect_source(ctx)
+    try:
+        inspect_source(ctx)
+    except pyvips.Error as error:  # a header libvips cannot parse: a damaged file, not a server fault
+        raise undecodable(error) from error
     return ctx.full
 
 

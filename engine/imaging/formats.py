@@ -54,6 +54,7 @@ def svg_to_raster(items: Sequence[Item], settings: SvgSettings, bench: Workbench
         natural_w, natural_h = size_of(file, bench)  # header only, checked against the input pixel limit
         factor = settings.scale * settings.dpi / 72
         width, height = max(1, round(natural_w * factor)), max(1, round(natural_h * factor))
+        _within_side(width, height, "lower scale or dpi, or give width/height")
     # the render rasterises the SVG at the output size (vector sharp), refusing outputs over the pixel limit
     picture = render_on(file, RenderParams(w=width, h=height, fit=Fit.INSIDE), bench)
     image = picture.image
@@ -61,6 +62,12 @@ def svg_to_raster(items: Sequence[Item], settings: SvgSettings, bench: Workbench
         fill = rgba(colour(settings.background, "background"))
         image = image.flatten(background=fill[: image.bands - 1] if image.bands > 2 else fill[:1]).cast("uchar")
     return picture.with_image(image).with_encoding(format=settings.format.value)
+
+
+def _within_side(width: int, height: int, advice: str) -> None:
+    if max(width, height) > MAX_SIDE:
+        raise InvalidInput(f"The output would be {width}x{height} pixels; at most {MAX_SIDE} a side: {advice}.",
+                           code="tool_settings_invalid", valid=f"at most {MAX_SIDE} pixels a side")
 
 
 SVG_TO_RASTER = Operation(settings=SvgSettings, takes=Takes.ONE, gives=Gives.FILE, apply=svg_to_raster,
@@ -231,6 +238,7 @@ def pdf_to_image(items: Sequence[Item], settings: PdfToImageSettings, bench: Wor
         width_pt, height_pt = page_size(file.path, page)
         scale = settings.dpi / 72
         width, height = max(1, round(width_pt * scale)), max(1, round(height_pt * scale))
+        _within_side(width, height, f"use dpi {max(1, MAX_SIDE * 72 // max(width_pt, height_pt))} or less")
         picture = render_on(file, RenderParams(page=page, w=width, h=height, fit=Fit.FILL), bench)
         named = Picture(picture.image, f"{stem}-{page}.pdf", Encoding(settings.format.value, quality=settings.quality))
         images.append(encode(named))  # written at once: one page's pixels held at a time

@@ -16,7 +16,7 @@ import pyvips
 from PIL import Image
 from pydantic import Field
 
-from engine.errors import InvalidInput
+from engine.errors import InvalidInput, PicshaError
 from engine.imaging.chain import decode, encode, render_on
 from engine.imaging.essentials import MAX_SIDE, CropShape, Settings, colour, shape_mask, size_of
 from engine.imaging.items import EXTENSIONS, MEDIA_TYPES, Gives, ImageFile, Item, Picture, Takes, ToolFile
@@ -179,7 +179,7 @@ class PdfFit(StrEnum):
 
 _FIT_MODES = {PdfFit.CONTAIN: img2pdf.FitMode.into, PdfFit.COVER: img2pdf.FitMode.fill,
               PdfFit.FILL: img2pdf.FitMode.exact, PdfFit.SHRINK: img2pdf.FitMode.shrink}
-_EMBEDDED_AS_IS = ("jpeg", "png", "tiff")  # img2pdf copies JPEG data untouched; PNG/TIFF stay lossless
+_EMBEDDED_AS_IS = ("jpeg", "png")  # img2pdf copies JPEG data untouched; PNG stays lossless (a TIFF may hide pages)
 
 
 class ImageToPdfSettings(Settings):
@@ -201,9 +201,12 @@ def image_to_pdf(items: Sequence[Item], settings: ImageToPdfSettings, bench: Wor
                                         auto_orient=settings.orientation is Orientation.AUTO)
     try:
         data = img2pdf.convert(pages, layout_fun=layout, rotation=img2pdf.Rotation.ifvalid)
-    except (img2pdf.ImageOpenError, img2pdf.PdfTooLargeError, img2pdf.NegativeDimensionError, ValueError) as error:
+    except (img2pdf.PdfTooLargeError, img2pdf.NegativeDimensionError) as error:
         raise InvalidInput(f"The PDF could not be laid out: {error}. Try a smaller margin or another fitMode.",
                            code="tool_settings_invalid") from error
+    except Exception as error:  # img2pdf's parsers raise plain exceptions on files they cannot embed
+        raise PicshaError("An image could not be put into the PDF; it may be damaged.", code="tool_input_unreadable",
+                          status=422, detail=str(error)[:200]) from error
     first = items[0]
     return ImageFile(data, f"{Path(first.filename).stem or 'images'}.pdf", MEDIA_TYPES["pdf"])
 
@@ -216,7 +219,7 @@ def _fit_layout(margin: float) -> Callable[..., tuple[float, float, float, float
 
 
 def _pdf_ready(item: Item, bench: Workbench) -> bytes:
-    """JPEG, PNG and TIFF files as they are (checked against the pixel limit); anything else as lossless PNG."""
+    """JPEG and PNG files as they are (checked against the pixel limit); anything else as lossless PNG."""
     if isinstance(item, ToolFile) and item.format in _EMBEDDED_AS_IS:
         size_of(item, bench)  # header only: refuses a decompression bomb before img2pdf reads it
         data = item.path.read_bytes()

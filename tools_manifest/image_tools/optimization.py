@@ -36,7 +36,7 @@ TOOLS = [
     ),
     ImageToolSpec(
         id="image-to-pdf", title="Image to PDF", category=Category.OPTIMIZATION, operation=ops.IMAGE_TO_PDF,
-        cost=RENDER_COST, library="img2pdf (JPEG embedded untouched, PNG/TIFF lossless)",
+        cost=RENDER_COST, library="img2pdf (JPEG embedded untouched, others lossless)",
         description="One PDF page per image, in order: pageSize (or fit), orientation, margin in points, fitMode.",
         example={"pageSize": "A4", "orientation": "auto", "margin": 36, "fitMode": "contain"},
     ),

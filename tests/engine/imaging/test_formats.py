@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
 import pyvips
+from PIL import Image
 from pydantic import ValidationError
 
 from engine.errors import InvalidInput, PicshaError
@@ -71,6 +73,9 @@ def test_svg_to_raster_refuses_huge_outputs(stage: Stage, run_tool: RunTool) -> 
     with pytest.raises(PicshaError) as refused:
         run_tool("svg-to-raster", [stage(FLAG_SVG, "flag.svg")], {"width": 4000}, workbench=small_limits)
     assert refused.value.code == "render_output_too_large"
+    with pytest.raises(InvalidInput) as sided:
+        run_tool("svg-to-raster", [stage(FLAG_SVG, "flag.svg")], {"scale": 20, "dpi": 600})
+    assert "at most 8192" in sided.value.message
     with pytest.raises(PicshaError):
         run_tool("svg-to-raster", [stage(solid(10, 10, [0, 0, 0]).write_to_buffer(".png"), "x.png")], {})
 
@@ -151,3 +156,8 @@ def test_pdf_to_image_pages_and_bounds(stage: Stage, run_tool: RunTool) -> None:
     with pytest.raises(PicshaError) as too_big:
         run_tool("pdf-to-image", [document], {"dpi": 600}, workbench=Workbench(render=RenderSettings(max_output_pixels=10**6)))
     assert too_big.value.code == "render_output_too_large"
+    poster = io.BytesIO()
+    Image.new("RGB", (100, 100), (9, 9, 9)).save(poster, "PDF", resolution=3.6)  # a 2000-point square page
+    with pytest.raises(InvalidInput) as sided:
+        run_tool("pdf-to-image", [stage(poster.getvalue(), "poster.pdf")], {"dpi": 600})
+    assert "use dpi 294 or less" in sided.value.message

@@ -11,7 +11,7 @@ import pyvips
 import zxingcpp
 from pydantic import BaseModel, ValidationError
 
-from engine.errors import InvalidInput
+from engine.errors import InvalidInput, PicshaError
 from engine.imaging import ImageFile
 from tests.engine.imaging.conftest import RunTool, Stage, decoded
 from tests.factories import image_bytes, jpeg_with_exif
@@ -136,3 +136,11 @@ def test_image_to_base64(stage: Stage, run_tool: RunTool) -> None:
     plain = answer(run_tool("image-to-base64", [png], {"format": "plain", "mimeType": "image/webp"}))
     converted = pyvips.Image.new_from_buffer(base64.b64decode(plain["data"]), "")
     assert plain["mimeType"] == "image/webp" and converted.get("vips-loader").startswith("webp") and converted.width == 40
+
+
+def test_damaged_files_are_a_clear_422(stage: Stage, run_tool: RunTool) -> None:
+    cut = stage(image_bytes(200, 200)[:300], "cut.jpg")  # the header itself is cut short
+    for tool in ("info", "barcode-read", "color-palette", "image-to-base64"):
+        with pytest.raises(PicshaError) as damaged:
+            run_tool(tool, [cut], {})
+        assert (damaged.value.code, damaged.value.status) == ("tool_input_unreadable", 422), tool
