@@ -17,6 +17,7 @@ from engine.imaging.chain import render_on
 from engine.imaging.essentials import Settings, colour, size_of
 from engine.imaging.items import Encoding, Gives, Item, Picture, Takes
 from engine.imaging.operation import Operation, Wants, Workbench
+from engine.imaging.utilities import still
 from engine.render.colour import rgba
 from engine.render.params import Fit, RenderParams
 
@@ -69,7 +70,7 @@ def qr_generate(items: Sequence[Item], settings: QrSettings, bench: Workbench) -
 def _with_logo(code: pyvips.Image, logo: Item, paper: list[int], bench: Workbench) -> pyvips.Image:
     """The logo centred on a pad of the light colour, within ``LOGO_SHARE`` of the side."""
     box = max(1, round(code.width * LOGO_SHARE))
-    mark = render_on(logo, RenderParams(w=box, h=box, fit=Fit.INSIDE), bench).image
+    mark = still(render_on(logo, RenderParams(w=box, h=box, fit=Fit.INSIDE), bench).image)
     if mark.interpretation != "srgb" or mark.format != "uchar":
         mark = mark.colourspace("srgb").cast("uchar")
     if not mark.hasalpha():
@@ -110,8 +111,8 @@ class FoundCodes(BaseModel):
 def barcode_read(items: Sequence[Item], settings: BarcodeReadSettings, bench: Workbench) -> FoundCodes:
     item = items[0]
     large = max(size_of(item, bench)) > MAX_READ_SIDE
-    image = render_on(item, RenderParams(w=MAX_READ_SIDE, h=MAX_READ_SIDE, fit=Fit.INSIDE) if large else RenderParams(),
-                      bench).image
+    image = still(render_on(item, RenderParams(w=MAX_READ_SIDE, h=MAX_READ_SIDE, fit=Fit.INSIDE) if large
+                            else RenderParams(), bench).image)
     if image.interpretation not in ("srgb", "b-w") or image.format != "uchar":
         image = image.colourspace("srgb").cast("uchar")
     if image.hasalpha():

@@ -20,6 +20,7 @@ from engine.imaging.chain import decode, encode, render_on
 from engine.imaging.essentials import MAX_SIDE, Settings, colour, size_of
 from engine.imaging.items import MEDIA_TYPES, Encoding, Gives, ImageFile, Item, Picture, Takes, ToolFile, with_extension
 from engine.imaging.operation import Operation, Wants, Workbench
+from engine.imaging.utilities import still
 from engine.media.pdf import UnreadablePdf, open_pdf
 from engine.render.colour import rgba
 from engine.render.params import Fit, Position, RenderParams
@@ -102,7 +103,7 @@ def vectorize(items: Sequence[Item], settings: VectorizeSettings, bench: Workben
     item = items[0]
     large = max(size_of(item, bench)) > MAX_TRACE_SIDE
     params = RenderParams(w=MAX_TRACE_SIDE, h=MAX_TRACE_SIDE, fit=Fit.INSIDE) if large else RenderParams()
-    image = render_on(item, params, bench).image
+    image = still(render_on(item, params, bench).image)
     if image.interpretation != "srgb" or image.format != "uchar":
         image = image.colourspace("srgb").cast("uchar")
     if settings.colorMode is ColorMode.BW:

@@ -22,6 +22,7 @@ from engine.imaging.essentials import MAX_SIDE, CropShape, Settings, colour, sha
 from engine.imaging.items import EXTENSIONS, MEDIA_TYPES, Gives, ImageFile, Item, Picture, Takes, ToolFile
 from engine.imaging.metadata import Fields, write_fields
 from engine.imaging.operation import Operation, Wants, Workbench
+from engine.imaging.utilities import still
 from engine.render.colour import rgba
 from engine.render.params import Fit, RenderParams
 
@@ -272,7 +273,7 @@ def favicon(items: Sequence[Item], settings: FaviconSettings, bench: Workbench) 
 def _icon(item: Item, settings: FaviconSettings, background: list[int], bench: Workbench) -> pyvips.Image:
     """The 512-pixel square: the image fitted inside the padding, centred on the background, corners cut."""
     inner = max(1, round(MASTER * (1 - 2 * settings.padding / 100)))
-    image = render_on(item, RenderParams(w=inner, h=inner, fit=Fit.INSIDE), bench).image
+    image = still(render_on(item, RenderParams(w=inner, h=inner, fit=Fit.INSIDE), bench).image)
     if image.interpretation != "srgb" or image.format != "uchar":
         image = image.colourspace("srgb").cast("uchar")
     if not image.hasalpha():

@@ -23,8 +23,18 @@ MAX_EXIF_FIELDS = 100
 MAX_EXIF_VALUE = 200
 
 
+def still(image: pyvips.Image) -> pyvips.Image:
+    """The first frame of an animation (frames are stacked, ``page-height`` apart); a still image as it is."""
+    if not image.get_typeof("page-height") or image.get("page-height") >= image.height:
+        return image
+    first = image.crop(0, 0, image.width, image.get("page-height")).copy()
+    first.remove("page-height")
+    return first
+
+
 def rgb_pixels(image: pyvips.Image) -> np.ndarray:
-    """An 8-bit sRGB copy as a height x width x 3 array (transparency flattened onto white)."""
+    """An 8-bit sRGB copy of the first frame as a height x width x 3 array (transparency flattened onto white)."""
+    image = still(image)
     if image.interpretation not in ("srgb", "b-w") or image.format != "uchar":
         image = image.colourspace("srgb").cast("uchar")
     if image.hasalpha():
@@ -128,7 +138,7 @@ class Similarity(BaseModel):
 def compare(items: Sequence[Item], settings: CompareSettings, bench: Workbench) -> Picture | Similarity:
     first, second = items[0], items[1]
     assert isinstance(first, Picture) and isinstance(second, Picture)
-    a, b = _comparable(first.image), _comparable(second.image)
+    a, b = _comparable(still(first.image)), _comparable(still(second.image))
     resized = b.thumbnail_image(a.width, height=a.height, size="force") if (a.width, a.height) != (b.width, b.height) else b
     difference = (a - resized).abs()
     largest = difference[0]

@@ -161,3 +161,16 @@ def test_pdf_to_image_pages_and_bounds(stage: Stage, run_tool: RunTool) -> None:
     with pytest.raises(InvalidInput) as sided:
         run_tool("pdf-to-image", [stage(poster.getvalue(), "poster.pdf")], {"dpi": 600})
     assert "use dpi 294 or less" in sided.value.message
+
+
+def test_still_image_tools_read_an_animation_s_first_frame(gif, run_tool: RunTool) -> None:
+    icons = run_tool("favicon", [gif], {})
+    assert isinstance(icons, list)
+    big = decoded(next(icon for icon in icons if icon.filename == "android-chrome-512x512.png"))
+    assert (big.width, big.height) == (512, 512) and big.getpoint(256, 256)[:3] == COLOURS[0]
+    palette = run_tool("color-palette", [gif], {"count": 1})
+    assert palette.model_dump()["colors"][0]["name"] == "red"  # type: ignore[union-attr]
+    traced = pyvips.Image.svgload_buffer(one(run_tool("vectorize", [gif], {})).data)
+    assert (traced.width, traced.height) == (40, 30)
+    kept = frames_of(one(run_tool("optimize-for-web", [gif], {})))  # a format that animates keeps the frames
+    assert kept.get("n-pages") == 4 and kept.get("vips-loader").startswith("webp")
