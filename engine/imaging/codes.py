@@ -33,6 +33,18 @@ class ErrorLevel(StrEnum):
     H = "H"
 
 
+class DotStyle(StrEnum):
+    SQUARE = "square"
+    ROUNDED = "rounded"
+    DOTS = "dots"
+
+
+class CornerStyle(StrEnum):
+    SQUARE = "square"
+    ROUNDED = "rounded"
+    CIRCLE = "circle"
+
+
 class QrSettings(Settings):
     data: str = Field(min_length=1, max_length=MAX_QR_DATA, description="Text or URL to encode.")
     size: int = Field(default=512, ge=64, le=4096, description="Width and height, pixels.")
@@ -40,6 +52,8 @@ class QrSettings(Settings):
     colorDark: str = Field(default="#000000", max_length=32)
     colorLight: str = Field(default="#ffffff", max_length=32, description="May be transparent.")
     errorCorrectionLevel: ErrorLevel = Field(default=ErrorLevel.M, description="H is used when a logo is given.")
+    dotStyle: DotStyle = Field(default=DotStyle.SQUARE, description="Shape of the data modules.")
+    cornerStyle: CornerStyle = Field(default=CornerStyle.SQUARE, description="Shape of the three corner eyes.")
 
 
 def qr_generate(items: Sequence[Item], settings: QrSettings, bench: Workbench) -> Picture:
@@ -50,21 +64,69 @@ def qr_generate(items: Sequence[Item], settings: QrSettings, bench: Workbench) -
     except segno.DataOverflowError as error:
         raise InvalidInput(f"data is too long for a QR code at level {level.value}; shorten it or use level L.",
                            code="tool_settings_invalid", field="data") from error
-    modules = np.array(list(code.matrix_iter(scale=1, border=settings.margin)), dtype=np.uint8) * 255
-    side = modules.shape[0]
+    modules = np.array(list(code.matrix_iter(scale=1, border=0)), dtype=bool)
+    side = modules.shape[0] + 2 * settings.margin
     if settings.size < side:
         raise InvalidInput(f"size {settings.size} is below the {side} modules of this code; use at least {side}.",
                            code="tool_settings_invalid", field="size", valid=f"{side} to 4096")
-    dark = pyvips.Image.new_from_memory(modules.tobytes(), side, side, 1, "uchar")
-    zoomed = dark.zoom(math.ceil(settings.size / side), math.ceil(settings.size / side))
-    dark = zoomed.resize(settings.size / zoomed.width, kernel="nearest") if zoomed.width != settings.size else zoomed
     ink, paper = rgba(colour(settings.colorDark, "colorDark")), rgba(colour(settings.colorLight, "colorLight"))
-    image = (dark > 127).ifthenelse(ink, paper).cast("uchar").copy(interpretation="srgb")
+    if settings.dotStyle is DotStyle.SQUARE and settings.cornerStyle is CornerStyle.SQUARE:
+        image = _pixel_code(modules, settings, ink, paper)
+    else:
+        image = _drawn_code(modules, settings, ink, paper)
     if ink[3] == 255 and paper[3] == 255:
         image = image[:3]
     if logo is not None:
         image = _with_logo(image, logo, paper, bench)
     return Picture(image, "qr.png", Encoding("png"))
+
+
+def _pixel_code(modules: np.ndarray, settings: QrSettings, ink: list[int], paper: list[int]) -> pyvips.Image:
+    """Square modules, one pixel each, enlarged without smoothing: crisp edges at any size."""
+    framed = np.pad(modules, settings.margin).astype(np.uint8) * 255
+    side = framed.shape[0]
+    dark = pyvips.Image.new_from_memory(framed.tobytes(), side, side, 1, "uchar")
+    zoomed = dark.zoom(math.ceil(settings.size / side), math.ceil(settings.size / side))
+    dark = zoomed.resize(settings.size / zoomed.width, kernel="nearest") if zoomed.width != settings.size else zoomed
+    return (dark > 127).ifthenelse(ink, paper).cast("uchar").copy(interpretation="srgb")
+
+
+_DOTS = {DotStyle.SQUARE: '<rect x="{x}" y="{y}" width="1" height="1"/>',
+         DotStyle.ROUNDED: '<rect x="{x}.05" y="{y}.05" width="0.9" height="0.9" rx="0.3"/>',
+         DotStyle.DOTS: '<circle cx="{x}.5" cy="{y}.5" r="0.45"/>'}
+_EYES = {  # ring (stroke 1 on the 7x7 outline) and the 3x3 ball, from the eye's corner
+    CornerStyle.SQUARE: ('<rect x="{x}.5" y="{y}.5" width="6" height="6"/>',
+                         '<rect x="{x2}" y="{y2}" width="3" height="3"/>'),
+    CornerStyle.ROUNDED: ('<rect x="{x}.5" y="{y}.5" width="6" height="6" rx="1.8"/>',
+                          '<rect x="{x2}" y="{y2}" width="3" height="3" rx="0.9"/>'),
+    CornerStyle.CIRCLE: ('<circle cx="{x}.5" cy="{y}.5" r="3" transform="translate(3 3)"/>',
+                         '<circle cx="{x2}.5" cy="{y2}.5" r="1.5" transform="translate(1 1)"/>'),
+}
+
+
+def _drawn_code(modules: np.ndarray, settings: QrSettings, ink: list[int], paper: list[int]) -> pyvips.Image:
+    """Styled modules and eyes as SVG shapes (no external reference), rasterised by libvips at the size."""
+    count, margin = modules.shape[0], settings.margin
+    eyes = [(0, 0), (count - 7, 0), (0, count - 7)]
+    in_eye = np.zeros_like(modules)
+    for x, y in eyes:
+        in_eye[y : y + 7, x : x + 7] = True
+    dot = _DOTS[settings.dotStyle]
+    shapes = [dot.format(x=x + margin, y=y + margin) for y, x in zip(*np.nonzero(modules & ~in_eye), strict=True)]
+    ring, ball = _EYES[settings.cornerStyle]
+    rings = [ring.format(x=x + margin, y=y + margin) for x, y in eyes]
+    shapes += [ball.format(x2=x + margin + 2, y2=y + margin + 2) for x, y in eyes]
+    side = count + 2 * margin
+    red, green, blue, alpha = ink
+    hex_ink = f"#{red:02x}{green:02x}{blue:02x}"
+    svg = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{settings.size}" height="{settings.size}" '
+           f'viewBox="0 0 {side} {side}"><rect width="{side}" height="{side}" fill="#{paper[0]:02x}{paper[1]:02x}'
+           f'{paper[2]:02x}" fill-opacity="{paper[3] / 255:.3f}"/>'
+           f'<g fill="{hex_ink}" fill-opacity="{alpha / 255:.3f}">{"".join(shapes)}</g>'
+           f'<g fill="none" stroke="{hex_ink}" stroke-opacity="{alpha / 255:.3f}" stroke-width="1">{"".join(rings)}</g>'
+           '</svg>')
+    image = pyvips.Image.svgload_buffer(svg.encode(), unlimited=False)
+    return image.colourspace("srgb").cast("uchar") if image.interpretation != "srgb" else image
 
 
 def _with_logo(code: pyvips.Image, logo: Item, paper: list[int], bench: Workbench) -> pyvips.Image:

@@ -40,8 +40,8 @@ TOOLS = [
     ImageToolSpec(
         id="qr-generate", title="QR Code Generator", category=Category.UTILITIES, operation=codes.QR_GENERATE,
         cost=RENDER_COST, library="segno",
-        description="Make a QR code PNG from data (no file needed). An optional file is placed in the middle "
-        "as a logo (error correction H).",
+        description="Make a QR code PNG from data (no file needed), with square, rounded or dot modules and "
+        "eyes. An optional file is placed in the middle as a logo (error correction H).",
         example={"data": "https://example.com", "size": 512, "errorCorrectionLevel": "M"},
     ),
     ImageToolSpec(

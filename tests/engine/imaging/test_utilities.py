@@ -97,6 +97,13 @@ def test_qr_generate_reads_back(stage: Stage, run_tool: RunTool) -> None:
     code = one(run_tool("qr-generate", [], {"data": url, "size": 300, "errorCorrectionLevel": "L"}))
     assert code.media_type == "image/png" and code.filename == "qr.png"
     assert (decoded(code).width, decoded(code).height) == (300, 300) and _read(code.data) == [(url, "QR Code")]
+    long_text = "Picsha QR styles " * 8
+    for dots, corners in (("dots", "circle"), ("rounded", "rounded"), ("square", "circle"), ("dots", "square")):
+        styled = one(run_tool("qr-generate", [], {"data": long_text, "dotStyle": dots, "cornerStyle": corners}))
+        assert decoded(styled).width == 512 and _read(styled.data) == [(long_text, "QR Code")], (dots, corners)
+    dotted, square = (decoded(one(run_tool("qr-generate", [], {"data": "x", "dotStyle": style, "size": 210})))
+                      for style in ("dots", "square"))
+    assert (dotted - square).abs().max() > 0  # the module shapes differ
     clear = decoded(one(run_tool("qr-generate", [], {"data": "x", "colorLight": "transparent", "colorDark": "#102030"})))
     assert clear.bands == 4 and clear.getpoint(0, 0)[3] == 0
     logo = stage(image_bytes(100, 100, "png"), "logo.png")
