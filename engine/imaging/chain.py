@@ -90,8 +90,9 @@ def _write(picture: Picture, quality: int | None) -> bytes:
     ctx = RenderContext(params=params, source=Source(path=Path(picture.filename), format=encoding.format, image=image),
                         settings=_FINISH_SETTINGS, output_format=encoding.format)
     ctx.image = image
-    if image.get_typeof("page-height"):  # an animation (frames stacked): written as one, not as a tall strip
-        ctx.frames = max(1, image.height // image.get("page-height"))
+    page = image.get("page-height") if image.get_typeof("page-height") else 0
+    if 0 < page < image.height and image.height % page == 0:  # an animation's frames, stacked: written as frames
+        ctx.frames = image.height // page
     render_pipeline.finish(ctx)
     return ctx.data
 
