@@ -22,10 +22,10 @@ EXTENSIONS = {"jpeg": "jpg", "heic": "heic", "tiff": "tiff"}
 
 
 class Takes(StrEnum):
-    NONE = "none"  # no file needed; at most one optional file (qr-generate's logo)
     ONE = "one"  # one file
     TWO = "two"  # the file plus a second one (a watermark, a comparison target)
-    MANY = "many"  # several files used together (collage, stitch, find-duplicates); Operation.min_files of them
+    MANY = "many"  # two or more files, used together (collage, stitch, find-duplicates)
+    NONE = "none"  # no file needed; at most one optional file (qr-generate's logo)
 
 
 class Gives(StrEnum):
