@@ -24,7 +24,7 @@ from engine.imaging.utilities import still
 from engine.media.pdf import UnreadablePdf, open_pdf
 from engine.render.colour import rgba
 from engine.render.params import Fit, Position, RenderParams
-from engine.render.pdf import page_size
+from engine.render.pdf import page_size, rasterise
 
 
 class RasterFormat(StrEnum):
@@ -237,14 +237,23 @@ def pdf_to_image(items: Sequence[Item], settings: PdfToImageSettings, bench: Wor
     images: list[ImageFile] = []
     for done, page in enumerate(pages, start=1):
         width_pt, height_pt = page_size(file.path, page)
-        scale = settings.dpi / 72
-        width, height = max(1, round(width_pt * scale)), max(1, round(height_pt * scale))
-        _within_side(width, height, f"use dpi {max(1, MAX_SIDE * 72 // max(width_pt, height_pt))} or less")
-        picture = render_on(file, RenderParams(page=page, w=width, h=height, fit=Fit.FILL), bench)
-        named = Picture(picture.image, f"{stem}-{page}.pdf", Encoding(settings.format.value, quality=settings.quality))
+        _page_fits(width_pt, height_pt, settings.dpi, bench.render.max_output_pixels)
+        image = rasterise(file.path, page, settings.dpi / 72)  # the render's PDF raster: sRGB on white
+        named = Picture(image, f"{stem}-{page}.pdf", Encoding(settings.format.value, quality=settings.quality))
         images.append(encode(named))  # written at once: one page's pixels held at a time
         bench.progress(done / len(pages), f"page {page} ({done} of {len(pages)})")
     return images
+
+
+def _page_fits(width_pt: int, height_pt: int, dpi: int, max_pixels: int) -> None:
+    """Refuse a page whose raster at ``dpi`` would pass a side or pixel limit, naming the dpi that fits."""
+    width, height = round(width_pt * dpi / 72), round(height_pt * dpi / 72)
+    if max(width, height) <= MAX_SIDE and width * height <= max_pixels:
+        return
+    fits = min(MAX_SIDE * 72 // max(width_pt, height_pt), int(72 * (max_pixels / (width_pt * height_pt)) ** 0.5))
+    raise InvalidInput(f"At {dpi} dpi a page would be {width}x{height} pixels, over the limit ({MAX_SIDE} a side, "
+                       f"{max_pixels} pixels): use dpi {max(1, fits)} or less.", code="tool_settings_invalid",
+                       field="dpi", valid=f"at most {max(1, fits)}")
 
 
 def _page_count(path: Path) -> int:
