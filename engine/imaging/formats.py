@@ -59,8 +59,8 @@ def svg_to_raster(items: Sequence[Item], settings: SvgSettings, bench: Workbench
     # the render rasterises the SVG at the output size (vector sharp), refusing outputs over the pixel limit
     picture = render_on(file, RenderParams(w=width, h=height, fit=Fit.INSIDE), bench)
     image = picture.image
-    if settings.background is not None and image.hasalpha():
-        fill = rgba(colour(settings.background, "background"))
+    fill = rgba(colour(settings.background, "background")) if settings.background is not None else None
+    if fill is not None and fill[3] > 0 and image.hasalpha():  # "transparent" leaves the alpha as it is
         image = image.flatten(background=fill[: image.bands - 1] if image.bands > 2 else fill[:1]).cast("uchar")
     return picture.with_image(image).with_encoding(format=settings.format.value)
 
@@ -139,7 +139,7 @@ class GifSettings(Settings):
     action: GifAction
     width: int | None = Field(default=None, ge=1, le=MAX_SIDE, description="resize: pixels (fits inside with height).")
     height: int | None = Field(default=None, ge=1, le=MAX_SIDE, description="resize: pixels.")
-    colors: int = Field(default=128, ge=2, le=256, description="optimize: palette size.")
+    colors: int = Field(default=128, ge=2, le=256, description="optimize: palette size (rounded up to a power of two).")
     lossy: int = Field(default=0, ge=0, le=32, description="optimize: pixel change allowed between frames.")
     speed: float = Field(default=1, ge=0.1, le=10, description="speed: 2 = twice as fast.")
     angle: Literal[90, 180, 270] = Field(default=90, description="rotate: degrees clockwise.")

@@ -174,3 +174,8 @@ def test_still_image_tools_read_an_animation_s_first_frame(gif, run_tool: RunToo
     assert (traced.width, traced.height) == (40, 30)
     kept = frames_of(one(run_tool("optimize-for-web", [gif], {})))  # a format that animates keeps the frames
     assert kept.get("n-pages") == 4 and kept.get("vips-loader").startswith("webp")
+
+
+def test_svg_to_raster_transparent_background_stays_clear(stage: Stage, run_tool: RunTool) -> None:
+    clear = decoded(one(run_tool("svg-to-raster", [stage(FLAG_SVG, "flag.svg")], {"background": "transparent"})))
+    assert clear.hasalpha() and clear.getpoint(97, 2)[3] == 0
