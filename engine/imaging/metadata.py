@@ -18,7 +18,7 @@ from pydantic import BaseModel
 IMAGE_DESCRIPTION, ARTIST, COPYRIGHT, DATE_TIME, ORIENTATION = 0x010E, 0x013B, 0x8298, 0x0132, 0x0112
 XP_TITLE, XP_AUTHOR, XP_KEYWORDS = 0x9C9B, 0x9C9D, 0x9C9E
 EXIF_IFD, GPS_IFD = 0x8769, 0x8825
-DATE_TIME_ORIGINAL = 0x9003
+DATE_TIME_ORIGINAL, OFFSET_TIME_ORIGINAL = 0x9003, 0x9011
 EXIF_DATE = "%Y:%m:%d %H:%M:%S"
 
 
@@ -64,6 +64,9 @@ def _set_exif(exif: Image.Exif, fields: Fields) -> None:
         stamp = fields.taken.strftime(EXIF_DATE)
         exif[DATE_TIME] = stamp
         exif.get_ifd(EXIF_IFD)[DATE_TIME_ORIGINAL] = stamp
+        offset = fields.taken.strftime("%z")  # "+0200" when the time says its zone
+        if offset:
+            exif.get_ifd(EXIF_IFD)[OFFSET_TIME_ORIGINAL] = f"{offset[:3]}:{offset[3:]}"
     if fields.latitude is not None and fields.longitude is not None:
         gps = exif.get_ifd(GPS_IFD)
         gps[0] = b"\x02\x03\x00\x00"  # GPSVersionID 2.3

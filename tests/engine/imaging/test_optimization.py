@@ -63,6 +63,8 @@ def test_edit_metadata_writes_exif_and_xmp(stage: Stage, run_tool: RunTool) -> N
         assert '<dc:title><rdf:Alt><rdf:li xml:lang="x-default">Pont Neuf</rdf:li>' in xmp
         assert "<dc:creator><rdf:Seq><rdf:li>Zoë Martin</rdf:li>" in xmp
         assert "<dc:subject><rdf:Bag><rdf:li>bridge</rdf:li><rdf:li>dusk</rdf:li></rdf:Bag>" in xmp
+    zoned = Image.open(io.BytesIO(one(run_tool("edit-metadata", [photo], {"dateTime": "2024-06-01T18:30:05+02:00"})).data))
+    assert zoned.getexif().get_ifd(0x8769)[0x9011] == "+02:00"
     upright = Image.open(io.BytesIO(one(run_tool("edit-metadata", [photo], {"title": "x"})).data))
     assert upright.height > upright.width and upright.getexif().get(0x0112) in (None, 1)
     assert upright.getexif()[0x010F] == "Canon"  # the camera's own fields are kept
