@@ -12,9 +12,11 @@ from pydantic import ValidationError
 
 from engine.errors import InvalidInput, PicshaError
 from engine.imaging import ImageFile, Workbench
+from engine.imaging.chain import run
 from engine.render.settings import RenderSettings
 from tests.engine.imaging.conftest import RunTool, Stage, decoded
 from tests.factories import pdf_bytes
+from tools_manifest.image_tools import get_image_tool
 
 FLAG_SVG = (b'<svg xmlns="http://www.w3.org/2000/svg" width="100" height="50" viewBox="0 0 100 50">'
             b'<rect width="50" height="50" fill="#ff0000"/><circle cx="75" cy="25" r="20" fill="#0000ff"/></svg>')
@@ -179,3 +181,19 @@ def test_still_image_tools_read_an_animation_s_first_frame(gif, run_tool: RunToo
 def test_svg_to_raster_transparent_background_stays_clear(stage: Stage, run_tool: RunTool) -> None:
     clear = decoded(one(run_tool("svg-to-raster", [stage(FLAG_SVG, "flag.svg")], {"background": "transparent"})))
     assert clear.hasalpha() and clear.getpoint(97, 2)[3] == 0
+
+
+def test_steps_pass_animations_and_made_codes_along(gif, tmp_path: Path, bench: Workbench) -> None:
+    reverse, faster, qr, resize = (get_image_tool(name) for name in ("gif-tools", "gif-tools", "qr-generate", "resize"))
+    assert reverse and faster and qr and resize
+    steps = [(reverse.operation, reverse.parse({"action": "reverse"})),
+             (faster.operation, faster.parse({"action": "speed", "speed": 2}))]
+    made = frames_of(one(run(steps, [gif], bench, tmp_path)))
+    assert made.get("n-pages") == 4 and list(made.get("delay")) == [200, 150, 100, 50]
+    assert made.getpoint(5, 5)[:3] == COLOURS[3]
+    small = one(run([(qr.operation, qr.parse({"data": "step"})), (resize.operation, resize.parse({"width": 100}))],
+                    [], bench, tmp_path))
+    assert decoded(small).width == 100 and small.media_type == "image/png"
+    with pytest.raises(InvalidInput):
+        run([(resize.operation, resize.parse({"width": 100})), (qr.operation, qr.parse({"data": "x"}))], [gif], bench,
+            tmp_path)
