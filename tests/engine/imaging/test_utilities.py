@@ -14,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 from engine.errors import InvalidInput, PicshaError
 from engine.imaging import ImageFile
 from tests.engine.imaging.conftest import RunTool, Stage, decoded
-from tests.factories import image_bytes, jpeg_with_exif
+from tests.factories import heic_bytes, image_bytes, jpeg_with_exif
 
 
 def one(result: object) -> ImageFile:
@@ -151,3 +151,8 @@ def test_damaged_files_are_a_clear_422(stage: Stage, run_tool: RunTool) -> None:
         with pytest.raises(PicshaError) as damaged:
             run_tool(tool, [cut], {})
         assert (damaged.value.code, damaged.value.status) == ("tool_input_unreadable", 422), tool
+
+
+def test_info_reads_heic_through_pillow(stage: Stage, run_tool: RunTool) -> None:
+    facts = answer(run_tool("info", [stage(heic_bytes(64, 48), "phone.heic")], {}))
+    assert (facts["width"], facts["height"], facts["format"], facts["channels"]) == (64, 48, "heic", 3)
