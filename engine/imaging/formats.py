@@ -77,7 +77,7 @@ SVG_TO_RASTER = Operation(settings=SvgSettings, takes=Takes.ONE, gives=Gives.FIL
 
 # -- vectorize -----------------------------------------------------------------------------------
 
-MAX_TRACE_SIDE = 2048  # tracing time grows with pixels: larger images are traced from a copy this size
+MAX_TRACE_SIDE = 1024  # tracing time and SVG size grow fast with pixels (a noisy 2048 px photo: a minute, 60 MB)
 
 
 class ColorMode(StrEnum):

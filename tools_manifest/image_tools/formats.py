@@ -22,7 +22,7 @@ TOOLS = [
         id="vectorize", title="Image to SVG", category=Category.FORMAT, operation=ops.VECTORIZE, cost=RENDER_COST,
         library="vtracer",
         description="Trace the image into SVG paths: color, or bw below threshold; colorPrecision, filterSpeckle "
-        "and pathMode (none, polygon, spline) set the detail. Traced at most 2048 px a side.",
+        "and pathMode (none, polygon, spline) set the detail. Traced at most 1024 px a side.",
         example={"colorMode": "color", "filterSpeckle": 4, "pathMode": "spline"},
     ),
     ImageToolSpec(

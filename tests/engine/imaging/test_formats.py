@@ -197,3 +197,10 @@ def test_steps_pass_animations_and_made_codes_along(gif, tmp_path: Path, bench: 
     with pytest.raises(InvalidInput):
         run([(resize.operation, resize.parse({"width": 100})), (qr.operation, qr.parse({"data": "x"}))], [gif], bench,
             tmp_path)
+
+
+def test_vectorize_traces_a_bounded_copy(stage: Stage, run_tool: RunTool) -> None:
+    wide = stage(solid(1500, 300, [255, 255, 255]).insert(solid(500, 100, [0, 0, 0]), 500, 100).write_to_buffer(".png"),
+                 "wide.png")
+    drawn = pyvips.Image.svgload_buffer(one(run_tool("vectorize", [wide], {"colorMode": "bw"})).data)
+    assert (drawn.width, drawn.height) == (1024, 205)
