@@ -37,18 +37,29 @@ class Fields(BaseModel):
 
 def write_fields(image: pyvips.Image, fields: Fields) -> pyvips.Image:
     """A copy of ``image`` whose EXIF block is the old one with ``fields`` set, and a new XMP packet."""
-    exif = Image.Exif()
-    if image.get_typeof("exif-data"):
-        exif.load(bytes(image.get("exif-data")))
-    _set_exif(exif, fields)
+    blob = _exif_block(bytes(image.get("exif-data")) if image.get_typeof("exif-data") else None, fields)
     out = image.copy()
     for name in out.get_fields():
         # libvips rewrites the EXIF block from these parsed fields on save: the old values would win
         if name.startswith("exif-") or name in ("xmp-data", "orientation"):
             out.remove(name)
-    out.set_type(pyvips.GValue.blob_type, "exif-data", exif.tobytes())
+    out.set_type(pyvips.GValue.blob_type, "exif-data", blob)
     out.set_type(pyvips.GValue.blob_type, "xmp-data", _xmp(fields).encode())
     return out
+
+
+def _exif_block(old: bytes | None, fields: Fields) -> bytes:
+    if old is not None:
+        try:
+            kept = Image.Exif()
+            kept.load(old)
+            _set_exif(kept, fields)
+            return kept.tobytes()
+        except Exception:  # Pillow fails in several ways on damaged or unusual blocks: such a block is not kept
+            pass
+    fresh = Image.Exif()
+    _set_exif(fresh, fields)
+    return fresh.tobytes()
 
 
 def _set_exif(exif: Image.Exif, fields: Fields) -> None:

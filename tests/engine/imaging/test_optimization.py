@@ -8,11 +8,13 @@ from datetime import UTC, datetime
 
 import pypdfium2
 import pytest
+import pyvips
 from PIL import Image
 from pydantic import ValidationError
 
 from engine.errors import InvalidInput
 from engine.imaging import ImageFile
+from engine.imaging.metadata import Fields, write_fields
 from tests.engine.imaging.conftest import RunTool, Stage, decoded
 from tests.factories import image_bytes, jpeg_with_exif
 
@@ -70,6 +72,13 @@ def test_edit_metadata_writes_exif_and_xmp(stage: Stage, run_tool: RunTool) -> N
     assert upright.getexif()[0x010F] == "Canon"  # the camera's own fields are kept
     with pytest.raises(ValidationError):
         run_tool("edit-metadata", [photo], {"gps": {"lat": 91, "lon": 0}})
+
+
+def test_a_damaged_exif_block_is_replaced() -> None:
+    garbled = pyvips.Image.new_from_buffer(image_bytes(40, 30), "").copy()
+    garbled.set_type(pyvips.GValue.blob_type, "exif-data", b"Exif\x00\x00XX\x00*garbage")
+    written = write_fields(garbled, Fields(author="Ada")).write_to_buffer(".jpg", keep=pyvips.enums.ForeignKeep.ALL)
+    assert Image.open(io.BytesIO(written)).getexif()[0x013B] == "Ada"
 
 
 def test_bulk_rename_names_files_and_keeps_bytes(stage: Stage, run_tool: RunTool) -> None:
