@@ -52,7 +52,7 @@ def render_on(item: Item, params: RenderParams, bench: Workbench) -> Picture:
     try:
         render_pipeline.transform(ctx)
     except pyvips.Error as error:
-        raise _undecodable(error) from error
+        raise undecodable(error) from error
     return picture_of(ctx.img)
 
 
@@ -92,6 +92,9 @@ def _write(picture: Picture, quality: int | None) -> bytes:
     ctx = RenderContext(params=params, source=Source(path=Path(picture.filename), format=encoding.format, image=image),
                         settings=_FINISH_SETTINGS, output_format=encoding.format)
     ctx.image = image
+    page = image.get("page-height") if image.get_typeof("page-height") else 0
+    if 0 < page < image.height and image.height % page == 0:  # an animation's frames, stacked: written as frames
+        ctx.frames = image.height // page
     render_pipeline.finish(ctx)
     return ctx.data
 
@@ -139,7 +142,7 @@ def _fit_target(picture: Picture, target: int) -> bytes:
     return written[best]
 
 
-def _undecodable(error: pyvips.Error) -> PicshaError:
+def undecodable(error: pyvips.Error) -> PicshaError:
     return PicshaError("The image could not be decoded; it may be damaged.", code="tool_input_unreadable", status=422,
                        detail=str(error).splitlines()[0][:200])
 
@@ -156,11 +159,14 @@ def sniffed(path: Path, filename: str) -> ToolFile:
 def check_inputs(operation: Operation[Any], files: Sequence[ToolFile], tool_id: str, *, max_files: int) -> None:
     """Count and kinds of the files a tool is given (400 naming what it takes)."""
     count = len(files)
-    wanted = {Takes.ONE: (1, 1), Takes.TWO: (2, 2), Takes.ONE_OR_TWO: (1, 2), Takes.MANY: (2, max_files)}[operation.takes]
+    fewest = operation.min_files
+    wanted = {Takes.NONE: (0, 1), Takes.ONE: (1, 1), Takes.TWO: (2, 2), Takes.ONE_OR_TWO: (1, 2),
+              Takes.MANY: (fewest, max_files)}[operation.takes]
     if not wanted[0] <= count <= wanted[1]:
-        says = {Takes.ONE: "one file", Takes.TWO: "two files (the image, then the second file)",
+        says = {Takes.NONE: "no file (or one optional file)", Takes.ONE: "one file",
+                Takes.TWO: "two files (the image, then the second file)",
                 Takes.ONE_OR_TWO: "one file, or two (the image, then the second file)",
-                Takes.MANY: f"2 to {max_files} files"}[operation.takes]
+                Takes.MANY: f"{fewest} to {max_files} files"}[operation.takes]
         raise InvalidInput(f"{tool_id} takes {says}; it was given {count}.", code="tool_input_count", takes=operation.takes.value)
     for file in files:
         if file.format not in operation.formats:

@@ -9,7 +9,7 @@ import pyvips
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from engine.errors import InvalidInput
-from engine.imaging.chain import render_on
+from engine.imaging.chain import render_on, undecodable
 from engine.imaging.items import Gives, Item, Picture, Takes
 from engine.imaging.operation import Operation, Wants, Workbench
 from engine.render.colour import rgba
@@ -30,7 +30,10 @@ def size_of(item: Item, bench: Workbench) -> tuple[int, int]:
         return item.image.width, item.image.height
     ctx = RenderContext(params=RenderParams(), source=Source(path=item.path, format=item.format),
                         settings=bench.render, output_format="png")
-    inspect_source(ctx)
+    try:
+        inspect_source(ctx)
+    except pyvips.Error as error:  # a header libvips cannot parse: a damaged file, not a server fault
+        raise undecodable(error) from error
     return ctx.full
 
 
@@ -161,7 +164,8 @@ def _region(settings: CropSettings, src_w: int, src_h: int) -> tuple[int, int, i
     return left, top, w, h
 
 
-def _mask(image: pyvips.Image, shape: CropShape, radius: int) -> pyvips.Image:
+def shape_mask(image: pyvips.Image, shape: CropShape, radius: int) -> pyvips.Image:
+    """The image (sRGB) with everything outside the circle or rounded rectangle made transparent."""
     w, h = image.width, image.height
     figure = (f'<ellipse cx="{w / 2}" cy="{h / 2}" rx="{w / 2}" ry="{h / 2}" fill="#fff"/>' if shape is CropShape.CIRCLE
               else f'<rect width="{w}" height="{h}" rx="{min(radius, w // 2, h // 2)}" fill="#fff"/>')
@@ -179,7 +183,7 @@ def crop(items: Sequence[Item], settings: CropSettings, bench: Workbench) -> Pic
     cropped = render_on(item, RenderParams(crop=region), bench)
     if settings.shape is CropShape.RECTANGLE:
         return cropped
-    masked = cropped.with_image(_mask(cropped.image, settings.shape, settings.radius))
+    masked = cropped.with_image(shape_mask(cropped.image, settings.shape, settings.radius))
     fmt = masked.encoding.format
     return masked.with_encoding(format="png") if fmt in ("jpeg", "gif") else masked  # keep the transparency
 

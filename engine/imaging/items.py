@@ -26,6 +26,7 @@ class Takes(StrEnum):
     TWO = "two"  # the file plus a second one (a watermark, a comparison target)
     ONE_OR_TWO = "one-or-two"  # the file, and optionally a second one (erase-object's mask, else in settings)
     MANY = "many"  # two or more files, used together (collage, stitch, find-duplicates)
+    NONE = "none"  # no file needed; at most one optional file (qr-generate's logo)
 
 
 class Gives(StrEnum):

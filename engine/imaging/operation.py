@@ -48,3 +48,5 @@ class Operation(Generic[S]):
     formats: tuple[str, ...] = RASTER_FORMATS
     model: str | None = None
     """The model this operation loads (a key of ``Workbench.models``); without it the operation is unavailable."""
+    min_files: int = 2
+    """Takes.MANY: the fewest files it takes (two by default; image-to-pdf makes a PDF of one image too)."""

@@ -7,11 +7,14 @@ generated documents all read this list.
 
 from __future__ import annotations
 
-from tools_manifest.image_tools import essentials, generative
+from tools_manifest.image_tools import essentials, formats, generative, optimization, utilities
 from tools_manifest.image_tools.spec import Category, ImageToolSpec
 
 CATEGORIES = [
     essentials,
+    optimization,
+    utilities,
+    formats,
     generative,
 ]
 
