@@ -7,12 +7,13 @@ generated documents all read this list.
 
 from __future__ import annotations
 
-from tools_manifest.image_tools import adjustments, essentials
+from tools_manifest.image_tools import adjustments, essentials, overlay
 from tools_manifest.image_tools.spec import Category, ImageToolSpec
 
 CATEGORIES = [
     essentials,
     adjustments,
+    overlay,
 ]
 
 
