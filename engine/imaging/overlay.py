@@ -49,7 +49,7 @@ def _rgb_uchar(image: pyvips.Image) -> pyvips.Image:
     return image.copy(interpretation="srgb")
 
 
-def _with_alpha(image: pyvips.Image) -> pyvips.Image:
+def with_alpha(image: pyvips.Image) -> pyvips.Image:
     image = _rgb_uchar(image)
     return image if image.bands == 4 else image.bandjoin_const([255])
 
@@ -205,7 +205,7 @@ class ComposeSettings(Settings):
 def compose(items: Sequence[Item], settings: ComposeSettings, bench: Workbench) -> Picture:
     base, top = items
     assert isinstance(base, Picture) and isinstance(top, Picture)
-    layer = _with_alpha(top.image.crop(0, 0, top.image.width, frame_height(top.image)))
+    layer = with_alpha(top.image.crop(0, 0, top.image.width, frame_height(top.image)))
     if settings.opacity < 100:
         layer = layer[:3].bandjoin((layer[3] * (settings.opacity / 100)).cast("uchar"))
     blend = _VIPS_BLEND.get(settings.blend, settings.blend.value)

@@ -7,13 +7,14 @@ generated documents all read this list.
 
 from __future__ import annotations
 
-from tools_manifest.image_tools import adjustments, essentials, overlay
+from tools_manifest.image_tools import adjustments, essentials, layout, overlay
 from tools_manifest.image_tools.spec import Category, ImageToolSpec
 
 CATEGORIES = [
     essentials,
     adjustments,
     overlay,
+    layout,
 ]
 
 
