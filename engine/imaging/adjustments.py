@@ -121,7 +121,7 @@ def color_adjustments(items: Sequence[Item], settings: ColorSettings, bench: Wor
     assert isinstance(picture, Picture)
     adjusted = picture.with_image(color_adjust(picture.image, settings))
     if settings.sharpness:
-        adjusted = adjusted.with_image(_adaptive(adjusted.image, 0.5 + settings.sharpness / 50, settings.sharpness * 2, 0))
+        adjusted = adjusted.with_image(sharpen_adaptive(adjusted.image, 0.5 + settings.sharpness / 50, settings.sharpness * 2, 0))
     return adjusted
 
 
@@ -144,7 +144,7 @@ class SharpeningSettings(Settings):
     threshold: int = Field(default=0, ge=0, le=255, description="Differences under this many levels are left alone.")
 
 
-def _adaptive(image: pyvips.Image, radius: float, amount: int, threshold: int) -> pyvips.Image:
+def sharpen_adaptive(image: pyvips.Image, radius: float, amount: int, threshold: int) -> pyvips.Image:
     """libvips' sharpen (the render's ``sharpen``) with its edge slope, limits and flat threshold exposed."""
     rgb, alpha = split_alpha(image)
     scale = amount / 100
@@ -166,7 +166,7 @@ def sharpening(items: Sequence[Item], settings: SharpeningSettings, bench: Workb
     picture = items[0]
     assert isinstance(picture, Picture)
     if settings.mode is SharpenMode.ADAPTIVE:
-        return picture.with_image(_adaptive(picture.image, settings.radius, settings.amount, settings.threshold))
+        return picture.with_image(sharpen_adaptive(picture.image, settings.radius, settings.amount, settings.threshold))
     rgb, alpha = split_alpha(picture.image)
     detail = _detail(rgb, settings.radius, settings.amount, settings.threshold)
     if settings.mode is SharpenMode.UNSHARP:

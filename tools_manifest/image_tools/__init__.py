@@ -7,7 +7,7 @@ generated documents all read this list.
 
 from __future__ import annotations
 
-from tools_manifest.image_tools import adjustments, essentials, layout, overlay
+from tools_manifest.image_tools import adjustments, essentials, layout, overlay, vision
 from tools_manifest.image_tools.spec import Category, ImageToolSpec
 
 CATEGORIES = [
@@ -15,6 +15,7 @@ CATEGORIES = [
     adjustments,
     overlay,
     layout,
+    vision,
 ]
 
 

@@ -1,0 +1,119 @@
+"""content-aware-resize: seam carving (Avidan and Shamir) in numpy.
+
+The picture is first scaled evenly until it covers the asked size (the render's ``outside`` fit), so only
+the surplus along one side is carved; that surplus is bounded (``MAX_SEAMS``, half the side) and any more
+is taken by an even resize, so a call stays within a few seconds at the largest allowed size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from pydantic import Field, model_validator
+
+from engine.imaging.adjustments import frame_height
+from engine.imaging.chain import render_on
+from engine.imaging.essentials import Settings, size_of
+from engine.imaging.items import Gives, Item, Picture, Takes
+from engine.imaging.operation import Operation, Wants, Workbench
+from engine.imaging.vision import find_faces, from_array
+from engine.render.params import Fit, RenderParams
+
+MAX_SIDE = 1024
+MAX_SEAMS = 256
+PROTECTED = 1e6  # energy of a face pixel: no cheaper seam ever crosses a face while another exists
+
+
+class ContentAwareSettings(Settings):
+    width: int | None = Field(default=None, ge=8, le=MAX_SIDE, description="Output width (default: the image's).")
+    height: int | None = Field(default=None, ge=8, le=MAX_SIDE, description="Output height (default: the image's).")
+    protectFaces: bool = Field(default=True, description="Seams go around detected faces.")
+
+    @model_validator(mode="after")
+    def _a_size(self) -> ContentAwareSettings:
+        if self.width is None and self.height is None:
+            raise ValueError("give width, height or both")
+        return self
+
+
+def _energy(pixels: np.ndarray, protect: np.ndarray) -> np.ndarray:
+    grey = pixels[:, :, :3].astype(np.float32).mean(axis=2)
+    dx = np.abs(np.diff(grey, axis=1, append=grey[:, -1:]))
+    dy = np.abs(np.diff(grey, axis=0, append=grey[-1:, :]))
+    return dx + dy + protect
+
+
+def _seam(energy: np.ndarray) -> np.ndarray:
+    """The connected top-to-bottom path of least total energy: one column index per row."""
+    height, width = energy.shape
+    cost = energy.copy()
+    padded = np.full(width + 2, np.inf, dtype=np.float32)
+    for row in range(1, height):
+        padded[1:-1] = cost[row - 1]
+        cost[row] += np.minimum(np.minimum(padded[:-2], padded[1:-1]), padded[2:])
+    seam = np.empty(height, dtype=np.intp)
+    seam[-1] = int(np.argmin(cost[-1]))
+    for row in range(height - 2, -1, -1):
+        column = seam[row + 1]
+        lo, hi = max(0, column - 1), min(width, column + 2)
+        seam[row] = lo + int(np.argmin(cost[row, lo:hi]))
+    return seam
+
+
+def _without(array: np.ndarray, seam: np.ndarray) -> np.ndarray:
+    height, width = array.shape[:2]
+    keep = np.ones((height, width), dtype=bool)
+    keep[np.arange(height), seam] = False
+    return array[keep].reshape(height, width - 1, *array.shape[2:])
+
+
+def carve_columns(pixels: np.ndarray, protect: np.ndarray, count: int) -> np.ndarray:
+    """Remove ``count`` vertical seams."""
+    for _ in range(count):
+        seam = _seam(_energy(pixels, protect))
+        pixels, protect = _without(pixels, seam), _without(protect, seam)
+    return pixels
+
+
+def _face_map(picture: Picture, shape: tuple[int, int]) -> np.ndarray:
+    protect = np.zeros(shape, dtype=np.float32)
+    for face in find_faces(picture):
+        grow_x, grow_y = face.w // 10, face.h // 10
+        protect[max(0, face.y - grow_y):face.y + face.h + grow_y, max(0, face.x - grow_x):face.x + face.w + grow_x] = PROTECTED
+    return protect
+
+
+def content_aware_resize(items: Sequence[Item], settings: ContentAwareSettings, bench: Workbench) -> Picture:
+    item = items[0]
+    src_w, src_h = size_of(item, bench)
+    if isinstance(item, Picture):
+        src_h = frame_height(item.image)
+    target_w, target_h = settings.width or src_w, settings.height or src_h
+    covering = render_on(item, RenderParams(w=target_w, h=target_h, fit=Fit.OUTSIDE), bench)
+    image = covering.image.crop(0, 0, covering.image.width, frame_height(covering.image))
+    vertical = image.width > target_w  # surplus columns; else surplus rows (or none)
+    surplus = (image.width - target_w) if vertical else (image.height - target_h)
+    allowed = min(MAX_SEAMS, (image.width if vertical else image.height) // 2)
+    if surplus > allowed:  # the rest is taken evenly
+        squeeze = RenderParams(w=target_w + allowed, h=image.height, fit=Fit.FILL) if vertical else \
+            RenderParams(w=image.width, h=target_h + allowed, fit=Fit.FILL)
+        covering = render_on(covering.with_image(image), squeeze, bench)
+        image, surplus = covering.image, allowed
+    if surplus <= 0:
+        return covering.with_image(image)
+    if image.interpretation != "srgb" or image.format != "uchar":
+        image = image.colourspace("srgb").cast("uchar")
+    pixels = np.ndarray(buffer=image.write_to_memory(), dtype=np.uint8, shape=(image.height, image.width, image.bands))
+    protect = _face_map(covering.with_image(image), pixels.shape[:2]) if settings.protectFaces else \
+        np.zeros(pixels.shape[:2], dtype=np.float32)
+    if not vertical:
+        pixels, protect = pixels.transpose(1, 0, 2), protect.T
+    carved = carve_columns(np.ascontiguousarray(pixels), np.ascontiguousarray(protect), surplus)
+    if not vertical:
+        carved = carved.transpose(1, 0, 2)
+    return covering.with_image(from_array(carved))
+
+
+CONTENT_AWARE_RESIZE = Operation(settings=ContentAwareSettings, takes=Takes.ONE, gives=Gives.FILE,
+                                 apply=content_aware_resize, wants=Wants.ANY)
