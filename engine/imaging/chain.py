@@ -37,17 +37,15 @@ Step = tuple[Operation[Any], BaseModel]
 _FINISH_SETTINGS = RenderSettings()  # flatten and encode read no limits: the picture was checked when made
 
 
-def render_on(item: Item, params: RenderParams, bench: Workbench, *, overlay: Overlay | None = None,
-              mark: pyvips.Image | None = None) -> Picture:
+def render_on(item: Item, params: RenderParams, bench: Workbench, *, overlay: Overlay | None = None) -> Picture:
     """The render steps (no encoding) on a file or a picture: the one implementation of resize, crop,
     rotate, blur and watermarks, shared with ``/v1/assets/{id}/render``. ``overlay`` is a watermark image
-    file (checked like a watermark asset); ``mark`` a watermark the tool drew itself."""
+    file (checked like a watermark asset)."""
     if isinstance(item, ToolFile):
-        source = Source(path=item.path, format=item.format, overlay=overlay, mark=mark)
+        source = Source(path=item.path, format=item.format, overlay=overlay)
         picture_of = lambda image: Picture(image, item.filename, Encoding(output_format(item.format)))  # noqa: E731
     else:
-        source = Source(path=Path(item.filename), format=item.encoding.format, image=item.image, overlay=overlay,
-                        mark=mark)
+        source = Source(path=Path(item.filename), format=item.encoding.format, image=item.image, overlay=overlay)
         picture_of = item.with_image
     ctx = RenderContext(params=params, source=source, settings=bench.render, output_format=output_format(source.format))
     try:
@@ -93,6 +91,9 @@ def _write(picture: Picture, quality: int | None) -> bytes:
     ctx = RenderContext(params=params, source=Source(path=Path(picture.filename), format=encoding.format, image=image),
                         settings=_FINISH_SETTINGS, output_format=encoding.format)
     ctx.image = image
+    page = image.get("page-height") if image.get_typeof("page-height") else 0
+    if 0 < page < image.height and image.height % page == 0:  # an animation's frames, stacked: written as frames
+        ctx.frames = image.height // page
     render_pipeline.finish(ctx)
     return ctx.data
 

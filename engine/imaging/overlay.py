@@ -1,8 +1,8 @@
 """Watermark & Overlay: watermark-text, watermark-image, text-overlay, compose.
 
-Watermarks are the render's watermark step (position, opacity, margin, every frame of an animation): an
-image watermark is its overlay, shrunk on load; a text watermark is drawn here (font, colour, rotation,
-tiling) and handed to the step as a ready mark. Overlays at pixel positions are composited here.
+Watermarks are the render's watermark step: an image watermark is its overlay (shrunk on load, every
+frame of an animation); a text watermark is drawn with the step's text and placement (position, opacity,
+margin) plus font, colour, rotation and tiling, and laid on every frame here like the other overlays.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from engine.imaging.operation import Operation, Wants, Workbench
 from engine.render.colour import rgba
 from engine.render.context import Overlay
 from engine.render.params import Position, RenderParams
-from engine.render.steps.watermark import text_mark
+from engine.render.steps.watermark import placed, text_mark
 
 TILE_GAP = 1.0  # space between tiled marks, as a fraction of the mark's own size
 
@@ -52,6 +52,15 @@ def _rgb_uchar(image: pyvips.Image) -> pyvips.Image:
 def with_alpha(image: pyvips.Image) -> pyvips.Image:
     image = _rgb_uchar(image)
     return image if image.bands == 4 else image.bandjoin_const([255])
+
+
+def drawn_text(text: str, size: int, font: Font, fill: list[int] | None, bench: Workbench) -> pyvips.Image:
+    """The text as RGBA, refused before drawing when it would be larger than an output may be."""
+    longest = max(len(line) for line in text.splitlines() or [text])
+    if longest * 0.7 * size * size * 1.3 * max(1, len(text.splitlines())) > bench.render.max_output_pixels:
+        raise InvalidInput(f"Text of {longest} characters at {size} px is larger than an output may be; use a "
+                           "smaller fontSize or shorter text.", code="tool_settings_invalid", field="fontSize")
+    return text_mark(text, size, font=_font(font), fill=fill)
 
 
 def lay_over(base: pyvips.Image, layer: pyvips.Image, x: int, y: int, blend: str = "over") -> pyvips.Image:
@@ -100,14 +109,14 @@ def watermark_text(items: Sequence[Item], settings: WatermarkTextSettings, bench
     width, height = picture.image.width, frame_height(picture.image)
     size = settings.fontSize or max(8, round(min(width, height) * 0.05))
     fill = rgba(colour(settings.color, "color")) if settings.color else None
-    mark = text_mark(settings.text, size, font=_font(settings.font), fill=fill)
+    mark = drawn_text(settings.text, size, settings.font, fill, bench)
     if settings.rotation:
         mark = mark.similarity(angle=settings.rotation, background=[0, 0, 0, 0]).cast("uchar")
     if settings.tile:
         mark = _tiled(mark, width, height)
     position = Position.CENTER if settings.tile else settings.position
-    params = RenderParams(watermark_position=position, watermark_opacity=settings.opacity)
-    return render_on(picture, params, bench, mark=mark)
+    mark, x, y = placed(mark, (width, height), position, settings.opacity)  # as the render's watermark step
+    return picture.with_image(lay_over(picture.image, mark, x, y))
 
 
 WATERMARK_TEXT = Operation(settings=WatermarkTextSettings, takes=Takes.ONE, gives=Gives.FILE, apply=watermark_text)
@@ -162,8 +171,7 @@ def rounded_box(width: int, height: int, radius: int, fill: list[int]) -> pyvips
 def text_overlay(items: Sequence[Item], settings: TextOverlaySettings, bench: Workbench) -> Picture:
     picture = items[0]
     assert isinstance(picture, Picture)
-    text = text_mark(settings.text, settings.fontSize, font=_font(settings.font),
-                     fill=rgba(colour(settings.color, "color")))
+    text = drawn_text(settings.text, settings.fontSize, settings.font, rgba(colour(settings.color, "color")), bench)
     pad = settings.padding
     box = rounded_box(text.width + 2 * pad, text.height + 2 * pad, settings.borderRadius,
                       rgba(colour(settings.background, "background")))

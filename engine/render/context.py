@@ -36,7 +36,6 @@ class Source:
     faces: list[FaceBox] | None = None  # from the asset's analysis, in source pixels; None = not analysed
     overlay: Overlay | None = None
     image: pyvips.Image | None = None
-    mark: pyvips.Image | None = None  # a watermark already drawn (RGBA) by an image tool: coloured, rotated, tiled
 
 
 @dataclass

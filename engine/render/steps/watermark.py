@@ -8,27 +8,31 @@ import pyvips
 
 from engine.render.context import RenderContext
 from engine.render.geometry import compass_offset
+from engine.render.params import Position
 
 MARGIN = 0.02  # of the shorter side, between the watermark and the edge
 
 
 def watermark(ctx: RenderContext) -> None:
-    params, source = ctx.params, ctx.source
-    if not params.has_watermark and source.overlay is None and source.mark is None:
+    params = ctx.params
+    if not params.has_watermark and ctx.source.overlay is None:
         return
     width, height = ctx.frame_size
-    if source.mark is not None:
-        mark = source.mark
-    else:
-        mark = _text(ctx, width, height) if params.watermark else _overlay(ctx, width)
-    opacity = params.watermark_opacity / 100
-    mark = mark.extract_band(0, n=3).bandjoin((mark.extract_band(3) * opacity).cast("uchar"))
+    mark = _text(ctx, width, height) if params.watermark else _overlay(ctx, width)
+    mark, x, y = placed(mark, (width, height), params.watermark_position, params.watermark_opacity)
+    ctx.per_frame(lambda frame: _over(frame, mark, x, y))
+
+
+def placed(mark: pyvips.Image, frame: tuple[int, int], position: Position, opacity: int) -> tuple[pyvips.Image, int, int]:
+    """The RGBA mark at ``opacity`` percent, cut to the frame, and its top-left corner at a compass point
+    inside the margin."""
+    width, height = frame
+    mark = mark.extract_band(0, n=3).bandjoin((mark.extract_band(3) * (opacity / 100)).cast("uchar"))
     margin = round(min(width, height) * MARGIN)
     inner = (min(mark.width, width), min(mark.height, height))
     mark = mark.crop(0, 0, *inner)
-    x, y = compass_offset(params.watermark_position, (width - 2 * margin, height - 2 * margin), inner)
-    x, y = max(0, x + margin), max(0, y + margin)
-    ctx.per_frame(lambda frame: _over(frame, mark, x, y))
+    x, y = compass_offset(position, (width - 2 * margin, height - 2 * margin), inner)
+    return mark, max(0, x + margin), max(0, y + margin)
 
 
 def _over(frame: pyvips.Image, mark: pyvips.Image, x: int, y: int) -> pyvips.Image:

@@ -44,6 +44,9 @@ def test_watermark_text_tiles_and_rotates_over_the_whole_picture(stage: Stage, r
         assert changed(plain, tiled, quarter) > 2, quarter
     with pytest.raises(ValidationError):
         run_tool("watermark-text", [stage(white, "q.png")], {"text": "x", "font": "comic-sans"})
+    with pytest.raises(InvalidInput) as huge:  # refused before any pixel of it is drawn
+        run_tool("watermark-text", [stage(white, "r.png")], {"text": "W" * 200, "fontSize": 1000})
+    assert huge.value.details["field"] == "fontSize"
 
 
 def test_watermark_image_is_the_second_file_scaled_into_its_corner(stage: Stage, run_tool: RunTool) -> None:
@@ -84,3 +87,21 @@ def test_compose_layers_with_opacity_and_blend(stage: Stage, run_tool: RunTool) 
     assert (off.width, off.height) == (200, 100) and off.getpoint(5, 90)[:3] == [100, 0, 0]
     with pytest.raises(ValidationError):
         run_tool("compose", [base, layer], {"blend": "dissolve"})
+
+
+def test_an_animation_gets_the_watermark_on_every_frame(stage: Stage, run_tool: RunTool) -> None:
+    frames = [(pyvips.Image.black(120, 80) + [level] * 3).cast("uchar").copy(interpretation="srgb") for level in (255, 200)]
+    strip = pyvips.Image.arrayjoin(frames, across=1).copy()
+    strip.set_type(pyvips.GValue.gint_type, "page-height", 80)
+    strip.set_type(pyvips.GValue.array_int_type, "delay", [100, 100])
+    gif = stage(strip.gifsave_buffer(), "anim.gif")
+    for tool, settings in (("watermark-text", {"text": "HI", "fontSize": 30, "color": "#000000", "opacity": 100,
+                                               "position": "center"}),
+                           ("text-overlay", {"text": "HI", "x": 10, "y": 10, "background": "#000000"})):
+        made = one(run_tool(tool, [gif], settings))
+        out = pyvips.Image.new_from_buffer(made.data, "", n=-1)
+        assert made.media_type == "image/gif" and out.get("n-pages") == 2 and out.get("page-height") == 80, tool
+        for index, level in enumerate((255, 200)):
+            frame = out.crop(0, 80 * index, 120, 80)
+            assert frame.getpoint(119, 79)[0] >= level - 8  # a corner keeps the frame's own grey
+            assert frame.min() < 60, (tool, index)  # the dark text (or box) is on this frame too
