@@ -21,7 +21,8 @@ from engine.imaging.chain import render_on
 from engine.imaging.essentials import Settings, colour
 from engine.imaging.items import EXTENSIONS, Gives, Item, Picture, Takes
 from engine.imaging.operation import Operation, Wants, Workbench
-from engine.imaging.overlay import rounded_box, with_alpha
+from engine.imaging.adjustments import split_alpha
+from engine.imaging.overlay import lay_over, rounded_box, with_alpha
 from engine.render.colour import rgba
 from engine.render.params import Fit, Gravity, RenderParams
 
@@ -37,14 +38,27 @@ def check_output(width: int, height: int, bench: Workbench) -> None:
         )
 
 
-def _canvas(width: int, height: int, fill: list[int]) -> pyvips.Image:
-    return (pyvips.Image.black(width, height, bands=4) + fill).cast("uchar").copy(interpretation="srgb")
+def _canvas(width: int, height: int, fill: list[int], bands: int = 4) -> pyvips.Image:
+    return (pyvips.Image.black(width, height, bands=bands) + fill[:bands]).cast("uchar").copy(interpretation="srgb")
+
+
+def _srgb(image: pyvips.Image) -> pyvips.Image:
+    """8-bit sRGB, with an alpha band only if it had one."""
+    return with_alpha(image) if image.hasalpha() else split_alpha(image)[0]
+
+
+def _placed(canvas: pyvips.Image, images: Sequence[pyvips.Image], xs: Sequence[int], ys: Sequence[int]) -> pyvips.Image:
+    """Images onto the canvas: copied where they are opaque, blended only where they have transparency."""
+    for image, x, y in zip(images, xs, ys, strict=True):
+        if image.hasalpha():
+            canvas = lay_over(canvas, image, x, y)
+        else:
+            canvas = canvas.insert(with_alpha(image) if canvas.bands == 4 else image, x, y)
+    return canvas
 
 
 def _finished(picture: Picture, image: pyvips.Image) -> Picture:
     """The result, written as PNG when it has transparency the input's format cannot hold."""
-    if image.bands == 4 and image[3].min() == 255:
-        image = image.extract_band(0, n=3)
     result = picture.with_image(image)
     if image.bands == 4 and result.encoding.format in ("jpeg", "gif"):
         return result.with_encoding(format="png")
@@ -53,9 +67,9 @@ def _finished(picture: Picture, image: pyvips.Image) -> Picture:
 
 def round_corners(image: pyvips.Image, radius: int) -> pyvips.Image:
     """RGBA with the outside of rounded corners transparent."""
-    image = with_alpha(image)
     if radius <= 0:
         return image
+    image = with_alpha(image)
     mask = rounded_box(image.width, image.height, radius, [255, 255, 255, 255])[3]
     return image[:3].bandjoin((image[3] * (mask / 255)).cast("uchar"))
 
@@ -178,18 +192,19 @@ def collage(items: Sequence[Item], settings: CollageSettings, bench: Workbench) 
     width = settings.width
     height = settings.height or round(width * layout.rows / layout.columns)
     check_output(width, height, bench)
-    canvas = _canvas(width, height, rgba(colour(settings.backgroundColor, "backgroundColor")))
+    fill = rgba(colour(settings.backgroundColor, "backgroundColor"))
+    canvas = _canvas(width, height, fill, 4 if fill[3] < 255 else 3)
     cells, xs, ys = [], [], []
     first: Picture | None = None
     for item, (left, top, w, h) in zip(items, _cell_boxes(layout, width, height, settings.gap), strict=False):
         fitted = render_on(item, RenderParams(w=w, h=h, fit=Fit.COVER, gravity=Gravity.ATTENTION), bench)
         first = first or fitted
         image = fitted.image.crop(0, 0, fitted.image.width, frame_height(fitted.image))
-        cells.append(round_corners(image, settings.borderRadius))
+        cells.append(round_corners(_srgb(image), settings.borderRadius))
         xs.append(left)
         ys.append(top)
     assert first is not None
-    joined = canvas.composite(cells, ["over"] * len(cells), x=xs, y=ys).cast("uchar")
+    joined = _placed(canvas, cells, xs, ys)
     return _finished(replace(first, filename=f"collage{Path(first.filename).suffix}"), joined)
 
 
@@ -233,7 +248,7 @@ def stitch(items: Sequence[Item], settings: StitchSettings, bench: Workbench) ->
     pictures = [item for item in items if isinstance(item, Picture)]
     if settings.matchSize and settings.direction is not Direction.GRID:
         pictures = _matched(pictures, settings.direction, bench)
-    images = [with_alpha(p.image.crop(0, 0, p.image.width, frame_height(p.image))) for p in pictures]
+    images = [_srgb(p.image.crop(0, 0, p.image.width, frame_height(p.image))) for p in pictures]
     count, gap = len(images), settings.gap
     across = {Direction.HORIZONTAL: count, Direction.VERTICAL: 1}.get(settings.direction, math.ceil(math.sqrt(count)))
     rows = math.ceil(count / across)
@@ -248,8 +263,8 @@ def stitch(items: Sequence[Item], settings: StitchSettings, bench: Workbench) ->
         left, top = sum(col_w[:column]) + gap * column, sum(row_h[:row]) + gap * row
         xs.append(left + round((col_w[column] - image.width) * share))
         ys.append(top + round((row_h[row] - image.height) * share))
-    canvas = _canvas(width, height, rgba(colour(settings.backgroundColor, "backgroundColor")))
-    joined = canvas.composite(images, ["over"] * count, x=xs, y=ys).cast("uchar")
+    fill = rgba(colour(settings.backgroundColor, "backgroundColor"))
+    joined = _placed(_canvas(width, height, fill, 4 if fill[3] < 255 else 3), images, xs, ys)
     first = pictures[0]
     return _finished(replace(first, filename=f"stitched{Path(first.filename).suffix}"), joined)
 
@@ -348,17 +363,25 @@ def _shadowed(image: pyvips.Image) -> pyvips.Image:
 def border(items: Sequence[Item], settings: BorderSettings, bench: Workbench) -> Picture:
     picture = items[0]
     assert isinstance(picture, Picture)
-    image = with_alpha(picture.image.crop(0, 0, picture.image.width, frame_height(picture.image)))
+    image = _srgb(picture.image.crop(0, 0, picture.image.width, frame_height(picture.image)))
     inner = settings.width + settings.padding
     width, height = image.width + 2 * inner, image.height + 2 * inner
     check_output(width, height, bench)
-    pad = settings.padding
-    matte = _canvas(image.width + 2 * pad, image.height + 2 * pad, rgba(colour(settings.paddingColor, "paddingColor")))
-    matte = matte.composite2(image, "over", x=pad, y=pad)
-    framed = _frame_fill(width, height, settings).composite2(matte, "over", x=settings.width, y=settings.width)
-    framed = round_corners(framed.cast("uchar"), settings.borderRadius)
+    colours = [rgba(colour(value, name)) for name, value in (("color", settings.color), ("secondColor", settings.secondColor),
+                                                              ("paddingColor", settings.paddingColor))]
+    clear = image.hasalpha() or any(fill[3] < 255 for fill in colours) or settings.borderRadius > 0 or settings.shadow
+    bands, pad, edge = (4 if clear else 3), settings.padding, settings.width
+    if not clear and settings.style is BorderStyle.SOLID:  # plain embeds: no canvas is drawn
+        matte = image.embed(pad, pad, image.width + 2 * pad, image.height + 2 * pad, extend="background",
+                            background=colours[2][:3])
+        framed = matte.embed(edge, edge, width, height, extend="background", background=colours[0][:3])
+    else:
+        matte = _placed(_canvas(image.width + 2 * pad, image.height + 2 * pad, colours[2], bands), [image], [pad], [pad])
+        framed = _frame_fill(width, height, settings)
+        framed = (framed if bands == 4 else framed.extract_band(0, n=3)).insert(matte, edge, edge)
+    framed = round_corners(framed, settings.borderRadius)
     if settings.shadow:
-        framed = _shadowed(framed)
+        framed = _shadowed(with_alpha(framed))
     return _finished(picture, framed)
 
 

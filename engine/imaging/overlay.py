@@ -64,21 +64,21 @@ def drawn_text(text: str, size: int, font: Font, fill: list[int] | None, bench: 
 
 
 def lay_over(base: pyvips.Image, layer: pyvips.Image, x: int, y: int, blend: str = "over") -> pyvips.Image:
-    """``layer`` (RGBA) composited at x, y on every frame of ``base``; base keeps its size and alpha or not."""
+    """``layer`` (RGBA) composited at x, y on every frame of ``base``; base keeps its size and alpha or not.
+    Only the pixels under the layer are blended (the rest of the picture is copied as it is)."""
     had_alpha = base.hasalpha()
     base = _rgb_uchar(base)
-    page = frame_height(base)
-    frames = base.height // page
-    layers, xs, ys = [layer] * frames, [x] * frames, [y + k * page for k in range(frames)]
-    # a layer must not run into the next frame of an animation: cut what falls outside its own frame
-    if frames > 1:
-        top, bottom = max(0, -y), min(layer.height, page - y)
-        if bottom <= top:
-            return base if had_alpha else base.extract_band(0, n=3)
-        layers = [layer.crop(0, top, layer.width, bottom - top)] * frames
-        ys = [max(y, 0) + k * page for k in range(frames)]
-    out = base.composite(layers, [blend] * frames, x=xs, y=ys).cast("uchar")
-    return out if had_alpha else out.extract_band(0, n=3)
+    width, page = base.width, frame_height(base)
+    left, top = max(0, x), max(0, y)
+    right, bottom = min(width, x + layer.width), min(page, y + layer.height)
+    if right <= left or bottom <= top:  # entirely outside the picture
+        return base if had_alpha else base.extract_band(0, n=3)
+    part = layer.crop(left - x, top - y, right - left, bottom - top)
+    for frame in range(base.height // page):
+        under = base.crop(left, top + frame * page, right - left, bottom - top)
+        mixed = under.composite2(part, blend).cast("uchar")
+        base = base.insert(mixed if under.bands == 4 else mixed.extract_band(0, n=3), left, top + frame * page)
+    return base if had_alpha else base.extract_band(0, n=3)
 
 
 # -- watermark-text ------------------------------------------------------------------------------

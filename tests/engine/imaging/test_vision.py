@@ -159,6 +159,15 @@ def test_content_aware_resize_keeps_the_subject_and_drops_the_plain(stage: Stage
         run_tool("content-aware-resize", [stage(textured.pngsave_buffer(), "f.png")], {"width": 5000})
 
 
+def test_content_aware_resize_goes_around_the_face(stage: Stage, run_tool: RunTool, astronaut: pyvips.Image,
+                                                    face: FaceBox) -> None:
+    narrow = decoded(one(run_tool("content-aware-resize", [stage(astronaut.pngsave_buffer(), "a.png")],
+                                  {"width": 380, "protectFaces": True})))
+    assert (narrow.width, narrow.height) == (380, 512)
+    seen = detect_faces(as_array(narrow))
+    assert len(seen) == 1 and seen[0].w >= face.w * 0.9  # the face kept its width: the seams went around it
+
+
 def solid_image(width: int, height: int, rgb: tuple[int, int, int]) -> pyvips.Image:
     return pyvips.Image.new_from_buffer(solid(width, height, rgb), "")
 
