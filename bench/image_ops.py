@@ -96,6 +96,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--side", type=int, default=2400, help="photo width (height is 2/3 of it)")
     args = parser.parse_args()
+    pyvips.cache_set_max(0)  # no run may reuse the pixels an earlier run decoded
     bench = Workbench(render=RenderSettings())
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
