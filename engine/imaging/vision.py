@@ -139,7 +139,8 @@ def smart_crop(items: Sequence[Item], settings: SmartCropSettings, bench: Workbe
     if settings.mode is SmartCropMode.TRIM:
         picture = item if isinstance(item, Picture) else render_on(item, RenderParams(), bench)
         flat = picture.image.flatten(background=[255, 255, 255]) if picture.image.hasalpha() else picture.image
-        left, top, tw, th = flat.find_trim(threshold=12, background=flat.getpoint(0, 0))
+        left, top, tw, th = (0, 0, 0, 0) if min(flat.width, flat.height) < 3 else \
+            flat.find_trim(threshold=12, background=flat.getpoint(0, 0))  # its median window needs 3 px
         if tw > 0 and th > 0:
             picture = render_on(picture, RenderParams(crop=(left, top, tw, th)), bench)
         return render_on(picture, RenderParams(w=w, h=h, fit=Fit.INSIDE), bench) if (w or h) else picture
