@@ -52,8 +52,10 @@ def find_faces(picture: Picture, sensitivity: float = 0.5) -> list[FaceBox]:
     return detect_faces_tiled(rgb_array(picture.image), min_score(sensitivity))
 
 
-def _one_frame(picture: Picture) -> Picture:
-    image = picture.image
+def _one_frame(item: Item) -> Picture:
+    """The picture's first frame (the face and pixel-statistics tools work on stills)."""
+    assert isinstance(item, Picture)
+    picture, image = item, item.image
     return picture.with_image(image.crop(0, 0, image.width, frame_height(image))) if frame_height(image) != image.height else picture
 
 
@@ -73,7 +75,7 @@ def _grown(face: FaceBox, factor: float, width: int, height: int) -> tuple[int, 
 
 
 def blur_faces(items: Sequence[Item], settings: BlurFacesSettings, bench: Workbench) -> Picture:
-    picture = _one_frame(items[0])  # type: ignore[arg-type]
+    picture = _one_frame(items[0])
     image = picture.image
     for face in find_faces(picture, settings.sensitivity):
         left, top, w, h = _grown(face, 1.3, image.width, image.height)
@@ -152,7 +154,10 @@ def smart_crop(items: Sequence[Item], settings: SmartCropSettings, bench: Workbe
             aspect = (w / h) if w and h else 0.8  # a portrait 4:5 unless a size says otherwise
             region = _preset_region(face, settings.facePreset, aspect, picture.image.width, frame_height(picture.image))
             return render_on(picture, RenderParams(crop=region, w=w, h=h, fit=Fit.COVER), bench)
-        item = picture  # no face: the render's attention crop below
+        item = picture  # no face: the render's attention crop below, at the preset's portrait shape
+        if not (w and h):
+            width, height = picture.image.width, frame_height(picture.image)
+            w, h = (min(width, round(height * 0.8)), height) if width > height * 0.8 else (width, round(width / 0.8))
     if not (w and h):
         raise InvalidInput("smart-crop subject and face modes need width and height (facePreset alone may omit them).",
                            code="tool_settings_invalid", field="width")
@@ -281,7 +286,7 @@ def _with_edges(original: np.ndarray, smooth: np.ndarray) -> np.ndarray:
 
 
 def noise_removal(items: Sequence[Item], settings: NoiseRemovalSettings, bench: Workbench) -> Picture:
-    picture = _one_frame(items[0])  # type: ignore[arg-type]
+    picture = _one_frame(items[0])
     _, alpha = split_alpha(picture.image)
     original = rgb_array(picture.image)
     clean = _denoised(original, settings)
@@ -307,7 +312,7 @@ EYE_BAND = (0.15, 0.6)  # the eyes lie in this vertical part of a face box
 
 
 def red_eye_removal(items: Sequence[Item], settings: RedEyeSettings, bench: Workbench) -> Picture:
-    picture = _one_frame(items[0])  # type: ignore[arg-type]
+    picture = _one_frame(items[0])
     _, alpha = split_alpha(picture.image)
     pixels = rgb_array(picture.image).copy()
     floor = 70 - 40 * settings.sensitivity  # how much redder than green and blue a pixel must be

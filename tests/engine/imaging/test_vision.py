@@ -73,6 +73,9 @@ def test_smart_crop_modes(stage: Stage, run_tool: RunTool, astronaut: pyvips.Ima
     assert abs(trimmed.width - 100) <= 2 and abs(trimmed.height - 60) <= 2
     with pytest.raises(InvalidInput):
         run_tool("smart-crop", [file], {"mode": "subject", "width": 100})
+    faceless = decoded(one(run_tool("smart-crop", [stage(image_bytes(400, 200, "png"), "p.png")],
+                                    {"mode": "face", "facePreset": "close-up"})))
+    assert (faceless.width, faceless.height) == (160, 200)  # no face: the most interesting 4:5 region
 
 
 def test_image_enhancement_corrects_what_is_off(stage: Stage, run_tool: RunTool, astronaut: pyvips.Image) -> None:
