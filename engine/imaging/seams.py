@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import cv2
 import numpy as np
 from pydantic import Field, model_validator
 
@@ -27,21 +28,27 @@ PROTECTED = 1e6  # energy of a face pixel: no cheaper seam ever crosses a face w
 
 
 class ContentAwareSettings(Settings):
-    width: int | None = Field(default=None, ge=8, le=MAX_SIDE, description="Output width (default: the image's).")
-    height: int | None = Field(default=None, ge=8, le=MAX_SIDE, description="Output height (default: the image's).")
+    width: int | None = Field(default=None, ge=8, le=MAX_SIDE, description="Output width (default: the image's, at most 1024).")
+    height: int | None = Field(default=None, ge=8, le=MAX_SIDE, description="Output height (default: the image's, at most 1024).")
+    square: bool = Field(default=False, description="Make it square: the side given, else the shorter side.")
     protectFaces: bool = Field(default=True, description="Seams go around detected faces.")
+    blurRadius: float = Field(default=0, ge=0, le=20, description="Blur before measuring detail (ignores fine texture).")
+    sobelThreshold: int = Field(default=0, ge=0, le=255, description="Edges weaker than this count as flat.")
 
     @model_validator(mode="after")
     def _a_size(self) -> ContentAwareSettings:
-        if self.width is None and self.height is None:
-            raise ValueError("give width, height or both")
+        if self.width is None and self.height is None and not self.square:
+            raise ValueError("give width, height or both, or square")
         return self
 
 
-def _energy(grey: np.ndarray, protect: np.ndarray) -> np.ndarray:
+def _energy(grey: np.ndarray, protect: np.ndarray, threshold: int) -> np.ndarray:
     dx = np.abs(np.diff(grey, axis=1, append=grey[:, -1:]))
     dy = np.abs(np.diff(grey, axis=0, append=grey[-1:, :]))
-    return dx + dy + protect
+    detail = dx + dy
+    if threshold:
+        detail[detail < threshold] = 0
+    return detail + protect
 
 
 def _cost(energy: np.ndarray) -> np.ndarray:
@@ -83,13 +90,15 @@ def _without(array: np.ndarray, paths: np.ndarray) -> np.ndarray:
     return array[keep].reshape(height, width - paths.shape[1], *array.shape[2:])
 
 
-def carve_columns(pixels: np.ndarray, protect: np.ndarray, count: int) -> np.ndarray:
+def carve_columns(pixels: np.ndarray, protect: np.ndarray, count: int, *, blur: float = 0, threshold: int = 0) -> np.ndarray:
     """Remove ``count`` vertical seams, several disjoint ones per pass (a pass costs one energy map and
     one cumulative-cost sweep; a small share of the width per pass keeps the choice close to one by one)."""
     grey = pixels[:, :, :3].mean(axis=2, dtype=np.float32)
+    if blur:
+        grey = cv2.GaussianBlur(grey, (0, 0), blur)
     while count > 0:
         batch = min(count, max(1, pixels.shape[1] // BATCH_SHARE))
-        paths = _seams(_cost(_energy(grey, protect)), batch)
+        paths = _seams(_cost(_energy(grey, protect, threshold)), batch)
         pixels, grey, protect = _without(pixels, paths), _without(grey, paths), _without(protect, paths)
         count -= paths.shape[1]
     return pixels
@@ -103,12 +112,20 @@ def _face_map(picture: Picture, shape: tuple[int, int]) -> np.ndarray:
     return protect
 
 
+def _target(settings: ContentAwareSettings, src_w: int, src_h: int) -> tuple[int, int]:
+    """The output size; a side not given keeps the image's, within the bound."""
+    if settings.square:
+        side = settings.width or settings.height or min(src_w, src_h, MAX_SIDE)
+        return side, side
+    return settings.width or min(src_w, MAX_SIDE), settings.height or min(src_h, MAX_SIDE)
+
+
 def content_aware_resize(items: Sequence[Item], settings: ContentAwareSettings, bench: Workbench) -> Picture:
     item = items[0]
     src_w, src_h = size_of(item, bench)
     if isinstance(item, Picture):
         src_h = frame_height(item.image)
-    target_w, target_h = settings.width or src_w, settings.height or src_h
+    target_w, target_h = _target(settings, src_w, src_h)
     covering = render_on(item, RenderParams(w=target_w, h=target_h, fit=Fit.OUTSIDE), bench)
     image = covering.image.crop(0, 0, covering.image.width, frame_height(covering.image))
     vertical = image.width > target_w  # surplus columns; else surplus rows (or none)
@@ -128,7 +145,8 @@ def content_aware_resize(items: Sequence[Item], settings: ContentAwareSettings, 
         np.zeros(pixels.shape[:2], dtype=np.float32)
     if not vertical:
         pixels, protect = pixels.transpose(1, 0, 2), protect.T
-    carved = carve_columns(np.ascontiguousarray(pixels), np.ascontiguousarray(protect), surplus)
+    carved = carve_columns(np.ascontiguousarray(pixels), np.ascontiguousarray(protect), surplus,
+                           blur=settings.blurRadius, threshold=settings.sobelThreshold)
     if not vertical:
         carved = carved.transpose(1, 0, 2)
     return covering.with_image(from_array(carved))

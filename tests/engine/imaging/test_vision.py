@@ -158,6 +158,10 @@ def test_content_aware_resize_keeps_the_subject_and_drops_the_plain(stage: Stage
     tall = decoded(one(run_tool("content-aware-resize", [stage(textured.pngsave_buffer(), "field.png")],
                                 {"width": 400, "height": 150})))
     assert (tall.width, tall.height) == (400, 150)
+    square = decoded(one(run_tool("content-aware-resize", [stage(textured.pngsave_buffer(), "field.png")],
+                                  {"square": True, "blurRadius": 1.5, "sobelThreshold": 4, "protectFaces": False})))
+    assert (square.width, square.height) == (200, 200)
+    assert ((square[2] > 180) & (square[0] < 80)).avg() / 255 * 200 * 200 > 60 * 60 * 0.9
     with pytest.raises(ValidationError):
         run_tool("content-aware-resize", [stage(textured.pngsave_buffer(), "f.png")], {"width": 5000})
 
@@ -169,6 +173,15 @@ def test_content_aware_resize_goes_around_the_face(stage: Stage, run_tool: RunTo
     assert (narrow.width, narrow.height) == (380, 512)
     seen = detect_faces(as_array(narrow))
     assert len(seen) == 1 and seen[0].w >= face.w * 0.9  # the face kept its width: the seams went around it
+
+
+def test_content_aware_resize_keeps_to_its_bound() -> None:
+    from engine.imaging.seams import ContentAwareSettings, _target
+    assert _target(ContentAwareSettings(width=600), 4000, 3000) == (600, 1024)  # the other side within the bound
+    assert _target(ContentAwareSettings(height=300), 500, 400) == (500, 300)
+    assert _target(ContentAwareSettings(square=True), 500, 400) == (400, 400)
+    with pytest.raises(ValidationError):
+        ContentAwareSettings()
 
 
 def solid_image(width: int, height: int, rgb: tuple[int, int, int]) -> pyvips.Image:
