@@ -25,7 +25,8 @@ import pyvips
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from engine.imaging import ToolFile, Workbench, run, sniffed  # noqa: E402
+from engine.imaging import ToolFile, Workbench  # noqa: E402
+from engine.imaging.chain import run, sniffed  # noqa: E402
 from engine.render.settings import RenderSettings  # noqa: E402
 from tools_manifest.image_tools import get_image_tool  # noqa: E402
 
