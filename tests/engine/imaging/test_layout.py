@@ -46,6 +46,10 @@ def test_collage_places_each_file_in_its_cell(stage: Stage, run_tool: RunTool) -
     assert (grid.width, grid.height) == (400, 400)
     assert near(grid.getpoint(100, 100), RED) and near(grid.getpoint(300, 300), (255, 255, 255))  # 4th cell empty
     assert near(grid.getpoint(1, 1), (255, 255, 255))  # the rounded corner shows the background
+    clear = one(run_tool("collage", files[:2], {"template": "columns-2", "width": 400, "gap": 20,
+                                               "backgroundColor": "#00000000"}))
+    assert clear.media_type == "image/png" and decoded(clear).getpoint(10, 10)[3] == 0
+    assert decoded(clear).getpoint(100, 100)[3] == 255
     with pytest.raises(InvalidInput) as many:
         run_tool("collage", files, {"template": "columns-2"})
     assert many.value.code == "tool_input_count" and "2 cells" in many.value.message

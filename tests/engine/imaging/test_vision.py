@@ -132,6 +132,8 @@ def test_passport_photo_country_size_head_height_and_sheet(stage: Stage, run_too
     assert abs(centre_x - 301) < 40  # centred
     head_mm = seen[0].h * 1.3 / (300 / 25.4)
     assert 25 <= head_mm <= 35  # the rule's chin-to-crown range
+    # a 30 mm head (354 px) with 40% of the free height above it: the chin near 453 px from the top
+    assert abs(seen[0].y + seen[0].h - 453) < 35
     gb = decoded(one(run_tool("passport-photo", [file], {"country": "gb"})))
     assert (gb.width, gb.height) == (413, 531)  # 35 x 45 mm
     sheet = decoded(one(run_tool("passport-photo", [file], {"country": "gb", "printLayout": "4x6",
