@@ -62,3 +62,34 @@ def detect_faces(image: Path | str | np.ndarray, min_score: float = 0.4) -> list
         FaceBox(**region.model_dump(exclude={"label"}))
         for region in detect_regions(image, min_score) if region.label in FACE_CLASSES
     ]
+
+
+def detect_faces_tiled(pixels: np.ndarray, min_score: float = 0.4) -> list[FaceBox]:
+    """Faces in an RGB array of any shape, best first: the model sees a fixed 320 px square, so a wide
+    image seen whole would shrink its faces below what it can find; it looks at square tiles instead."""
+    height, width = pixels.shape[:2]
+    found: list[FaceBox] = []
+    for x, y, side in _tiles(width, height):
+        found += [face.model_copy(update={"x": face.x + x, "y": face.y + y})
+                  for face in detect_faces(pixels[y : y + side, x : x + side], min_score)]
+    kept: list[FaceBox] = []
+    for face in sorted(found, key=lambda box: -box.score):  # the same face seen from two overlapping tiles
+        if all(_overlap(face, other) < 0.5 for other in kept):
+            kept.append(face)
+    return kept
+
+
+def _overlap(a: FaceBox, b: FaceBox) -> float:
+    width = min(a.x + a.w, b.x + b.w) - max(a.x, b.x)
+    height = min(a.y + a.h, b.y + b.h) - max(a.y, b.y)
+    if width <= 0 or height <= 0:
+        return 0.0
+    return width * height / max(min(a.w * a.h, b.w * b.h), 1e-9)
+
+
+def _tiles(width: int, height: int, most: int = 5) -> list[tuple[int, int, int]]:
+    """Square windows along the long side, overlapping by half, at most ``most`` of them."""
+    side, length = min(width, height), max(width, height)
+    count = min(most, max(1, 2 * -(-length // side) - 1))
+    starts = [round(i * (length - side) / max(count - 1, 1)) for i in range(count)]
+    return [(s, 0, side) if width >= height else (0, s, side) for s in starts]

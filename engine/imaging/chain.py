@@ -24,7 +24,7 @@ from engine.imaging.items import (
 from engine.imaging.models import require_models
 from engine.imaging.operation import Operation, Wants, Workbench
 from engine.render import pipeline as render_pipeline
-from engine.render.context import RenderContext, Source
+from engine.render.context import Overlay, RenderContext, Source
 from engine.render.params import RenderParams
 from engine.render.settings import RenderSettings
 
@@ -39,14 +39,15 @@ Step = tuple[Operation[Any], BaseModel]
 _FINISH_SETTINGS = RenderSettings()  # flatten and encode read no limits: the picture was checked when made
 
 
-def render_on(item: Item, params: RenderParams, bench: Workbench) -> Picture:
+def render_on(item: Item, params: RenderParams, bench: Workbench, *, overlay: Overlay | None = None) -> Picture:
     """The render steps (no encoding) on a file or a picture: the one implementation of resize, crop,
-    rotate, blur and watermarks, shared with ``/v1/assets/{id}/render``."""
+    rotate, blur and watermarks, shared with ``/v1/assets/{id}/render``. ``overlay`` is a watermark image
+    file (checked like a watermark asset)."""
     if isinstance(item, ToolFile):
-        source = Source(path=item.path, format=item.format)
+        source = Source(path=item.path, format=item.format, overlay=overlay)
         picture_of = lambda image: Picture(image, item.filename, Encoding(output_format(item.format)))  # noqa: E731
     else:
-        source = Source(path=Path(item.filename), format=item.encoding.format, image=item.image)
+        source = Source(path=Path(item.filename), format=item.encoding.format, image=item.image, overlay=overlay)
         picture_of = item.with_image
     ctx = RenderContext(params=params, source=source, settings=bench.render, output_format=output_format(source.format))
     try:

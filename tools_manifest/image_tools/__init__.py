@@ -7,15 +7,21 @@ generated documents all read this list.
 
 from __future__ import annotations
 
-from tools_manifest.image_tools import essentials, formats, generative, optimization, utilities
+from tools_manifest.image_tools import (
+    adjustments, essentials, formats, generative, layout, optimization, overlay, utilities, vision,
+)
 from tools_manifest.image_tools.spec import Category, ImageToolSpec
 
-CATEGORIES = [
+CATEGORIES = [  # the image-tools API's own order of its tables
     essentials,
     optimization,
-    utilities,
-    formats,
+    adjustments,
+    vision,
     generative,
+    overlay,
+    utilities,
+    layout,
+    formats,
 ]
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.faces import FaceBox, detect_faces
+from engine.faces import detect_faces_tiled
 from engine.render.context import RenderContext
 from engine.render.params import Fit, Gravity
 
@@ -46,42 +46,9 @@ def _stored_boxes(ctx: RenderContext) -> list[Box]:
 
 
 def _detected_boxes(ctx: RenderContext) -> list[Box]:
-    """Run the face model on square tiles: it sees a fixed 320 px square, so a wide image seen whole
-    would shrink its faces below what it can find."""
     if not ctx.settings.face_detection:
         return []
-    pixels = _rgb_array(ctx)
-    found: list[tuple[float, Box]] = []
-    for x, y, side in _tiles(pixels.shape[1], pixels.shape[0]):
-        faces: list[FaceBox] = detect_faces(pixels[y : y + side, x : x + side])
-        found += [(f.score, (f.x + x, f.y + y, f.x + f.w + x, f.y + f.h + y)) for f in faces]
-    return _distinct([box for _score, box in sorted(found, reverse=True)])
-
-
-def _distinct(boxes: list[Box]) -> list[Box]:
-    """Drop boxes that mostly overlap a better one (the same face seen from two overlapping tiles)."""
-    kept: list[Box] = []
-    for box in boxes:
-        if all(_overlap(box, other) < 0.5 for other in kept):
-            kept.append(box)
-    return kept
-
-
-def _overlap(a: Box, b: Box) -> float:
-    width = min(a[2], b[2]) - max(a[0], b[0])
-    height = min(a[3], b[3]) - max(a[1], b[1])
-    if width <= 0 or height <= 0:
-        return 0.0
-    smaller = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
-    return width * height / max(smaller, 1e-9)
-
-
-def _tiles(width: int, height: int, most: int = 5) -> list[tuple[int, int, int]]:
-    """Square windows along the long side, overlapping by half, at most ``most`` of them."""
-    side, length = min(width, height), max(width, height)
-    count = min(most, max(1, 2 * -(-length // side) - 1))
-    starts = [round(i * (length - side) / max(count - 1, 1)) for i in range(count)]
-    return [(s, 0, side) if width >= height else (0, s, side) for s in starts]
+    return [(f.x, f.y, f.x + f.w, f.y + f.h) for f in detect_faces_tiled(_rgb_array(ctx))]
 
 
 def _rgb_array(ctx: RenderContext) -> np.ndarray:

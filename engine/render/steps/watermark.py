@@ -8,24 +8,31 @@ import pyvips
 
 from engine.render.context import RenderContext
 from engine.render.geometry import compass_offset
+from engine.render.params import Position
 
 MARGIN = 0.02  # of the shorter side, between the watermark and the edge
 
 
 def watermark(ctx: RenderContext) -> None:
     params = ctx.params
-    if not params.has_watermark:
+    if not params.has_watermark and ctx.source.overlay is None:
         return
     width, height = ctx.frame_size
     mark = _text(ctx, width, height) if params.watermark else _overlay(ctx, width)
-    opacity = params.watermark_opacity / 100
-    mark = mark.extract_band(0, n=3).bandjoin((mark.extract_band(3) * opacity).cast("uchar"))
+    mark, x, y = placed(mark, (width, height), params.watermark_position, params.watermark_opacity)
+    ctx.per_frame(lambda frame: _over(frame, mark, x, y))
+
+
+def placed(mark: pyvips.Image, frame: tuple[int, int], position: Position, opacity: int) -> tuple[pyvips.Image, int, int]:
+    """The RGBA mark at ``opacity`` percent, cut to the frame, and its top-left corner at a compass point
+    inside the margin."""
+    width, height = frame
+    mark = mark.extract_band(0, n=3).bandjoin((mark.extract_band(3) * (opacity / 100)).cast("uchar"))
     margin = round(min(width, height) * MARGIN)
     inner = (min(mark.width, width), min(mark.height, height))
     mark = mark.crop(0, 0, *inner)
-    x, y = compass_offset(params.watermark_position, (width - 2 * margin, height - 2 * margin), inner)
-    x, y = max(0, x + margin), max(0, y + margin)
-    ctx.per_frame(lambda frame: _over(frame, mark, x, y))
+    x, y = compass_offset(position, (width - 2 * margin, height - 2 * margin), inner)
+    return mark, max(0, x + margin), max(0, y + margin)
 
 
 def _over(frame: pyvips.Image, mark: pyvips.Image, x: int, y: int) -> pyvips.Image:
@@ -37,10 +44,18 @@ def _over(frame: pyvips.Image, mark: pyvips.Image, x: int, y: int) -> pyvips.Ima
 
 
 def _text(ctx: RenderContext, width: int, height: int) -> pyvips.Image:
-    """White text with a dark outline, so it reads on light and dark pictures."""
     size = ctx.params.watermark_size or max(8, round(min(width, height) * 0.05))
-    mask = pyvips.Image.text(html.escape(ctx.params.watermark or ""), font=f"sans bold {size}px", dpi=72)
+    return text_mark(ctx.params.watermark or "", size)
+
+
+def text_mark(text: str, size: int, *, font: str = "sans bold", fill: list[int] | None = None) -> pyvips.Image:
+    """Text as an RGBA image: in ``fill`` (RGBA values) when given, else white with a dark outline, so it
+    reads on light and dark pictures."""
+    mask = pyvips.Image.text(html.escape(text), font=f"{font} {size}px", dpi=72)
     mask = mask.embed(2, 2, mask.width + 4, mask.height + 4)
+    if fill is not None:
+        alpha = (mask * (fill[3] / 255)).cast("uchar")
+        return (mask.new_from_image(fill[:3]).cast("uchar")).bandjoin(alpha).copy(interpretation="srgb")
     outline = mask.morph(pyvips.Image.new_from_list([[255] * 3] * 3), "dilate")
     alpha = (mask | outline).cast("uchar")
     grey = (mask > 0).ifthenelse(255, 30).cast("uchar")
