@@ -85,12 +85,21 @@ async def from_http_request(engine: Engine, request: ServerRequestContext[Any, A
     return principal
 
 
+# What MCP assumes for a hint left out. destructiveHint and idempotentHint mean something only when a tool is
+# not read-only, so a read-only tool leaves them out too.
+HINT_DEFAULTS = {"read_only_hint": False, "destructive_hint": True, "idempotent_hint": False, "open_world_hint": True}
+
+
 def tool_annotations(spec: ToolSpec[Any, Any]) -> ToolAnnotations:
+    """Every hint the tool declares, sent only where it differs from what MCP assumes without it (the list
+    is read on every turn); no title here, the tool's own title says it."""
     hints = spec.hints
-    return ToolAnnotations(  # no title here: the tool's own title says it (every token is read each turn)
-        read_only_hint=hints.read_only, destructive_hint=hints.destructive,
-        idempotent_hint=hints.idempotent, open_world_hint=hints.open_world,
-    )
+    values = {"read_only_hint": hints.read_only, "destructive_hint": hints.destructive,
+              "idempotent_hint": hints.idempotent, "open_world_hint": hints.open_world}
+    if hints.read_only:
+        values.pop("destructive_hint")
+        values.pop("idempotent_hint")
+    return ToolAnnotations(**{name: value for name, value in values.items() if value != HINT_DEFAULTS[name]})
 
 
 def mcp_tool(spec: ToolSpec[Any, Any], *, schema_shown_by: str | None = None) -> Tool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -13,6 +15,8 @@ from engine.assets import Asset, AssetPatch, IngestConfig, IngestOptions, ListQu
 from engine.assets.models import TEXT_FIELD_MAX, Metadata, OnDuplicate
 from engine.errors import Busy, Forbidden, InvalidInput
 from engine.ingest.local_paths import allowed_roots
+from engine.uploads.links import signed_upload_url
+from engine.uploads.models import UploadCreate
 from engine.usage import UsageKind
 from tools_manifest.calls import current_call
 from tools_manifest.spec import Cost, Hints, ToolSpec
@@ -189,6 +193,36 @@ async def delete_asset(engine: Engine, principal: Principal, given: DeleteAssetI
     return await engine.assets.delete(principal, given.id)
 
 
+UPLOAD_URL_TTL_S = 3600
+
+
+class CreateUploadInput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    filename: str = Field(min_length=1, max_length=255, description="e.g. 'video-frames.zip'.")
+    size: int = Field(ge=1, le=1 << 40, description="Bytes of the file.")
+
+
+class UploadTicket(BaseModel):
+    upload_id: str
+    url: str
+    expires_at: datetime
+    command: str
+
+
+async def create_upload(engine: Engine, principal: Principal, given: CreateUploadInput) -> UploadTicket:
+    if current_call().is_local:
+        raise InvalidInput("Picsha runs on this machine: give upload_asset the file's path instead.",
+                           code="create_upload_local")
+    upload = await engine.uploads.create(principal, UploadCreate(length=given.size, metadata={"filename": given.filename}))
+    url = signed_upload_url(engine.signer, engine.settings.public_url, account_id=principal.account_id,
+                            upload_id=upload.id, ttl_s=UPLOAD_URL_TTL_S)
+    command = (f"curl -sS -X PATCH '{url}' -H 'Tus-Resumable: 1.0.0' -H 'Upload-Offset: 0' "
+               f"-H 'Content-Type: application/offset+octet-stream' --data-binary @{shlex.quote(given.filename)}")
+    return UploadTicket(upload_id=upload.id, url=url, command=command,
+                        expires_at=datetime.now(UTC) + timedelta(seconds=UPLOAD_URL_TTL_S))
+
+
 READ = Hints(read_only=True, destructive=False, idempotent=True, open_world=False)
 FREE = Cost(note="free")
 
@@ -207,6 +241,18 @@ TOOLS: list[ToolSpec[Any, Any]] = [
         hints=Hints(read_only=False, destructive=False, idempotent=False, open_world=True),
         cost=Cost(billed_as=[UsageKind.STORAGE], note="storage: one month of the file's bytes, at upload"),
         run=upload_asset,
+    ),
+    ToolSpec(
+        id="create_upload",
+        title="Create an upload",
+        description="For a large local file when Picsha runs elsewhere: a signed resumable-upload URL (1 h) and "
+        "a curl command that sends the file without its bytes passing through you; then upload_asset(upload_id).",
+        example={"filename": "scan.tiff", "size": 250000000},
+        input=CreateUploadInput,
+        output=UploadTicket,
+        hints=Hints(read_only=False, destructive=False, idempotent=False, open_world=False),
+        cost=Cost(billed_as=[UsageKind.STORAGE], note="storage, when the file arrives"),
+        run=create_upload,
     ),
     ToolSpec(
         id="get_asset",

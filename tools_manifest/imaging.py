@@ -32,7 +32,6 @@ class ListImageToolsInput(BaseModel):
 
     tool: str | None = Field(default=None, min_length=2, max_length=40, pattern=r"^[a-z0-9-]+$",
                              description="One tool id: adds its settings schema.")
-    category: Category | None = None
 
 
 class ImageToolLine(BaseModel):
@@ -52,8 +51,7 @@ class ListImageToolsOutput(BaseModel):
 
 
 async def list_image_tools(engine: Engine, principal: Principal, given: ListImageToolsInput) -> ListImageToolsOutput:
-    chosen = [tool_or_404(given.tool)] if given.tool else [
-        tool for tool in image_tools() if given.category is None or tool.category is given.category]
+    chosen = [tool_or_404(given.tool)] if given.tool else image_tools()
     lines = [ImageToolLine(id=tool.id, category=tool.category.value, takes=tool.operation.takes.value,
                            gives=tool.operation.gives.value, about=tool.description,
                            enable_with=engine.imaging.enabled_by(tool.operation)) for tool in chosen]
@@ -65,36 +63,16 @@ async def list_image_tools(engine: Engine, principal: Principal, given: ListImag
 class RunImageToolInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    tool: str | None = Field(default=None, min_length=2, max_length=40, pattern=r"^[a-z0-9-]+$",
-                             description="Image tool id.")
+    tool: str = Field(min_length=2, max_length=40, pattern=r"^[a-z0-9-]+$", description="Image tool id.")
     settings: dict[str, Any] = Field(default_factory=dict, description="The tool's settings.")
-    steps: list[ToolStep] | None = Field(default=None, min_length=1, max_length=20,
-                                         description="Or a chain of tools.")
-    pipeline_id: str | None = Field(default=None, pattern=r"^pl_[A-Za-z0-9]+$", description="Or a saved pipeline.")
     asset_ids: list[str] = ASSET_IDS
     preview: PreviewChoice = Field(default="thumb", description=f"{PREVIEW_HELP} For the first {MAX_PREVIEWS} results.")
-
-    @model_validator(mode="after")
-    def _one_choice(self) -> RunImageToolInput:
-        if sum(x is not None for x in (self.tool, self.steps, self.pipeline_id)) != 1:
-            raise ValueError("give tool (with settings), steps or pipeline_id: exactly one")
-        return self
 
 
 class ImageToolResult(ToolOutput):
     asset_ids: list[str] = Field(description="The new assets, in order.")
     assets: list[dict[str, Any]] = Field(description="Brief rows of the new assets.")
     result: dict[str, Any] | None = Field(default=None, description="A JSON tool's answer (info, ocr, ...).")
-
-
-async def _pipeline(engine: Engine, principal: Principal, given: RunImageToolInput) -> FilePipeline:
-    if given.tool is not None:
-        spec = tool_or_404(given.tool)
-        return FilePipeline(steps=[ToolStep(toolId=spec.id, settings=given.settings)])
-    if given.steps is not None:
-        return FilePipeline(steps=given.steps)
-    saved = await engine.pipelines.get(principal, str(given.pipeline_id))
-    return FilePipeline.model_validate({"steps": saved.steps})
 
 
 async def run_tools_on_assets(engine: Engine, principal: Principal, pipeline: FilePipeline, asset_ids: list[str],
@@ -127,7 +105,8 @@ class ImageActionInput(BaseModel):
 
 
 async def run_image_tool(engine: Engine, principal: Principal, given: RunImageToolInput) -> ImageToolResult:
-    pipeline = await _pipeline(engine, principal, given)
+    spec = tool_or_404(given.tool)
+    pipeline = FilePipeline(steps=[ToolStep(toolId=spec.id, settings=given.settings)])
     return await run_tools_on_assets(engine, principal, pipeline, given.asset_ids, given.preview)
 
 
@@ -147,9 +126,9 @@ TOOLS: list[ToolSpec[Any, Any]] = [
     ToolSpec(
         id="run_image_tool",
         title="Run an image tool",
-        description="Run an image tool (or steps: a chain of them, or a saved pipeline_id) on assets; results "
-        "are stored as new assets (the originals are kept). Returns their ids, brief rows and previews, or a "
-        "JSON tool's result.",
+        description="Run an image tool on assets; results are stored as new assets (the originals are kept). "
+        "Returns their ids, brief rows and previews, or a JSON tool's result. Chains and saved pipelines: "
+        "run_pipeline.",
         example={"tool": "resize", "settings": {"width": 800}, "asset_ids": ["as_2x9Kq"]},
         input=RunImageToolInput,
         output=ImageToolResult,

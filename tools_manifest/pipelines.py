@@ -10,9 +10,10 @@ import json
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from engine.pipeline import Action, Pipeline, PipelineRun, run
+from engine.pipeline.saved import SavedPipeline
 from tools_manifest import schema
 from tools_manifest.calls import calling, current_call
 from tools_manifest.image_tools import ImageToolSpec, image_tools
@@ -92,8 +93,29 @@ def action_catalogue() -> list[dict[str, Any]]:
     return entries
 
 
+class SavedPipelineInput(BaseModel):
+    """A saved file pipeline as an action: the assets it runs on."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    asset_ids: list[str] = Field(min_length=1, max_length=20)
+
+
+def _saved_action(saved: SavedPipeline, engine: Engine, principal: Principal) -> Action:
+    async def call(params: dict[str, Any]) -> BaseModel:
+        given = SavedPipelineInput.model_validate_json(json.dumps(params), strict=True)
+        pipeline = FilePipeline.model_validate({"steps": saved.steps})
+        return await run_tools_on_assets(engine, principal, pipeline, given.asset_ids)
+
+    return Action(name=saved.id, input=SavedPipelineInput, output=ImageToolResult, call=call)
+
+
 async def run_pipeline(engine: Engine, principal: Principal, given: Pipeline) -> PipelineAnswer:
-    done = await run(given, actions_for(engine, principal), progress=current_call().progress)
+    actions = actions_for(engine, principal)
+    for step in given.steps:  # a saved file pipeline (pl_...) is an action too
+        if step.action.startswith("pl_") and step.action not in actions:
+            actions[step.action] = _saved_action(await engine.pipelines.get(principal, step.action), engine, principal)
+    done = await run(given, actions, progress=current_call().progress)
     return PipelineAnswer(success=done.steps_failed == 0 and done.steps_skipped == 0, pipeline=done)
 
 
@@ -103,8 +125,9 @@ TOOLS: list[ToolSpec[Any, Any]] = [
         title="Run a pipeline",
         description=(
             "Run tools in order in one call. A param may be an earlier step's output, \"$name.field\" (list "
-            "items by index), checked before anything runs. Actions: tool ids, search, scrape, generate, and "
-            "image tools (params asset_ids, settings). Returns each step's status and output; result is the last."
+            "items by index), checked before anything runs. Actions: tool ids, search, scrape, generate, image "
+            "tools (params asset_ids, settings) and saved pipelines (pl_..., params asset_ids). Returns each "
+            "step's status and output; result is the last."
         ),
         example={"steps": [{"name": "f", "action": "search", "params": {"query": "red car", "limit": 1}},
                            {"name": "s", "action": "render_asset", "params": {"id": "$f.results.0.id", "w": 400}}]},

@@ -17,12 +17,13 @@ from starlette.requests import ClientDisconnect
 from engine import Engine
 from engine.auth import Principal
 from engine.errors import PicshaError, UnsupportedMediaType
+from engine.uploads.links import RESUMABLE_PATH, signed_account
 from engine.uploads.models import ConcatKind, Upload, UploadStatus
 from picsha_mcp.rest import tus_headers as th
 from picsha_mcp.rest.deps import get_engine, get_principal
 from picsha_mcp.rest.errors import error_response
 
-PREFIX = "/v1/upload/resumable"
+PREFIX = RESUMABLE_PATH
 EXTENSIONS = "creation,creation-with-upload,creation-defer-length,expiration,checksum,termination,concatenation"
 CHECKSUMS = "sha1,sha256,md5"
 ALLOW_METHODS = "POST, GET, HEAD, PATCH, DELETE, OPTIONS"
@@ -60,12 +61,18 @@ async def _handle(request: Request, action: Action, *, versioned: bool = True) -
     try:
         if versioned:
             th.check_version(request)
-        principal = await get_principal(request, engine)
+        principal = await _signed_principal(request, engine) or await get_principal(request, engine)
         response = await action(engine, principal)
     except PicshaError as error:
         response = _error(request, error)
     response.headers.update({"Tus-Resumable": th.TUS_VERSION, **_cors(request, engine)})
     return response
+
+
+async def _signed_principal(request: Request, engine: Engine) -> Principal | None:
+    """An upload URL signed for one account (``create_upload``) stands in for the key, for that upload only."""
+    account_id = signed_account(engine.signer, request.url.path, dict(request.query_params))
+    return Principal(account_id=account_id) if account_id else None
 
 
 def _location(engine: Engine, upload_id: str) -> str:

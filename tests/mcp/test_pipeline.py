@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from mcp import Client
 
+from engine import Engine
+from engine.auth import Principal
 from picsha_mcp.server import PicshaServer
 from tests.mcp.conftest import error_of, ok, upload
 
@@ -52,9 +54,10 @@ async def test_image_tools_for_agents(server: PicshaServer) -> None:
         photo = await upload(client, 400, 300, name="pier.jpg")
         made = await client.call_tool("run_image_tool", {"tool": "resize", "settings": {"width": 100},
                                                           "asset_ids": [photo["id"]]})
-        chained = ok(await client.call_tool("run_image_tool", {"steps": [
-            {"toolId": "crop", "settings": {"width": 200, "height": 200}},
-            {"toolId": "convert", "settings": {"format": "png"}}], "asset_ids": [photo["id"]], "preview": "none"}))
+        chained = ok(await client.call_tool("run_pipeline", {"steps": [
+            {"name": "square", "action": "crop", "params": {"asset_ids": [photo["id"]], "settings": {"width": 200, "height": 200}}},
+            {"name": "png", "action": "convert", "params": {"asset_ids": "$square.asset_ids", "settings": {"format": "png"}}},
+        ]}))["pipeline"]["result"]
         bad = error_of(await client.call_tool("run_image_tool", {"tool": "sparkle", "asset_ids": [photo["id"]]}))
         acted = ok(await client.call_tool("run_pipeline", {"steps": [
             {"name": "find", "action": "list_assets", "params": {"page_size": 1, "order": "asc"}},
@@ -66,5 +69,20 @@ async def test_image_tools_for_agents(server: PicshaServer) -> None:
     resized = made.structured_content
     assert resized["assets"][0]["px"] == "100x75" and resized["assets"][0]["filename"] == "pier.jpg"
     assert chained["assets"][0]["px"] == "200x200" and chained["assets"][0]["filename"] == "pier.png"
+    # (the crop's own result is an asset too: a chain through run_pipeline keeps each step's output)
     assert bad["code"] == "tool_not_found" and "resize" in bad["message"]
     assert acted["success"] is True and acted["pipeline"]["result"]["assets"][0]["px"] == "300x400"
+
+
+async def test_a_saved_pipeline_is_an_action(server: PicshaServer, engine: Engine, owner: Principal) -> None:
+    saved = await engine.pipelines.save(owner, name="thumbs", description=None, steps=[
+        {"toolId": "resize", "settings": {"width": 64}}, {"toolId": "convert", "settings": {"format": "webp"}}])
+    async with Client(server) as client:
+        photo = await upload(client, 256, 128, name="dune.jpg")
+        ran = ok(await client.call_tool("run_pipeline", {"steps": [
+            {"name": "thumb", "action": saved.id, "params": {"asset_ids": [photo["id"]]}}]}))
+        missing = error_of(await client.call_tool("run_pipeline", {"steps": [
+            {"name": "x", "action": "pl_nothing", "params": {"asset_ids": [photo["id"]]}}]}))
+    made = ran["pipeline"]["result"]["assets"][0]
+    assert made["px"] == "64x32" and made["filename"] == "dune.webp"
+    assert missing["code"] == "pipeline_not_found"

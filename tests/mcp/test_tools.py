@@ -23,10 +23,14 @@ async def test_list_matches_the_registry_with_annotations(server: PicshaServer) 
     async with Client(server) as client:
         listed = {tool.name: tool for tool in (await client.list_tools()).tools}
         assert list(listed) == [spec.id for spec in all_tools() if spec.listed]
-        delete = listed["delete_asset"].annotations
-        assert delete is not None and delete.destructive_hint is True and delete.read_only_hint is False
+        delete = listed["delete_asset"].annotations  # hints left out mean MCP's defaults (destructive, ...)
+        assert delete is not None and delete.destructive_hint is None and delete.read_only_hint is None
+        assert delete.idempotent_hint is True and delete.open_world_hint is False
         get = listed["get_asset"].annotations
         assert get is not None and get.read_only_hint is True and get.open_world_hint is False
+        assert get.destructive_hint is None  # meaningless for a read-only tool
+        upload = listed["upload_asset"].annotations
+        assert upload is not None and upload.destructive_hint is False and upload.open_world_hint is None
         for tool in listed.values():
             assert "Example:" in (tool.description or "")
             shared = "Output: as " in (tool.description or "")  # an output schema is published once

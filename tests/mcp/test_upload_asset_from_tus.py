@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import subprocess
 from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx2
 
 from mcp import Client
 
 from engine import Engine
 from engine.auth import Principal
 from engine.uploads.models import UploadCreate
-from picsha_mcp.server import PicshaServer
+from picsha_mcp.server import PicshaServer, as_owner, build_server
+from tests.conftest import LiveServer
 from tests.factories import image_bytes
 from tests.mcp.conftest import error_of, ok
+from tools_manifest.calls import Transport
 
 
 async def chunks(data: bytes) -> AsyncIterator[bytes]:
@@ -42,3 +49,27 @@ async def test_upload_id_refusals(engine: Engine, owner: Principal, server: Pics
     assert error_of(not_yet)["code"] == "upload_not_finished"
     assert error_of(hidden)["code"] == "upload_not_found"
     assert error_of(both)["code"] == "asset_file_required"
+
+
+async def test_create_upload_gives_a_command_that_sends_the_file_without_a_key(live_server: LiveServer, tmp_path: Path) -> None:
+    photo = tmp_path / "big scan.png"
+    photo.write_bytes(image_bytes(300, 200, "png"))
+    async with Engine.open(live_server.settings, run_jobs=False) as engine:  # the server's catalog and keys
+        # a remote client: its key names the owner (as_owner stands in for the HTTP request's key here)
+        server = build_server(engine, transport=Transport.HTTP, authenticate=as_owner)
+        async with Client(server) as client:
+            ticket = ok(await client.call_tool("create_upload", {"filename": photo.name, "size": photo.stat().st_size}))
+            sent = await asyncio.to_thread(
+                subprocess.run, ["bash", "-c", ticket["command"]], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+            asset = ok(await client.call_tool("upload_asset", {"upload_id": ticket["upload_id"]}))
+        assert sent.returncode == 0, sent.stderr
+        assert asset["filename"] == "big scan.png" and asset["meta"]["width"] == 300
+        forged = ticket["url"].replace(ticket["upload_id"], "up_someoneelse")
+        async with httpx2.AsyncClient() as http:
+            refused = await http.head(forged, headers={"Tus-Resumable": "1.0.0"})
+            keyless = await http.head(ticket["url"].split("?")[0], headers={"Tus-Resumable": "1.0.0"})
+        assert refused.status_code == 403 and keyless.status_code == 401
+    local = build_server(engine, transport=Transport.STDIO)
+    async with Client(local) as client:
+        refusal = error_of(await client.call_tool("create_upload", {"filename": "a.png", "size": 10}))
+    assert refusal["code"] == "create_upload_local" and "path" in refusal["message"]
