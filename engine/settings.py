@@ -136,6 +136,11 @@ class McpSettings(BaseModel):
         description="How long picsha mcp waits, once at start, for a picsha serve at public_url to answer; "
         "without one, it serves its links itself on a loopback port for the session.",
     )
+    toolsets: list[str] = Field(
+        default_factory=list, max_length=60,
+        description="Image tools (ids, e.g. resize, compress) to list one by one as agent tools, beside "
+        "list_image_tools and run_image_tool, for clients that prefer a tool per operation.",
+    )
     resource_max_bytes: int = Field(
         default=20 * 1024 * 1024, ge=1,
         description="Largest original or full-size render read as an MCP resource (base64 inside JSON-RPC); "

@@ -159,7 +159,8 @@ def mcp() -> None:
         # stdout carries the protocol: nothing else may print to it (logs go to stderr).
         async with Engine.open(Settings()) as engine:  # runs the analyses of its uploads (PICSHA_JOBS__IN_PROCESS)
             async with links_for_stdio(engine):  # its signed URLs open: a picsha serve, or its own listener
-                await build_server(engine, transport=Transport.STDIO).run_stdio_async()
+                server = build_server(engine, transport=Transport.STDIO, image_tools=engine.settings.mcp.toolsets)
+                await server.run_stdio_async()
 
     asyncio.run(main())
 

@@ -12,7 +12,7 @@ import contextlib
 import json
 import logging
 import warnings
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -53,6 +53,7 @@ from picsha_mcp import __version__
 from picsha_mcp.resources import RESOURCE_TEMPLATES, AssetResources, asset_uri, parse_uri
 from picsha_mcp.rest.errors import validation_error
 from tools_manifest.calls import ToolCall, Transport, calling
+from tools_manifest.imaging import toolset
 from tools_manifest.registry import all_tools
 from tools_manifest.spec import ImageAttachment, LinkAttachment, ToolSpec
 
@@ -155,14 +156,15 @@ def success_result(output: BaseModel, links: AssetLinks | None = None) -> CallTo
 
 
 class PicshaServer(MCPServer[Any]):
-    def __init__(self, engine: EngineSource, *, transport: Transport, authenticate: Authenticate = as_owner):
+    def __init__(self, engine: EngineSource, *, transport: Transport, authenticate: Authenticate = as_owner,
+                 image_tools: Sequence[str] = ()):
         super().__init__(
             name="picsha", title="Picsha", version=__version__, instructions=INSTRUCTIONS, log_level="WARNING"
         )
         self.engine = engine
         self.transport = transport
         self.authenticate = authenticate
-        self.tools = {spec.id: spec for spec in all_tools()}
+        self.tools = {spec.id: spec for spec in [*all_tools(), *toolset(list(image_tools))]}
         self.listed = listed_tools([spec for spec in self.tools.values() if spec.listed])  # schemas are made once, not per list
         # resources/subscribe (protocol versions up to 2025): the sessions told when an asset changes. From
         # 2026-07-28 clients open subscriptions/listen instead, served by MCPServer from self._subscriptions.
@@ -329,9 +331,11 @@ def _protocol_error(error: PicshaError) -> MCPError:
 
 
 def build_server(
-    engine: Engine | EngineSource, *, transport: Transport, authenticate: Authenticate | None = None
+    engine: Engine | EngineSource, *, transport: Transport, authenticate: Authenticate | None = None,
+    image_tools: Sequence[str] = (),
 ) -> PicshaServer:
-    """The server for one transport. ``engine`` may be a callable when the engine starts later (HTTP mount)."""
+    """The server for one transport. ``engine`` may be a callable when the engine starts later (HTTP mount).
+    ``image_tools``: ids listed one by one as agent tools too (``PICSHA_MCP__TOOLSETS``)."""
     source: EngineSource = (lambda: engine) if isinstance(engine, Engine) else engine
     default = from_http_request if transport is Transport.HTTP else as_owner
-    return PicshaServer(source, transport=transport, authenticate=authenticate or default)
+    return PicshaServer(source, transport=transport, authenticate=authenticate or default, image_tools=image_tools)

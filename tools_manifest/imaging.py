@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from engine.imaging.service import Derived
 from engine.usage import UsageKind
-from tools_manifest.image_tools import Category, image_tools
+from tools_manifest.image_tools import ImageToolSpec, image_tools
 from tools_manifest.image_tools.steps import FilePipeline, ToolStep, label_of, steps_of, tool_or_404
 from tools_manifest.spec import Cost, Hints, ImageAttachment, ToolOutput, ToolSpec
 from tools_manifest.views import PREVIEW_HELP, PreviewChoice, brief, preview_side
@@ -108,6 +108,38 @@ async def run_image_tool(engine: Engine, principal: Principal, given: RunImageTo
     spec = tool_or_404(given.tool)
     pipeline = FilePipeline(steps=[ToolStep(toolId=spec.id, settings=given.settings)])
     return await run_tools_on_assets(engine, principal, pipeline, given.asset_ids, given.preview)
+
+
+def _required(model: type[BaseModel]) -> bool:
+    return any(field.is_required() for field in model.model_fields.values())
+
+
+def as_agent_tool(tool: ImageToolSpec) -> ToolSpec[Any, Any]:
+    """One image tool as its own agent tool (``PICSHA_MCP__TOOLSETS``): its settings spelled out in the schema,
+    for clients that prefer a tool per operation to ``run_image_tool``."""
+    settings = (tool.settings, Field(description=tool.title)) if _required(tool.settings) else (
+        tool.settings, Field(default_factory=tool.settings, description=tool.title))
+    model = create_model(  # type: ignore[call-overload]
+        f"{tool.settings.__name__}Call", __config__=ConfigDict(extra="forbid"),
+        asset_ids=(list[str], ASSET_IDS), settings=settings,
+        preview=(PreviewChoice, Field(default="thumb", description=PREVIEW_HELP)),
+    )
+
+    async def run(engine: Engine, principal: Principal, given: BaseModel) -> ImageToolResult:
+        chosen = given.settings.model_dump(mode="json", exclude_unset=True)  # type: ignore[attr-defined]
+        pipeline = FilePipeline(steps=[ToolStep(toolId=tool.id, settings=chosen)])
+        return await run_tools_on_assets(engine, principal, pipeline, given.asset_ids, given.preview)  # type: ignore[attr-defined]
+
+    return ToolSpec(
+        id=tool.id, title=tool.title, description=f"{tool.description} Results are new assets.",
+        example={"asset_ids": ["as_2x9Kq"], "settings": tool.example}, input=model, output=ImageToolResult,
+        hints=Hints(read_only=False, destructive=False, idempotent=False, open_world=False), cost=tool.cost, run=run,
+    )
+
+
+def toolset(ids: list[str]) -> list[ToolSpec[Any, Any]]:
+    """The agent tools for the image tools an operator lists; an unknown id is an error naming the valid ones."""
+    return [as_agent_tool(tool_or_404(tool_id)) for tool_id in ids]
 
 
 TOOLS: list[ToolSpec[Any, Any]] = [

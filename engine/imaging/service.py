@@ -12,10 +12,11 @@ import contextlib
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import anyio
 from pydantic import BaseModel
 
 from engine.assets.models import Asset, IngestOptions, OnDuplicate
@@ -28,7 +29,7 @@ from engine.imaging.models import missing_model, require_models
 from engine.imaging.operation import Operation, Workbench
 from engine.imaging.settings import ImagingSettings
 from engine.ingest import IngestService
-from engine.jobs import JobKind, tracked_kind
+from engine.jobs import JobContext, JobKind, tracked_kind
 from engine.render.pool import RenderPool
 from engine.render.settings import RenderSettings
 from engine.storage import BlobStore
@@ -57,6 +58,7 @@ class Derived:
 
 
 BATCH_JOB = "tool.batch"
+RUN_JOB = "tool.run"
 
 
 class ImagingService:
@@ -72,7 +74,7 @@ class ImagingService:
         self.work_dir = work_dir
 
     def job_kinds(self) -> list[JobKind]:
-        return [tracked_kind(BATCH_JOB)]
+        return [tracked_kind(BATCH_JOB), tracked_kind(RUN_JOB)]
 
     def enabled_by(self, operation: Operation[Any]) -> str | None:
         """The setting an operation's model needs when it is not set (the tool is listed as unavailable)."""
@@ -99,13 +101,17 @@ class ImagingService:
     # -- files in, files out ----------------------------------------------------------------------
 
     async def run_files(self, principal: Principal, steps: Sequence[Step], files: Sequence[ToolFile], *, label: str,
-                        wait: bool = False) -> list[ImageFile] | BaseModel:
-        """Run the steps on uploaded files (sniffed); the answer is the written files or the JSON."""
+                        wait: bool = False, job: JobContext | None = None) -> list[ImageFile] | BaseModel:
+        """Run the steps on uploaded files (sniffed); the answer is the written files or the JSON. With ``job``,
+        the operations' progress is the job's (and a cancelled job stops them)."""
         if not steps:
             raise InvalidInput("A pipeline needs at least one step.", code="pipeline_step_invalid")
         check_inputs(steps[0][0], files, label, max_files=self.settings.max_batch_files)
         async with self.scratch() as folder:
             bench = self.workbench()
+            if job is not None:
+                bench = replace(bench, progress=lambda fraction, message: anyio.from_thread.run(
+                    lambda: job.report(progress=fraction * 100, message=message)))
             result = await self.pool.run(lambda: run(steps, files, bench, folder), wait=wait)
         await self._bill(principal, steps, result, label)
         return result

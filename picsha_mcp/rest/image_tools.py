@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 from fastapi import Request
@@ -22,13 +22,13 @@ from engine.auth import Principal
 from engine.errors import InvalidInput
 from engine.imaging import Gives, ImageFile, ToolFile
 from engine.imaging.chain import Step
-from engine.imaging.service import BATCH_JOB, BatchItem, Derived
+from engine.imaging.service import BATCH_JOB, RUN_JOB, BatchItem, Derived
 from engine.media.zipstream import ZipStream
 from picsha_mcp.rest.body_cap import check_declared, read_capped
 from picsha_mcp.rest.errors import validation_error
 from picsha_mcp.rest.json_text import parse_json
 from picsha_mcp.rest.multipart_upload import read_multipart_files
-from tools_manifest.image_tools import ImageToolSpec
+from tools_manifest.image_tools import Category, ImageToolSpec
 from tools_manifest.image_tools.steps import settings_of
 
 FILE_FIELDS = frozenset({"file", "files", "file2", "second", "watermark", "overlay", "target", "logo", "mask"})
@@ -104,12 +104,24 @@ def _disposition(filename: str) -> dict[str, str]:
     return {"Content-Disposition": f'attachment; filename="{safe}"'}
 
 
+def is_long(spec: ImageToolSpec) -> bool:
+    """AI tools and tools that make many files (pages, frames, tiles) run as a job: ``X-Job-Id`` names it, and
+    its progress (each model stage, each page) is ``GET /v1/jobs/{id}/progress``."""
+    return spec.category is Category.AI or spec.operation.gives is Gives.FILES
+
+
 async def run_tool(spec: ImageToolSpec, request: Request, engine: Engine, principal: Principal) -> Response:
     """``POST /v1/tools/{toolId}`` for an image tool (the route itself is the registry's one route)."""
     if is_multipart(request):
         async with uploaded_files(request, engine, max_files=engine.settings.imaging.max_batch_files) as (fields, files):
             step = (spec.operation, settings_of(spec, json_field(fields, "settings", {})))
-            return file_response(await engine.imaging.run_files(principal, [step], files, label=spec.id))
+            if not is_long(spec):
+                return file_response(await engine.imaging.run_files(principal, [step], files, label=spec.id))
+            async with engine.jobs.track(account_id=principal.account_id, kind=RUN_JOB, payload={"tool": spec.id}) as job:
+                result = await engine.imaging.run_files(principal, [step], files, label=spec.id, job=job)
+            response = file_response(result)
+            response.headers["X-Job-Id"] = job.id
+            return response
     try:
         given = AssetToolRequest.model_validate(await json_body(request, engine))
     except ValidationError as error:
@@ -178,16 +190,27 @@ async def batch_response(engine: Engine, principal: Principal, steps: Sequence[S
     return StreamingResponse(body(), media_type="application/zip", headers=headers)
 
 
-async def run_batch(spec: ImageToolSpec, request: Request, engine: Engine, principal: Principal) -> StreamingResponse:
+StepsOf = Callable[[dict[str, str]], Awaitable[tuple[Sequence[Step], str]]]
+
+
+async def batch_of_form(request: Request, engine: Engine, principal: Principal, steps_of: StepsOf, *,
+                        fields_help: str) -> StreamingResponse:
+    """A multipart batch: its files staged (and removed once the ZIP is sent), its steps read from its fields."""
     if not is_multipart(request):
-        raise InvalidInput("A batch is multipart/form-data: files (up to the batch limit) and settings (JSON).",
-                           code="invalid_request")
+        raise InvalidInput(f"A batch is multipart/form-data: files, and {fields_help}.", code="invalid_request")
     stack = contextlib.AsyncExitStack()
     try:
         fields, files = await stack.enter_async_context(
             uploaded_files(request, engine, max_files=engine.settings.imaging.max_batch_files))
-        step = (spec.operation, settings_of(spec, json_field(fields, "settings", {})))
-        return await batch_response(engine, principal, [step], files, label=spec.id, cleanup=stack)
+        steps, label = await steps_of(fields)
+        return await batch_response(engine, principal, steps, files, label=label, cleanup=stack)
     except BaseException:
         await stack.aclose()
         raise
+
+
+async def run_batch(spec: ImageToolSpec, request: Request, engine: Engine, principal: Principal) -> StreamingResponse:
+    async def steps_of(fields: dict[str, str]) -> tuple[Sequence[Step], str]:
+        return [(spec.operation, settings_of(spec, json_field(fields, "settings", {})))], spec.id
+
+    return await batch_of_form(request, engine, principal, steps_of, fields_help="settings (JSON)")

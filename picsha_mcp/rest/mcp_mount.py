@@ -78,7 +78,7 @@ def mcp_http(settings: Settings, engine: Callable[[], Engine]) -> tuple[PicshaSe
     """
     from picsha_mcp.server import build_server  # here: the server module imports picsha_mcp.rest.errors
 
-    server = build_server(engine, transport=Transport.HTTP)
+    server = build_server(engine, transport=Transport.HTTP, image_tools=settings.mcp.toolsets)
     # Builds the session manager; its own Starlette app is not used (the route below replaces it).
     server.streamable_http_app(transport_security=transport_security(settings))
     return server, Route("/mcp", endpoint=KeyedMCP(server, engine), methods=["GET", "POST", "DELETE"])

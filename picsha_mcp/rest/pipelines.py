@@ -8,7 +8,7 @@ pipelines are kept per account and run by ``pipelineId``.
 
 from __future__ import annotations
 
-import contextlib
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -18,13 +18,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from engine import Engine
 from engine.auth import Principal
 from engine.errors import InvalidInput
+from engine.imaging.chain import Step
 from engine.imaging.service import Derived
 from engine.pipeline import Pipeline
 from engine.pipeline.saved import SavedPipeline
 from picsha_mcp.rest.deps import EngineDep, PrincipalDep
 from picsha_mcp.rest.errors import validation_error
 from picsha_mcp.rest.image_tools import (
-    batch_response, file_response, is_multipart, json_body, json_field, run_on_assets, uploaded_files,
+    batch_of_form, file_response, is_multipart, json_body, json_field, run_on_assets, uploaded_files,
 )
 from tools_manifest.image_tools import image_tools
 from tools_manifest.image_tools.steps import FilePipeline, label_of, steps_of
@@ -142,16 +143,9 @@ async def execute(request: Request, engine: EngineDep, principal: PrincipalDep) 
 @router.post("/batch", response_class=StreamingResponse)
 async def batch(request: Request, engine: EngineDep, principal: PrincipalDep) -> StreamingResponse:
     """Multipart ``files`` + ``pipeline`` (or ``pipelineId``): every file through the steps, as a ZIP."""
-    if not is_multipart(request):
-        raise InvalidInput("A batch is multipart/form-data: files, and pipeline (JSON) or pipelineId.",
-                           code="invalid_request")
-    stack = contextlib.AsyncExitStack()
-    try:
-        fields, files = await stack.enter_async_context(
-            uploaded_files(request, engine, max_files=engine.settings.imaging.max_batch_files))
+    async def chosen_steps(fields: dict[str, str]) -> tuple[Sequence[Step], str]:
         pipeline = await _chosen(engine, principal, json_field(fields, "pipeline", None), fields.get("pipelineId"))
-        return await batch_response(engine, principal, steps_of(pipeline), files, label=label_of(pipeline), cleanup=stack)
-    except BaseException:
-        await stack.aclose()
-        raise
+        return steps_of(pipeline), label_of(pipeline)
+
+    return await batch_of_form(request, engine, principal, chosen_steps, fields_help="pipeline (JSON) or pipelineId")
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
 from mcp import Client
 
 from engine import Engine
 from engine.auth import Principal
-from picsha_mcp.server import PicshaServer
+from engine.errors import NotFound
+from picsha_mcp.server import PicshaServer, build_server
 from tests.mcp.conftest import error_of, ok, upload
+from tools_manifest.calls import Transport
 
 
 async def test_a_pipeline_chains_tools_and_reports_each_step(server: PicshaServer) -> None:
@@ -86,3 +89,20 @@ async def test_a_saved_pipeline_is_an_action(server: PicshaServer, engine: Engin
     made = ran["pipeline"]["result"]["assets"][0]
     assert made["px"] == "64x32" and made["filename"] == "dune.webp"
     assert missing["code"] == "pipeline_not_found"
+
+
+async def test_chosen_image_tools_can_be_listed_one_by_one(engine: Engine) -> None:
+    server = build_server(engine, transport=Transport.STDIO, image_tools=["compress", "qr-generate"])
+    async with Client(server) as client:
+        tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+        photo = await upload(client, 300, 200, name="quay.jpg")
+        made = ok(await client.call_tool("compress", {"asset_ids": [photo["id"]], "settings": {"format": "webp"},
+                                                      "preview": "none"}))
+        bad = error_of(await client.call_tool("compress", {"asset_ids": [photo["id"]], "settings": {"quality": 0}}))
+    settings = tools["compress"].input_schema["properties"]["settings"]
+    assert "targetSizeKB" in settings["properties"] and "run_image_tool" in tools
+    assert made["assets"][0]["filename"] == "quay.webp" and made["assets"][0]["px"] == "300x200"
+    assert "quality" in bad["message"]
+    with pytest.raises(NotFound) as unknown:
+        build_server(engine, transport=Transport.STDIO, image_tools=["sparkle"])
+    assert "resize" in unknown.value.message

@@ -5,10 +5,12 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from pathlib import Path
 
 import pyvips
 
 from tests.conftest import ApiClient
+from tests.engine.imaging import onnx_models
 from tests.factories import image_bytes
 
 
@@ -164,3 +166,27 @@ async def test_a_tool_without_its_model_is_listed_unavailable_and_answers_503(ap
     batch = await api.http.post("/v1/tools/upscale/batch", headers=headers, data={"settings": '{"scale": 2}'},
                                 files=[("files", ("p.jpg", image_bytes(40, 30), "image/jpeg"))])
     assert batch.status_code == 503 and "x-job-id" not in batch.headers
+
+
+async def test_tools_that_make_many_files_run_as_a_job(api: ApiClient) -> None:
+    headers = await api.account()
+    answer = await api.http.post("/v1/tools/split", headers=headers, data={"settings": '{"mode": "grid", "rows": 2, "cols": 2}'},
+                                 files={"file": ("tiles.png", image_bytes(80, 60, "png"), "image/png")})
+    assert answer.status_code == 200 and answer.headers["content-type"] == "application/zip"
+    assert len(zipfile.ZipFile(io.BytesIO(answer.content)).namelist()) == 4
+    job = (await api.http.get(f"/v1/jobs/{answer.headers['x-job-id']}", headers=headers)).json()
+    assert job["kind"] == "tool.run" and job["status"] == "ready"
+    quick = await api.http.post("/v1/tools/rotate", headers=headers, data={"settings": '{"angle": 90}'},
+                                files={"file": ("a.png", image_bytes(20, 10, "png"), "image/png")})
+    assert "x-job-id" not in quick.headers
+
+
+async def test_an_ai_tool_reports_its_progress_to_its_job(api: ApiClient, tmp_path: Path) -> None:
+    api.engine.settings.imaging.models.realesrgan = onnx_models.realesrgan(tmp_path / "realesrgan-x2.onnx", factor=2)
+    headers = await api.account()
+    answer = await api.http.post("/v1/tools/upscale", headers=headers, data={"settings": '{"scale": 2}'},
+                                 files={"file": ("small.png", image_bytes(40, 30, "png"), "image/png")})
+    assert answer.status_code == 200, answer.text
+    assert size(answer.content) == (80, 60)
+    job = (await api.http.get(f"/v1/jobs/{answer.headers['x-job-id']}", headers=headers)).json()
+    assert job["kind"] == "tool.run" and job["status"] == "ready" and job["message"] == "upscaling"

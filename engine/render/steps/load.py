@@ -39,6 +39,8 @@ def _thumbnail(ctx: RenderContext) -> pyvips.Image:
     if ctx.source.format == "svg":
         data = svg_bytes(ctx.source.path)
         return pyvips.Image.thumbnail_buffer(data, width, height=height, size="force", option_string="unlimited=false")
+    if ctx.scaled == ctx.full and not ctx.animated:  # the whole image at its own size: decode, no resampling
+        return pyvips.Image.new_from_file(str(ctx.source.path)).autorot()
     name = f"{ctx.source.path}[n={ctx.frames}]" if ctx.animated else str(ctx.source.path)
     return pyvips.Image.thumbnail(name, width, height=height, size="force")
 
@@ -98,5 +100,6 @@ def _region_then_resize(ctx: RenderContext, image: pyvips.Image) -> pyvips.Image
         h = max(1, min(round(crop[3] * factor), frame_h - y))
         ctx.per_frame(lambda frame: frame.crop(x, y, w, h))
     width, height = ctx.scaled
-    ctx.per_frame(lambda frame: frame.thumbnail_image(width, height=height, size="force"))
+    if ctx.frame_size != (width, height):  # a region already at its output size is not resampled
+        ctx.per_frame(lambda frame: frame.thumbnail_image(width, height=height, size="force"))
     return ctx.img
