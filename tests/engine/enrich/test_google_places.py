@@ -78,7 +78,9 @@ async def test_an_upload_with_gps_gets_googles_label_and_a_ledger_row(maps_engin
     path = maps_engine.work_dir / "trip.jpg"
     path.write_bytes(jpeg_with_exif(lat=52.2053, lon=0.1218))
     asset = await maps_engine.ingest.from_path(owner, path, IngestOptions(config=IngestConfig()))
-    assert asset.location is not None and asset.location.label == "Cambridge, England, GB"  # offline, at upload
+    assert asset.location is not None
+    if "place" in asset.analysis.pending:  # the answer is read after the job is queued: on a busy machine the
+        assert asset.location.label == "Cambridge, England, GB"  # place step may have run already; else offline
     assert await maps_engine.enrich.wait_for_asset(owner.account_id, asset.id, 60)
     done = await maps_engine.assets.get(owner, asset.id)
     assert done.location is not None and done.location.label == "Trinity St, Cambridge CB2 1TQ, UK"
