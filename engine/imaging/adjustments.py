@@ -125,7 +125,8 @@ def color_adjustments(items: Sequence[Item], settings: ColorSettings, bench: Wor
     return adjusted
 
 
-COLOR_ADJUSTMENTS = Operation(settings=ColorSettings, takes=Takes.ONE, gives=Gives.FILE, apply=color_adjustments)
+COLOR_ADJUSTMENTS = Operation(settings=ColorSettings, takes=Takes.ONE, gives=Gives.FILE, apply=color_adjustments,
+                              streams=True)
 
 
 # -- sharpening ----------------------------------------------------------------------------------

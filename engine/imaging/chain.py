@@ -8,6 +8,7 @@ steps on the file path when they come first, so the decoder shrinks on load as a
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,6 +27,7 @@ from engine.imaging.operation import Operation, Wants, Workbench
 from engine.render import pipeline as render_pipeline
 from engine.render.context import Overlay, RenderContext, Source
 from engine.render.params import RenderParams
+from engine.render.steps.inspect_source import inspect_source
 from engine.render.settings import RenderSettings
 
 RENDER_WRITES = ("webp", "avif", "jpeg", "png", "gif")
@@ -60,6 +62,40 @@ def render_on(item: Item, params: RenderParams, bench: Workbench, *, overlay: Ov
 def output_format(source_format: str) -> str:
     """What a tool writes unless told otherwise: the input's own format where it can be written."""
     return source_format if source_format in WRITABLE else _DEFAULT_OUTPUT.get(source_format, "png")
+
+
+STREAMED_FORMATS = ("jpeg", "png", "tiff")
+
+
+def streamed(item: Item, bench: Workbench) -> Picture:
+    """For operations that only re-encode: an upright JPEG, PNG or TIFF is checked from its header, then read
+    once as it is written (no copy of its pixels in memory); anything else is decoded as usual."""
+    if isinstance(item, Picture):
+        return item
+    if item.format in STREAMED_FORMATS:
+        size_of_header(item, bench)  # the allow-list and pixel limits, from the header
+        image = pyvips.Image.new_from_file(str(item.path), access="sequential")
+        if (image.get("orientation") if image.get_typeof("orientation") else 1) in (0, 1):
+            return Picture(image, item.filename, Encoding(output_format(item.format)), sequential=True)
+    return decode(item, bench)
+
+
+def materialized(picture: Picture) -> Picture:
+    """A streamed picture copied into memory, for a step that reads it more than once or out of order."""
+    if not picture.sequential:
+        return picture
+    return replace(picture, image=picture.image.copy_memory(), sequential=False)
+
+
+def size_of_header(file: ToolFile, bench: Workbench) -> tuple[int, int]:
+    """Width and height after EXIF orientation, read from the header with the render's checks."""
+    ctx = RenderContext(params=RenderParams(), source=Source(path=file.path, format=file.format),
+                        settings=bench.render, output_format="png")
+    try:
+        inspect_source(ctx)
+    except pyvips.Error as error:  # a header libvips cannot parse: a damaged file, not a server fault
+        raise undecodable(error) from error
+    return ctx.full
 
 
 def decode(file: ToolFile, bench: Workbench) -> Picture:
@@ -178,8 +214,10 @@ def check_inputs(operation: Operation[Any], files: Sequence[ToolFile], tool_id: 
 
 
 def _prepared(operation: Operation[Any], items: Sequence[Item], bench: Workbench, work_dir: Path) -> list[Item]:
+    if operation.wants is Wants.PICTURE and operation.streams:
+        return [streamed(item, bench) for item in items]
     if operation.wants is Wants.PICTURE:
-        return [decode(item, bench) if isinstance(item, ToolFile) else item for item in items]
+        return [decode(item, bench) if isinstance(item, ToolFile) else materialized(item) for item in items]
     if operation.wants is Wants.FILE:
         return [_to_file(item, work_dir) if isinstance(item, Picture) else item for item in items]
     return list(items)  # Wants.ANY: the operation reads either (render-backed ones shrink files on load)

@@ -9,13 +9,11 @@ import pyvips
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from engine.errors import InvalidInput
-from engine.imaging.chain import render_on, undecodable
+from engine.imaging.chain import materialized, render_on, size_of_header, streamed
 from engine.imaging.items import Gives, Item, Picture, Takes
 from engine.imaging.operation import Operation, Wants, Workbench
 from engine.render.colour import rgba
-from engine.render.context import RenderContext, Source
 from engine.render.params import Fit, RenderParams
-from engine.render.steps.inspect_source import inspect_source
 
 MAX_SIDE = 8192
 
@@ -28,13 +26,7 @@ def size_of(item: Item, bench: Workbench) -> tuple[int, int]:
     """Width and height as the tool sees the image (after EXIF orientation), from the header of a file."""
     if isinstance(item, Picture):
         return item.image.width, item.image.height
-    ctx = RenderContext(params=RenderParams(), source=Source(path=item.path, format=item.format),
-                        settings=bench.render, output_format="png")
-    try:
-        inspect_source(ctx)
-    except pyvips.Error as error:  # a header libvips cannot parse: a damaged file, not a server fault
-        raise undecodable(error) from error
-    return ctx.full
+    return size_of_header(item, bench)
 
 
 def colour(value: str, field: str) -> str:
@@ -247,12 +239,11 @@ class ConvertSettings(Settings):
 
 
 def convert(items: Sequence[Item], settings: ConvertSettings, bench: Workbench) -> Picture:
-    picture = items[0]
-    assert isinstance(picture, Picture)
+    picture = streamed(items[0], bench)  # nothing but a new encoding: the pixels stream from the file
     return picture.with_encoding(format=settings.format.value, quality=settings.quality)
 
 
-CONVERT = Operation(settings=ConvertSettings, takes=Takes.ONE, gives=Gives.FILE, apply=convert)
+CONVERT = Operation(settings=ConvertSettings, takes=Takes.ONE, gives=Gives.FILE, apply=convert, wants=Wants.ANY)
 
 
 class CompressFormat(StrEnum):
@@ -271,8 +262,8 @@ class CompressSettings(Settings):
 
 
 def compress(items: Sequence[Item], settings: CompressSettings, bench: Workbench) -> Picture:
-    picture = items[0]
-    assert isinstance(picture, Picture)
+    picture = streamed(items[0], bench)  # a size target encodes several times, so reads a copy in memory
+    picture = materialized(picture) if settings.targetSizeKB is not None else picture
     fmt = picture.encoding.format if settings.format is CompressFormat.KEEP else settings.format.value
     if settings.targetSizeKB is not None and fmt not in ("jpeg", "webp", "avif"):
         fmt = "jpeg" if not picture.image.hasalpha() else "webp"  # a size target needs a lossy encoder
@@ -281,4 +272,4 @@ def compress(items: Sequence[Item], settings: CompressSettings, bench: Workbench
                                  palette=fmt == "png")
 
 
-COMPRESS = Operation(settings=CompressSettings, takes=Takes.ONE, gives=Gives.FILE, apply=compress)
+COMPRESS = Operation(settings=CompressSettings, takes=Takes.ONE, gives=Gives.FILE, apply=compress, wants=Wants.ANY)

@@ -63,6 +63,7 @@ class Picture:
     filename: str
     encoding: Encoding
     metadata: dict[str, str] = field(default_factory=dict)  # EXIF/XMP fields a step wants written (edit-metadata)
+    sequential: bool = False  # streamed from its file: read once, top to bottom (``chain.materialized`` copies it)
 
     def with_image(self, image: pyvips.Image) -> Picture:
         return replace(self, image=image)

@@ -385,4 +385,4 @@ def border(items: Sequence[Item], settings: BorderSettings, bench: Workbench) ->
     return _finished(picture, framed)
 
 
-BORDER = Operation(settings=BorderSettings, takes=Takes.ONE, gives=Gives.FILE, apply=border)
+BORDER = Operation(settings=BorderSettings, takes=Takes.ONE, gives=Gives.FILE, apply=border, streams=True)

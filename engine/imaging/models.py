@@ -12,10 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from engine.errors import PicshaError
-from engine.imaging.settings import ImagingSettings, ModelPaths
 
 if TYPE_CHECKING:
     import onnxruntime

@@ -46,6 +46,9 @@ class Operation(Generic[S]):
     apply: Callable[[Sequence[Item], S, Workbench], Result]
     wants: Wants = Wants.PICTURE
     formats: tuple[str, ...] = RASTER_FORMATS
+    streams: bool = False
+    """Reads its picture once, top to bottom (point operations, frames): an upright file streams into it
+    instead of being decoded into memory first."""
     model: str | None = None
     """The model this operation loads (a key of ``Workbench.models``); without it the operation is unavailable."""
     min_files: int = 2

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
@@ -57,6 +58,7 @@ class Derived:
     settings: dict[str, Any]
 
 
+PROGRESS_EVERY_S = 0.5  # a batch's progress is written at most this often (each write is a catalog update)
 BATCH_JOB = "tool.batch"
 RUN_JOB = "tool.run"
 
@@ -113,7 +115,7 @@ class ImagingService:
                 bench = replace(bench, progress=lambda fraction, message: anyio.from_thread.run(
                     lambda: job.report(progress=fraction * 100, message=message)))
             result = await self.pool.run(lambda: run(steps, files, bench, folder), wait=wait)
-        await self._bill(principal, steps, result, label)
+        await self._bill(principal, steps, _made(result), label)
         return result
 
     def check_batch(self, steps: Sequence[Step], files: Sequence[ToolFile], *, label: str) -> None:
@@ -135,27 +137,36 @@ class ImagingService:
         """Each file through the steps, in parallel on the render pool; items come as they finish."""
         self.check_batch(steps, files, label=label)
         finished: asyncio.Queue[BatchItem] = asyncio.Queue()
+        bench = self.workbench()
+        made = runs = 0
 
-        async def one(index: int, file: ToolFile) -> None:
+        async def one(index: int, file: ToolFile, folder: Path) -> None:
+            nonlocal made, runs
             try:
-                result = await self.run_files(principal, steps, [file], label=label, wait=True)
+                result = await self.pool.run(lambda: run(steps, [file], bench, folder), wait=True)
+                made, runs = made + _made(result), runs + 1
                 item = (BatchItem(index, file.filename, json=result) if isinstance(result, BaseModel)
                         else BatchItem(index, file.filename, outputs=result))
             except PicshaError as error:
                 item = BatchItem(index, file.filename, error=error)
             await finished.put(item)
 
-        tasks = [asyncio.create_task(one(index, file)) for index, file in enumerate(files)]
-        try:
-            for done in range(1, len(files) + 1):
-                item = await finished.get()
-                if progress is not None:
-                    await progress(done / len(files), f"{done}/{len(files)} files")
-                yield item
-        finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+        async with self.scratch() as folder:  # one folder and one ledger row for the batch, not one per file
+            tasks = [asyncio.create_task(one(index, file, folder)) for index, file in enumerate(files)]
+            reported = 0.0
+            try:
+                for done in range(1, len(files) + 1):
+                    item = await finished.get()
+                    if progress is not None and (done == len(files) or time.monotonic() - reported >= PROGRESS_EVERY_S):
+                        reported = time.monotonic()
+                        await progress(done / len(files), f"{done}/{len(files)} files")
+                    yield item
+            finally:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                if made:
+                    await asyncio.shield(self._bill(principal, steps, made, label, runs=runs))
 
     # -- stored assets in, new assets out ---------------------------------------------------------
 
@@ -190,12 +201,16 @@ class ImagingService:
         options = IngestOptions(metadata=metadata, on_duplicate=OnDuplicate.KEEP)
         return await self.ingest.from_stream(principal, output.filename, chunks(), options)
 
-    async def _bill(self, principal: Principal, steps: Sequence[Step], result: list[ImageFile] | BaseModel,
-                    label: str) -> None:
-        made = 1 if isinstance(result, BaseModel) else max(len(result), 1)
-        models = sum(1 for operation, _ in steps if operation.model)
+    async def _bill(self, principal: Principal, steps: Sequence[Step], made: int, label: str, *, runs: int = 1) -> None:
+        """One ledger row for ``made`` results, and one for the model steps of ``runs`` runs that made them."""
+        models = runs * sum(1 for operation, _ in steps if operation.model)
         detail = {"tool": label}
         await self.ledger.record(account_id=principal.account_id, kind=UsageKind.RENDER, quantity=made, detail=detail)
         if models:
             await self.ledger.record(account_id=principal.account_id, kind=UsageKind.AI_OPERATION, quantity=models,
                                      detail=detail)
+
+
+def _made(result: list[ImageFile] | BaseModel) -> int:
+    """Results a run made, as the ledger counts them (a JSON answer is one)."""
+    return 1 if isinstance(result, BaseModel) else max(len(result), 1)
