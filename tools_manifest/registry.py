@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tools_manifest import assets, generation, imaging, jobs, pipelines, render, scrape, search, usage
+from tools_manifest import analysis, assets, generation, imaging, jobs, pipelines, render, scrape, search, usage
 from tools_manifest.spec import ToolSpec
 
 GROUPS = [
@@ -16,6 +16,7 @@ GROUPS = [
     imaging,
     generation,
     scrape,
+    analysis,
     pipelines,
 ]
 

@@ -206,8 +206,8 @@ def check_inputs(operation: Operation[Any], files: Sequence[ToolFile], tool_id: 
                 Takes.MANY: f"{fewest} to {max_files} files"}[operation.takes]
         raise InvalidInput(f"{tool_id} takes {says}; it was given {count}.", code="tool_input_count", takes=operation.takes.value)
     for file in files:
-        if file.format not in operation.formats:
-            raise UnsupportedMediaType(
+        if file.format not in operation.formats:  # a file Picsha reads, but not one this tool takes: a 400
+            raise InvalidInput(
                 f"{tool_id} cannot use {file.filename!r} ({file.format}). It takes: {', '.join(operation.formats)}.",
                 code="tool_input_unsupported", valid=list(operation.formats),
             )

@@ -85,7 +85,7 @@ async def test_a_batch_answers_a_zip_with_every_result_and_the_failures(api: Api
     assert errors[0]["file"] == "tiny.png" and errors[0]["code"] == "tool_settings_invalid"
     combined = await api.http.post("/v1/tools/resize/batch", headers=headers, data={"settings": '{"width": 5}'},
                                    files=[("files", ("a.txt", b"hello world\n", "text/plain"))])
-    assert combined.status_code == 415
+    assert combined.status_code == 400 and combined.json()["error"]["code"] == "tool_input_unsupported"
 
 
 async def test_a_batch_over_the_limit_is_413(api: ApiClient) -> None:

@@ -84,3 +84,22 @@ async def test_actions_are_listed_with_params_and_outputs(api: ApiClient) -> Non
     assert set(search["output"]["properties"]) >= {"results", "total"}
     assert "run_pipeline" not in {entry["action"] for entry in listed}
     assert (await api.http.get("/v1/pipeline/actions")).status_code == 401
+
+
+async def test_analysis_skills_are_an_action(api: ApiClient) -> None:
+    headers = await api.account()
+    await _upload(api, headers, "palette.png", 120)
+    answer = await api.http.post("/v1/pipeline", headers=headers, json={"steps": [
+        {"name": "find", "action": "list_assets", "params": {"page_size": 1}},
+        {"name": "look", "action": "analyze", "params": {"asset_ids": ["$find.items.0.id"], "skill": "colors"}},
+    ]})
+    assert answer.status_code == 200, answer.text
+    look = answer.json()["pipeline"]["steps"][1]
+    assert look["status"] == "ok" and look["output"]["failed"] == {}
+    assert look["output"]["assets"][0]["filename"] == "palette.png"
+    asset = (await api.http.get(f"/v1/assets/{look['output']['assets'][0]['id']}", headers=headers)).json()
+    assert "colors" in asset["analysis"]["done"]
+    wrong = await api.http.post("/v1/pipeline", headers=headers, json={"steps": [
+        {"name": "look", "action": "analyze", "params": {"asset_ids": ["as_x"], "skill": "telepathy"}}]})
+    assert wrong.json()["pipeline"]["steps"][0]["error"]["code"] == "invalid_request"
+    assert "caption" in wrong.json()["pipeline"]["steps"][0]["error"]["message"]

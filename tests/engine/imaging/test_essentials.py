@@ -93,6 +93,6 @@ def test_inputs_are_sniffed_and_counted(stage: Stage, run_tool: RunTool) -> None
         run_tool("resize", [photo, photo], {"width": 10})
     assert counted.value.code == "tool_input_count"
     document = stage(b"%PDF-1.4\n%%EOF\n", "doc.pdf")
-    with pytest.raises(UnsupportedMediaType) as kind:
+    with pytest.raises(InvalidInput) as kind:
         run_tool("resize", [document], {"width": 10})
     assert kind.value.code == "tool_input_unsupported" and "jpeg" in kind.value.message
