@@ -107,7 +107,7 @@ async def main() -> None:
         produced = len(list((folder / "warm").glob("*.pdf"))) - args.instances, len(list((folder / "cold").glob("*.pdf")))
     n = len(files)
     print(f"{n} files ({args.files} docx + {args.files} pptx), {args.instances} at a time; PDFs made: {produced}")
-    print(f"| run | seconds | files/s | ratio to cold |\n| --- | --- | --- | --- |")
+    print("| run | seconds | files/s | ratio to cold |\n| --- | --- | --- | --- |")
     print(f"| cold soffice --convert-to pdf per file | {cold_s:.1f} | {n / cold_s:.2f} | 1.00 |")
     print(f"| warm pool ({args.instances} instances, {starts} starts) | {warm_s:.1f} | {n / warm_s:.2f} | "
           f"{cold_s / warm_s:.2f} |")
