@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tools_manifest import analysis, assets, generation, imaging, jobs, pipelines, render, scrape, search, usage
-from tools_manifest.spec import ToolSpec
+from tools_manifest.spec import ToolSpec, unique_ids
 
 GROUPS = [
     assets,
@@ -23,13 +23,7 @@ GROUPS = [
 
 def all_tools() -> list[ToolSpec[Any, Any]]:
     """Every tool, in group order; ids are unique (checked here, so a clash fails at import of the server)."""
-    tools = [tool for group in GROUPS for tool in group.TOOLS]
-    seen: set[str] = set()
-    for tool in tools:
-        if tool.id in seen:
-            raise ValueError(f"Two tools are declared with the id {tool.id!r}.")
-        seen.add(tool.id)
-    return tools
+    return unique_ids([tool for group in GROUPS for tool in group.TOOLS], "tools")
 
 
 def get_tool(tool_id: str) -> ToolSpec[Any, Any] | None:

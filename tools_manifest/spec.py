@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
@@ -123,3 +123,21 @@ class ToolSpec(Generic[In, Out]):
 
     def full_output_schema(self) -> dict[str, Any]:
         return self.output.model_json_schema(mode="serialization")
+
+
+class Declared(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+D = TypeVar("D", bound=Declared)
+
+
+def unique_ids(declared: list[D], what: str) -> list[D]:
+    """The declarations as given; two with one id are an error (raised at import of the server)."""
+    seen: set[str] = set()
+    for item in declared:
+        if item.id in seen:
+            raise ValueError(f"Two {what} are declared with the id {item.id!r}.")
+        seen.add(item.id)
+    return declared

@@ -11,6 +11,7 @@ from tools_manifest.image_tools import (
     adjustments, essentials, formats, generative, layout, optimization, overlay, utilities, vision,
 )
 from tools_manifest.image_tools.spec import Category, ImageToolSpec
+from tools_manifest.spec import unique_ids
 
 CATEGORIES = [  # the image-tools API's own order of its tables
     essentials,
@@ -27,13 +28,7 @@ CATEGORIES = [  # the image-tools API's own order of its tables
 
 def image_tools() -> list[ImageToolSpec]:
     """Every image tool, in catalogue order; ids are unique (checked at import of the server)."""
-    tools = [tool for module in CATEGORIES for tool in module.TOOLS]
-    seen: set[str] = set()
-    for tool in tools:
-        if tool.id in seen:
-            raise ValueError(f"Two image tools are declared with the id {tool.id!r}.")
-        seen.add(tool.id)
-    return tools
+    return unique_ids([tool for module in CATEGORIES for tool in module.TOOLS], "image tools")
 
 
 def get_image_tool(tool_id: str) -> ImageToolSpec | None:
