@@ -26,7 +26,8 @@ libreoffice:
 	@if command -v soffice >/dev/null && /usr/bin/python3 -c 'import uno' 2>/dev/null; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(LIBREOFFICE_PACKAGES) || \
-	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(LIBREOFFICE_PACKAGES); }; \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(LIBREOFFICE_PACKAGES); } || \
+	  echo "LibreOffice could not be installed: office files get no PDF view (the document tests fail in CI)"; \
 	else echo "LibreOffice not found: office files get no PDF view. Install it: sudo apt-get install --no-install-recommends $(LIBREOFFICE_PACKAGES)"; fi
 
 serve: install libreoffice
