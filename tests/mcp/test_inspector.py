@@ -1,4 +1,4 @@
-"""A client nobody here wrote: the MCP Inspector's CLI lists the tools and calls get_usage on ``picsha mcp``.
+"""A client nobody here wrote: the MCP Inspector's CLI lists the tools and calls one on ``picsha mcp``.
 
 The Inspector is installed by ``make mcp-inspector`` (npm, into tests/mcp/inspector/node_modules).
 """
@@ -36,10 +36,12 @@ def inspect(data_dir: Path, *args: str) -> dict[str, object]:
     return json.loads(done.stdout)
 
 
-def test_inspector_lists_tools_and_calls_get_usage(tmp_path: Path) -> None:
+def test_inspector_lists_tools_and_calls_one(tmp_path: Path) -> None:
     listed = inspect(tmp_path, "--method", "tools/list")
     names = [tool["name"] for tool in listed["tools"]]  # type: ignore[index, union-attr]
-    assert {"upload_asset", "get_asset", "render_asset", "get_usage"} <= set(names)
-    called = inspect(tmp_path, "--method", "tools/call", "--tool-name", "get_usage")
+    assert {"upload_asset", "get_asset", "render_asset", "run_image_tool"} <= set(names)
+    assert "get_usage" not in names  # REST and pipelines only: this client refuses a tool it was not shown
+    called = inspect(tmp_path, "--method", "tools/call", "--tool-name", "list_image_tools")
     assert called["isError"] is False
-    assert called["structuredContent"]["period"] == "current_month"  # type: ignore[index]
+    tools = {tool["id"] for tool in called["structuredContent"]["tools"]}  # type: ignore[index]
+    assert {"resize", "compress", "remove-background"} <= tools
