@@ -21,7 +21,9 @@ ODF_FORMATS = ("odt", "ods", "odp")
 OOXML_FORMATS = ("docx", "xlsx", "pptx")
 LEGACY_FORMATS = ("doc", "xls", "ppt")
 OFFICE_FORMATS = OOXML_FORMATS + ODF_FORMATS + LEGACY_FORMATS + ("rtf",)
-"""Formats LibreOffice turns into a PDF view."""
+TEXT_FORMATS = ("txt", "md")  # LibreOffice reads them as plain text (markdown's marks stay as written)
+CONVERTED_FORMATS = OFFICE_FORMATS + TEXT_FORMATS
+"""Formats LibreOffice turns into a PDF view (which gives them a thumbnail and page renders)."""
 
 
 def encrypted(message: str) -> InvalidInput:

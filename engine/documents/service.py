@@ -22,7 +22,7 @@ from engine.assets.service import PDF_VIEW_KIND, Content, not_found
 from engine.auth.keys import Principal
 from engine.catalog import Catalog, tables
 from engine.catalog.database import now
-from engine.documents.formats import LEGACY_FORMATS, ODF_FORMATS, OFFICE_FORMATS, OOXML_FORMATS
+from engine.documents.formats import CONVERTED_FORMATS, LEGACY_FORMATS, ODF_FORMATS, OOXML_FORMATS
 from engine.documents.pool import ConversionFailed, OfficePool, OfficeUnavailable
 from engine.documents.settings import DocumentSettings
 from engine.documents.text import extract_text
@@ -82,7 +82,7 @@ class DocumentService:
     job_kind_name = JOB_KIND  # ingest writes the asset's job with this kind when ``converts``
 
     def converts(self, fmt: str) -> bool:
-        return self.settings.convert and fmt in OFFICE_FORMATS
+        return self.settings.convert and fmt in CONVERTED_FORMATS
 
     async def submit(self, job_id: str) -> None:
         """Start a conversion job written by ingest (one with analyses starts with them)."""

@@ -78,6 +78,8 @@ CASES = [
     ("stock.ods", lambda: ods_bytes(["marmalade", "porridge"]), "marmalade"),
     ("talk.odp", lambda: odp_bytes("Flamingo colours", notes="pink shrimp"), "Flamingo"),
     ("memo.rtf", lambda: rtf_bytes("Pelican crossing ahead."), "Pelican"),
+    ("notes.txt", lambda: b"Otters hold hands while they sleep.\n", "Otters"),
+    ("readme.md", lambda: b"# Field notes\n\nThe *heron* waits by the weir.\n", "heron"),
 ]
 
 
@@ -88,7 +90,8 @@ async def test_office_files_get_a_pdf_view_thumbnail_renders_and_meta(
     response = await upload(docs, headers, make(), name)
     assert response.status_code == 201, response.text
     asset = (await docs.http.get(f"/v1/assets/{response.json()['id']}", headers=headers)).json()
-    assert asset["status"] == "ready" and asset["type"] == "document" and asset["meta"]["format"] == name.split(".")[1]
+    kind = "text" if name.endswith((".txt", ".md")) else "document"
+    assert asset["status"] == "ready" and asset["type"] == kind and asset["meta"]["format"] == name.split(".")[1]
     assert asset["analysis"]["done"] == ["pdf_view", "previews"], asset["analysis"]
     pages, text = pdf_text(await fetch(docs, asset["urls"]["pdf_view"]))  # signed: no key needed
     assert pages >= 1 and asset["meta"]["pages"] == pages and word in text
