@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from engine.assets.links import AssetLinks
 from engine.assets.service import PDF_VIEW_KIND, AssetService, Content, not_found
-from engine.documents.formats import CONVERTED_FORMATS
+from engine.documents.formats import CONVERTED_FORMATS, TEXT_FORMATS
 from engine.auth.keys import Principal
 from engine.catalog import Catalog, tables
 from engine.events import Event, EventType, Subscriber
@@ -234,8 +234,10 @@ class RenderService:
 
     async def _source(self, stack: AsyncExitStack, asset: sa.Row, params: RenderParams) -> Source:
         blob_key, fmt = asset.blob_key, asset.format
-        if fmt in CONVERTED_FORMATS:  # an office or text document renders through its PDF view, exactly as a PDF
-            view = await self.cache.find(asset.id, PDF_VIEW_KIND)
+        view = await self.cache.find(asset.id, PDF_VIEW_KIND) if fmt in CONVERTED_FORMATS else None
+        if fmt in CONVERTED_FORMATS and (view is not None or fmt not in TEXT_FORMATS):
+            # an office or text document renders through its PDF view, exactly as a PDF; text without one (its
+            # conversion off or not run) is refused below as unrenderable, as before there were PDF views
             if view is None:
                 raise PicshaError(
                     f"Asset {asset.id!r} has no PDF view yet: it renders once its conversion finished (its job, "
