@@ -6,11 +6,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
-from starlette.requests import ClientDisconnect
+import anyio
+from starlette.requests import ClientDisconnect, Request
 from starlette.types import Message, Receive
 
 from engine.errors import InvalidInput, TooLarge
 from engine.numerals import ASCII_INTEGER, ascii_int
+from picsha_mcp.rest.json_text import parse_json
 
 LARGER_FILES = (
     "send larger files as multipart/form-data to POST /v1/assets, or as a resumable TUS upload to "
@@ -77,3 +79,15 @@ async def capped_receive(headers: Mapping[str, str], receive: Receive, limit: in
         return message
 
     return replay
+
+
+async def read_json_object(request: Request, limit: int) -> dict[str, Any]:
+    """A JSON object body read under ``limit`` bytes (an empty body is ``{}``), parsed off the event loop."""
+    check_declared(request.headers, limit)
+    raw = await read_capped(request.stream(), limit)
+    if not raw.strip():
+        return {}
+    body = await anyio.to_thread.run_sync(lambda: parse_json(raw, what="The body", code="invalid_json"))
+    if not isinstance(body, dict):
+        raise InvalidInput("The body must be a JSON object.", code="invalid_json")
+    return body

@@ -24,7 +24,7 @@ from engine.imaging import Gives, ImageFile, ToolFile
 from engine.imaging.chain import Step
 from engine.imaging.service import BATCH_JOB, RUN_JOB, BatchItem, Derived
 from engine.media.zipstream import ZipStream
-from picsha_mcp.rest.body_cap import check_declared, read_capped
+from picsha_mcp.rest.body_cap import read_json_object
 from picsha_mcp.rest.errors import validation_error
 from picsha_mcp.rest.json_text import parse_json
 from picsha_mcp.rest.multipart_upload import read_multipart_files
@@ -78,13 +78,7 @@ def json_field(fields: dict[str, str], name: str, default: Any) -> Any:
 
 
 async def json_body(request: Request, engine: Engine) -> dict[str, Any]:
-    limit = engine.settings.ingest.max_json_bytes
-    check_declared(request.headers, limit)
-    raw = await read_capped(request.stream(), limit)
-    body = parse_json(raw, what="The body", code="invalid_json") if raw.strip() else {}
-    if not isinstance(body, dict):
-        raise InvalidInput("The body must be a JSON object.", code="invalid_json")
-    return body
+    return await read_json_object(request, engine.settings.ingest.max_json_bytes)
 
 
 def file_response(result: list[ImageFile] | BaseModel) -> Response:

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from pydantic import ValidationError
 
-from engine.errors import InvalidInput, NotFound
+from engine.errors import NotFound
 from picsha_mcp.rest import image_tools
-from picsha_mcp.rest.body_cap import check_declared, read_capped
+from picsha_mcp.rest.body_cap import read_json_object
 from picsha_mcp.rest.deps import EngineDep, PrincipalDep
 from picsha_mcp.rest.errors import validation_error
-from picsha_mcp.rest.json_text import parse_json
 from tools_manifest.calls import ToolCall, Transport, calling
 from tools_manifest.docs import llms_full_txt, llms_txt, tool_entry
 from tools_manifest.image_tools import get_image_tool, image_tools as image_tool_specs
@@ -29,18 +27,6 @@ TOOL_BODY = {"requestBody": {"content": {"application/json": {"schema": {"type":
 async def list_tools() -> dict[str, Any]:
     """Every tool: id, description, annotations, cost and the input and output JSON schemas."""
     return {"tools": [tool_entry(spec) for spec in all_tools()]}
-
-
-async def _json_object(request: Request, limit: int) -> dict[str, Any]:
-    """Read under the JSON cap (a tool input may carry a file as base64) and parsed off the event loop."""
-    check_declared(request.headers, limit)
-    raw = await read_capped(request.stream(), limit)
-    if not raw.strip():
-        return {}
-    body = await anyio.to_thread.run_sync(lambda: parse_json(raw, what="The body", code="invalid_json"))
-    if not isinstance(body, dict):
-        raise InvalidInput("The body must be a JSON object of the tool's input.", code="invalid_json")
-    return body
 
 
 def _no_tool(tool_id: str) -> NotFound:
@@ -59,7 +45,7 @@ async def call_tool(tool_id: str, request: Request, engine: EngineDep, principal
     if spec is None:
         raise _no_tool(tool_id)
     try:
-        given = spec.parse(await _json_object(request, engine.settings.ingest.max_json_bytes))
+        given = spec.parse(await read_json_object(request, engine.settings.ingest.max_json_bytes))
     except ValidationError as error:
         raise validation_error(error) from error
     with calling(ToolCall(Transport.REST)):
