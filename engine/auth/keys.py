@@ -6,6 +6,7 @@ import hashlib
 import secrets
 import time
 from datetime import datetime
+from enum import StrEnum
 
 import sqlalchemy as sa
 from pydantic import BaseModel
@@ -21,11 +22,27 @@ KEY_CACHE_TTL_S = 5.0  # how long a key found valid is trusted without asking th
 KEY_CACHE_MAX = 10_000  # keys remembered at once (the oldest go first)
 
 
+class Role(StrEnum):
+    """What a user may do inside an account: a user owns their files, pipelines and keys; an admin sees all
+    of the account and manages its users, teams and settings."""
+
+    ADMIN = "admin"
+    USER = "user"
+
+
 class Principal(BaseModel):
-    """Who is calling: every catalog query is scoped by ``account_id``."""
+    """Who is calling: every catalog query is scoped by ``account_id``. ``scopes`` None means every scope
+    (the owner's CLI keys, auth off, internal work); a key made with scopes carries exactly those."""
 
     account_id: str
     key_id: str | None = None
+    user_id: str | None = None
+    role: Role = Role.ADMIN
+    scopes: frozenset[str] | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
 
 
 class ApiKeyInfo(BaseModel):
