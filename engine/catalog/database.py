@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -23,6 +25,18 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+
+
+def read_json(text: str | bytes) -> Any:
+    """A JSON column's value: orjson (a few times faster than ``json``, the most of a list's read time), and
+    ``json`` for what orjson refuses but the catalog may hold (integers past 64 bits in metadata)."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
+JSON_OPTIONS = {"json_deserializer": read_json}
 
 
 def utc(value: datetime | None) -> datetime | None:
@@ -55,7 +69,7 @@ class Catalog:
     def __init__(self, url: str, *, echo: bool = False, pool_wait_s: float = POOL_WAIT_S):
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
-        options: dict[str, Any] = {"echo": echo, "pool_timeout": pool_wait_s}
+        options: dict[str, Any] = {"echo": echo, "pool_timeout": pool_wait_s, **JSON_OPTIONS}
         if self.is_sqlite:
             options.update(pool_size=10, max_overflow=10)  # WAL readers run side by side
         else:
@@ -77,7 +91,7 @@ class Catalog:
         if self.is_sqlite and self.engine.url.database not in (None, "", ":memory:"):  # a file both can open
             self._sync_reads = sa.create_engine(
                 self.engine.url.set(drivername="sqlite"), pool_size=READER_THREADS, max_overflow=0,
-                pool_timeout=pool_wait_s,
+                pool_timeout=pool_wait_s, **JSON_OPTIONS,
             )
             sa.event.listen(self._sync_reads, "connect", _tune_sqlite)
             self._readers = ThreadPoolExecutor(READER_THREADS, thread_name_prefix="catalog-read")
