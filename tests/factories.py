@@ -24,6 +24,9 @@ def make_settings(tmp_path: Path, **overrides: object) -> Settings:
     base.enrich.warm_up = False
     # Office uploads get no PDF view unless a test asks (tests/engine/documents): LibreOffice starts only there.
     base.documents.convert = False
+    # An app served inside the test process would lower the priority of the test runner's own threads (the
+    # priority sweep is tested in tests/engine/admission and through picsha serve, in processes of its own).
+    base.admission.compute_nice = 0
     return base.model_copy(update=overrides)
 
 

@@ -18,6 +18,10 @@ class AdmissionSettings(BaseModel):
     searches: int = Field(default=16, ge=1, le=10_000, description="Searches (POST /v1/search, GET /v1/assets?q=).")
     analyses: int = Field(default=4, ge=1, le=10_000, description="Analyses asked for (skill runs, uploads waiting on theirs).")
     retry_after_s: int = Field(default=1, ge=1, le=600, description="Retry-After sent with a refusal.")
+    compute_nice: int = Field(
+        default=5, ge=0, le=19, description="A server process's threads that do not answer requests (renders, "
+        "embeddings, previews, in-process analyses) run this much nicer than its event loop, so cheap requests "
+        "are answered first under load (Linux; 0: all alike).")
 
 
 class Gate:

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from engine import Engine, Settings
+from engine.admission import RequestPriority
 from picsha_mcp import __version__
 from picsha_mcp.rest import assets, documents, generate, usage
 from picsha_mcp.rest import jobs as jobs_routes
@@ -31,8 +32,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with Engine.open(settings) as engine:
             app.state.engine = engine
-            async with mcp_server.session_manager.run():  # mounted apps' lifespans do not run
-                yield
+            priority = RequestPriority(settings.admission.compute_nice)
+            priority.start()
+            try:
+                async with mcp_server.session_manager.run():  # mounted apps' lifespans do not run
+                    yield
+            finally:
+                await priority.stop()
 
     app = FastAPI(
         title="Picsha",
