@@ -330,6 +330,12 @@ def _m008_scrape_schedules(conn: Connection) -> None:
     md.create_all(conn)
 
 
+def _m009_queued_jobs_per_account(conn: Connection) -> None:
+    """An account's queued jobs found without reading its finished ones (the backlog bound at job creation)."""
+    jobs = sa.Table("jobs", sa.MetaData(), sa.Column("account_id", sa.String(40)), sa.Column("status", sa.String(20)))
+    sa.Index("ix_jobs_account_status", jobs.c.account_id, jobs.c.status).create(conn)
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("initial", _m001_initial),
     ("uploads_and_size_index", _m002_uploads_and_size_index),
@@ -339,6 +345,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("asset_cost_totals", _m006_asset_cost_totals),
     ("saved_pipelines", _m007_saved_pipelines),
     ("scrape_schedules", _m008_scrape_schedules),
+    ("queued_jobs_per_account", _m009_queued_jobs_per_account),
 ]
 
 

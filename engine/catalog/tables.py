@@ -115,6 +115,7 @@ jobs = sa.Table(
     sa.Column("cancel_requested", sa.Boolean, nullable=True),
     sa.Column("updated_at", Timestamp, nullable=True),
     sa.Index("ix_jobs_status_run_after", "status", "run_after"),
+    sa.Index("ix_jobs_account_status", "account_id", "status"),
 )
 
 usage_events = sa.Table(

@@ -168,13 +168,17 @@ class EnrichService:
             reasons[skill.name] = "no Google Maps key" if asked else f"off (config.{' or config.'.join(skill.flags)})"
         return reasons
 
+    async def admit(self, account_id: str) -> None:
+        """503 jobs_backlog now if ``schedule`` would find the account's job backlog full."""
+        await self.jobs.admit(account_id)
+
     async def schedule(self, conn: AsyncConnection, *, account_id: str, asset_id: str, skills: list[str],
                        options: IngestOptions, kind: str | None = None) -> str:
         """The asset's analysis job; ``kind``: one that runs work of its own first (a document's conversion)
         and then these analyses through ``handle``."""
         flags = resolve_flags(options.config, self.settings.defaults)
         return await self.jobs.create(conn, account_id=account_id, kind=kind or JOB_KIND, asset_id=asset_id,
-                                      payload={"skills": skills, "flags": flags})
+                                      payload={"skills": skills, "flags": flags}, requested=True)
 
     async def committed(self, account_id: str, asset_id: str, job_id: str | None) -> None:
         """After the ingest transaction: the asset becomes findable by its words now, by meaning later."""
@@ -333,7 +337,7 @@ class EnrichService:
                                code="skill_not_applicable", skill=name)
         flags = {flag: True for flag in ANALYSIS_FLAGS}
         job_id = await self.jobs.enqueue(account_id=principal.account_id, kind=JOB_KIND, asset_id=asset_id,
-                                         payload={"skills": [name], "flags": flags})
+                                         payload={"skills": [name], "flags": flags}, requested=True)
         await self.jobs.wait(job_id, self.settings.wait_timeout_s)
         job = await self.jobs.get(principal.account_id, job_id)
         ok = job.status.value == "ready"

@@ -92,7 +92,8 @@ class GenerationService:
         """The queued form: a job whose result is the same answer; 503 at once when nothing is configured."""
         candidates(self.settings, forced=request.provider, keys={})
         payload = {"request": request.model_dump(mode="json")}
-        job_id = await self.jobs.enqueue(account_id=principal.account_id, kind=JOB_KIND, payload=payload)
+        job_id = await self.jobs.enqueue(account_id=principal.account_id, kind=JOB_KIND, payload=payload,
+                                         requested=True)
         return await self.jobs.get(principal.account_id, job_id)
 
     async def batch(self, principal: Principal, request: BatchRequest) -> BatchResult:

@@ -214,6 +214,8 @@ class IngestService:
         row["ai"] = {ANALYSIS_KEY: outcome.model_dump(exclude_defaults=True)}
         job_id: str | None = None
         converts = self.conversions is not None and self.conversions.converts(kind.format)
+        if skills or converts:  # refused now, before any byte is written, rather than in the transaction below
+            await self.analysis.admit(principal.account_id)
         # the hold is committed before the bytes are written, so no collector in any process takes them
         hold = await self.assets.blobs.hold(staged.sha256, blob_key, grace_s=self.settings.blob_grace_s)
         await self.store.put_file(blob_key, staged.path)

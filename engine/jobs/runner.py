@@ -101,18 +101,27 @@ class JobRunner:
     # -- creating ------------------------------------------------------------------------------------
 
     async def create(self, conn: AsyncConnection, *, account_id: str, kind: str, asset_id: str | None = None,
-                     payload: dict[str, Any] | None = None) -> str:
-        """Write a queued job inside the caller's transaction; ``submit`` it once that committed."""
-        return await self.store.create(conn, account_id=account_id, kind=kind, asset_id=asset_id, payload=payload)
+                     payload: dict[str, Any] | None = None, requested: bool = False) -> str:
+        """Write a queued job inside the caller's transaction; ``submit`` it once that committed. ``requested``:
+        a client's request makes it (not the server's own follow-up work such as a webhook delivery), so it is
+        refused when the account's backlog is full (``JobSettings.max_queued_per_account``)."""
+        return await self.store.create(conn, account_id=account_id, kind=kind, asset_id=asset_id, payload=payload,
+                                       max_queued=self.settings.max_queued_per_account if requested else None)
+
+    async def admit(self, account_id: str) -> None:
+        """Refuse (``Busy``, 503 jobs_backlog) a request that would queue a job for an account whose backlog is
+        full, before it does costly work; ``create(requested=True)`` checks again when it writes the job."""
+        await self.store.refuse_over_backlog(account_id, self.settings.max_queued_per_account)
 
     async def submit(self, job_id: str) -> None:
         await self.dispatcher.dispatch(job_id)
         await self.signals.queued(job_id)
 
     async def enqueue(self, *, account_id: str, kind: str, asset_id: str | None = None,
-                      payload: dict[str, Any] | None = None) -> str:
+                      payload: dict[str, Any] | None = None, requested: bool = False) -> str:
         async with self.catalog.begin() as conn:
-            job_id = await self.create(conn, account_id=account_id, kind=kind, asset_id=asset_id, payload=payload)
+            job_id = await self.create(conn, account_id=account_id, kind=kind, asset_id=asset_id, payload=payload,
+                                       requested=requested)
         await self.submit(job_id)
         return job_id
 

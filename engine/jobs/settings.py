@@ -16,6 +16,10 @@ class JobSettings(BaseModel):
     backend: JobBackend = Field(default=JobBackend.EMBEDDED, description="embedded | distributed.")
     in_process: bool = Field(default=True, description="picsha serve (and picsha mcp) run workers too.")
     workers: int = Field(default=2, ge=1, le=64, description="Jobs run at the same time in one process.")
+    max_queued_per_account: int = Field(
+        default=1000, ge=1, le=1_000_000,
+        description="Jobs one account may have waiting; a request that would queue one more (an upload's analyses, "
+        "a skill run, a queued generate or scrape) is refused with 503 jobs_backlog and Retry-After.")
     max_attempts: int = Field(default=3, ge=1, description="Default starts of one job before it fails.")
     lease_s: float = Field(
         default=30.0, ge=1.0, le=3600.0,

@@ -16,11 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from engine.catalog import Catalog, tables
 from engine.catalog.database import now, utc
-from engine.errors import Conflict, NotFound
+from engine.errors import Busy, Conflict, NotFound
 from engine.ids import IdPrefix, new_id
 from engine.jobs.models import FINISHED_VALUES, Job, JobStatus, StepResult
 
 j = tables.jobs
+BACKLOG_RETRY_S = 5
 RESUMED = "resumed: the worker that held it stopped"
 
 
@@ -85,9 +86,13 @@ class JobStore:
 
     async def create(self, conn: AsyncConnection, *, account_id: str, kind: str, asset_id: str | None = None,
                      payload: dict[str, Any] | None = None, run_after: datetime | None = None,
-                     lease: tuple[str, float] | None = None) -> str:
+                     lease: tuple[str, float] | None = None, max_queued: int | None = None) -> str:
         """Write a queued job inside the caller's transaction (so it exists exactly when their rows do); with
-        ``lease`` (owner, seconds) it is written already running, held by that owner."""
+        ``lease`` (owner, seconds) it is written already running, held by that owner. With ``max_queued``, an
+        account that has that many jobs waiting already gets ``Busy`` (the caller's transaction then writes
+        nothing)."""
+        if max_queued is not None and lease is None:
+            await self._refuse_over_backlog(conn, account_id, max_queued)
         job_id = new_id(IdPrefix.JOB)
         at = now()
         held = {} if lease is None else dict(
@@ -100,6 +105,20 @@ class JobStore:
             **held,
         }))
         return job_id
+
+    async def refuse_over_backlog(self, account_id: str, max_queued: int) -> None:
+        """``Busy`` if the account has ``max_queued`` jobs waiting: checked before costly work that would queue
+        one (``create`` checks again, in the transaction that writes it)."""
+        async with self.catalog.connect() as conn:
+            await self._refuse_over_backlog(conn, account_id, max_queued)
+
+    async def _refuse_over_backlog(self, conn: AsyncConnection, account_id: str, max_queued: int) -> None:
+        # the max_queued-th waiting job, if there is one: reads at most that many index entries
+        nth = (sa.select(j.c.id).where(j.c.account_id == account_id, j.c.status == JobStatus.QUEUED.value)
+               .limit(1).offset(max_queued - 1))
+        if (await conn.execute(nth)).first() is not None:
+            raise Busy(f"This account has {max_queued} jobs waiting already; retry in {BACKLOG_RETRY_S} s.",
+                       code="jobs_backlog", retry_after=BACKLOG_RETRY_S, limit=max_queued)
 
     # -- reading -------------------------------------------------------------------------------------
 

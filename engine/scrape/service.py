@@ -87,7 +87,8 @@ class ScrapeService:
         if not request.force and (earlier := await self._recent(principal, key)) is not None:
             return Queued(job_id=earlier, status=ScrapeStatus.COMPLETED, poll_url=f"/v1/jobs/{earlier}", cached=True)
         job_id = await self.jobs.enqueue(account_id=principal.account_id, kind=SCRAPE_KIND,
-                                         payload={"request": request.model_dump(mode="json"), "fingerprint": key})
+                                         payload={"request": request.model_dump(mode="json"), "fingerprint": key},
+                                         requested=True)
         return Queued(job_id=job_id, poll_url=f"/v1/jobs/{job_id}")
 
     async def validate(self, request: ScrapeRequest) -> None:
