@@ -32,6 +32,7 @@ from engine.ingest.sniff import ALLOWED_FORMATS, KINDS, FileKind, sniff
 from engine.ingest.staging import StagedFile, StagingWriter, stage
 from engine.media.probe import Probe, probe
 from engine.places import OfflineGeocoder
+from engine.plans.service import Plans
 from engine.render.cache import Rendered
 from engine.render.service import RenderService
 from engine.settings import IngestSettings
@@ -86,6 +87,7 @@ class IngestService:
         render: RenderService,
         analysis: AnalysisPlanner,
         conversions: Conversions | None = None,
+        plans: Plans | None = None,
     ):
         self.settings = settings
         self.catalog = catalog
@@ -98,6 +100,7 @@ class IngestService:
         self.cpu = anyio.CapacityLimiter(4)
         self.analysis = analysis
         self.conversions = conversions
+        self.plans = plans  # the account's upload limit, quotas and default analyses (None: none apply)
 
     # -- sources ---------------------------------------------------------------------------------
 
@@ -134,6 +137,12 @@ class IngestService:
     # -- the path ----------------------------------------------------------------------------------
 
     async def from_staged(self, principal: Principal, staged: StagedFile, filename: str, options: IngestOptions) -> Asset:
+        if self.plans is not None:
+            try:
+                options = await self.plans.upload(principal, staged.size, options)
+            except BaseException:
+                staged.discard()
+                raise
         earlier = await self._same_bytes(principal.account_id, staged.sha256)
         if earlier is not None and options.on_duplicate is OnDuplicate.REUSE:
             staged.discard()
@@ -208,6 +217,8 @@ class IngestService:
         )
         row["taken_at"], row["taken_offset"] = taken_from(exif, staged.modified_at or stamp)
         skills = self.analysis.plan(options, kind.type.value)
+        if skills and self.plans is not None:
+            await self.plans.analyses(principal)  # within the month's AI operations, before anything is stored
         if skills:
             row["status"] = AssetStatus.PROCESSING.value
         outcome = Analysis(pending=skills, skipped=self.analysis.not_planned(options, kind.type.value, skills))
