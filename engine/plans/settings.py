@@ -15,8 +15,8 @@ class RateBackend(StrEnum):
 
 
 class RateStrategy(StrEnum):
-    MOVING_WINDOW = "moving-window"  # exact: no burst at a window's edge; a list of timestamps per counter
-    SLIDING_WINDOW = "sliding-window"  # approximate, two counters per limit: cheapest on Redis
+    SLIDING_WINDOW = "sliding-window"  # two counters per limit (this window's, the last one's, weighted): O(1)
+    MOVING_WINDOW = "moving-window"  # exact, but keeps a timestamp per request: O(limit) per check in memory
     FIXED_WINDOW = "fixed-window"  # one counter per window: allows twice the rate across a window's edge
 
 
@@ -59,7 +59,7 @@ class LimitSettings(BaseModel):
 
     backend: RateBackend = Field(default=RateBackend.MEMORY, description="memory | redis (scale-out).")
     redis_url: str = Field(default="redis://127.0.0.1:6379/0", description="Redis holding the counters (backend redis).")
-    strategy: RateStrategy = Field(default=RateStrategy.MOVING_WINDOW)
+    strategy: RateStrategy = Field(default=RateStrategy.SLIDING_WINDOW, description="sliding-window | moving-window | fixed-window.")
     plans: dict[str, Plan] = Field(default_factory=lambda: {DEFAULT_PLAN: Plan()})
     default_plan: str = Field(default=DEFAULT_PLAN, description="The plan of accounts account_plans does not name.")
     account_plans: dict[str, str] = Field(default_factory=dict, description="Account id -> plan name.")
