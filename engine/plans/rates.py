@@ -112,7 +112,8 @@ class RateLimiter:
                 ident = key_id if limit.per_key else account_id
                 if ident is None:
                     continue
-                if not await self.strategy.hit(limit.item, NAMESPACE, ident, cost=weight):
+                # a weight above a limit counts as all of it: a burst of 10 still lets a generation through
+                if not await self.strategy.hit(limit.item, NAMESPACE, ident, cost=min(weight, limit.item.amount)):
                     raise await self._refusal(limit, ident)
             return None if self.shared else await self._state(limits, account_id, key_id)
         except StorageError as error:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import datetime as dt
 
 from pydantic import BaseModel, Field
 
@@ -32,7 +32,7 @@ class KeyUsage(BaseModel):
 
 
 class DayUsage(BaseModel):
-    date: date
+    date: dt.date
     spend: str = Field(default="$0.0000", description="Everything that day, storage included.")
     storage_gb_hours: float = 0.0
     ai_operations: int = 0
@@ -41,7 +41,7 @@ class DayUsage(BaseModel):
 
 class UsageSummary(BaseModel):
     period: str
-    period_start: datetime
+    period_start: dt.datetime
     total_spend: str = Field(description="The month so far, in dollars and cents (\"$4.12\").")
     total_spend_exact: str = Field(default="$0.0000", description="The same to a hundredth of a cent.")
     currency: str = "USD"

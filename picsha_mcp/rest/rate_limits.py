@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from engine.plans import RateState, Work
+from picsha_mcp.rest.content_headers import AnswerHeaders
 
 SCOPE_KEY = "picsha.rate"  # the request's RateState, for the headers of its answer
 
@@ -33,25 +34,12 @@ def remember(scope: Scope, state: RateState | None) -> None:
         scope[SCOPE_KEY] = state
 
 
-class RateLimitHeaders:
-    """ASGI middleware: an answer to a counted request carries ``RateLimit-Limit``, ``-Remaining``,
-    ``-Reset`` (seconds) and ``-Policy`` (IETF httpapi draft) of the tightest limit it was counted against."""
+class RateLimitHeaders(AnswerHeaders):
+    """An answer to a counted request carries ``RateLimit-Limit``, ``-Remaining``, ``-Reset`` (seconds) and
+    ``-Policy`` (IETF httpapi draft) of the tightest limit it was counted against."""
 
-    def __init__(self, app: ASGIApp):
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                state: RateState | None = scope.get(SCOPE_KEY)
-                if state is not None:
-                    headers = MutableHeaders(scope=message)
-                    for name, value in state.headers().items():
-                        headers[name] = value
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+    def add(self, scope: Scope, headers: MutableHeaders) -> None:
+        state: RateState | None = scope.get(SCOPE_KEY)
+        if state is not None:
+            for name, value in state.headers().items():
+                headers[name] = value
