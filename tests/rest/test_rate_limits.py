@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.plans import LimitSettings, Plan, Rate, RateBackend
+from engine.auth import Principal
+from engine.plans import LimitSettings, Plan, Rate, RateBackend, RateLimited, Work
 from tests.conftest import ApiClient, app_client
 from tests.factories import image_bytes, make_settings
 from tests.redis import redis_url
@@ -83,12 +84,22 @@ async def test_a_cold_render_counts_its_weight_and_a_cached_one_counts_one(tmp_p
 
 
 async def test_costly_routes_are_refused_by_their_weight(tmp_path: Path) -> None:
-    async for api in client(tmp_path, "memory", Plan(key=Rate(per_minute=15))):  # scrape weighs 20
+    async for api in client(tmp_path, "memory", Plan(key=Rate(per_minute=25))):  # scrape weighs 20
         headers = await api.account()
+        for _ in range(6):
+            await api.http.get("/v1/assets", headers=headers)
         refused = await api.http.post("/v1/scrape", headers=headers, json={"url": "https://example.com"})
         cheap = await api.http.get("/v1/assets", headers=headers)
     assert refused.status_code == 429 and refused.json()["error"]["code"] == "rate_limited"
-    assert cheap.status_code == 200  # a refused request uses up nothing
+    assert cheap.status_code == 200 and cheap.headers["RateLimit-Remaining"] == "18"  # a refusal uses up nothing
+
+
+async def test_a_weight_above_a_limit_counts_as_all_of_it(tmp_path: Path, backend: str) -> None:
+    async for api in client(tmp_path, backend, Plan(key=Rate(per_minute=5))):
+        caller = Principal(account_id=api.engine.owner_account_id, key_id="key_heavy")
+        await api.engine.plans.admit(caller, Work.GENERATE)  # weighs 20: allowed once, as all 5
+        with pytest.raises(RateLimited):
+            await api.engine.plans.admit(caller)
 
 
 async def test_mcp_over_http_counts_against_the_same_limits(tmp_path: Path, backend: str) -> None:
