@@ -91,9 +91,11 @@ async def test_disabled_tools_are_refused_on_every_path(settings: Settings) -> N
                                          data={"settings": '{"width": 10}'})
         pipeline = await api.http.post("/v1/tools/run_pipeline", headers=headers, json={
             "steps": [{"name": "s", "action": "search_assets", "params": {"query": "x"}}]})
+        file_pipeline = await api.http.post("/v1/pipeline/execute", headers=headers, files={"file": ("a.png", PICTURE)},
+                                            data={"pipeline": '[{"toolId": "resize", "settings": {"width": 10}}]'})
         elsewhere = await api.http.post("/v1/tools/search_assets", headers=other, json={"query": "x"})
     assert put.json()["disabled_tools"] == ["resize", "search_assets"]
-    for refused in (agent_tool, image_tool):
+    for refused in (agent_tool, image_tool, file_pipeline):
         assert refused.status_code == 403 and refused.json()["error"]["code"] == "tool_disabled", refused.text
     assert "tool_disabled" in pipeline.text, pipeline.text
     assert elsewhere.status_code == 200  # another account's settings are its own
