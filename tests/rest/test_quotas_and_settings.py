@@ -40,6 +40,15 @@ async def test_storage_quota_refuses_before_storing_and_deletes_free_it(shared_s
     assert usage["breakdown"]["storage_gb"] == pytest.approx(len(other) / 1e9, abs=1e-6)
 
 
+async def test_a_resumable_upload_past_the_quota_is_refused_at_creation(settings: Settings) -> None:
+    async with app_client(with_plan(settings, Plan(storage_bytes=1000))) as api:
+        headers = await api.account() | {"Tus-Resumable": "1.0.0"}
+        refused = await api.http.post("/v1/upload/resumable", headers=headers | {"Upload-Length": "1001"})
+        fits = await api.http.post("/v1/upload/resumable", headers=headers | {"Upload-Length": "1000"})
+    assert refused.status_code == 402 and refused.json()["error"]["quota"] == "storage_bytes"
+    assert fits.status_code == 201
+
+
 async def test_ai_quota_refuses_analyses_not_plain_uploads(shared_settings: Settings) -> None:
     from engine.usage import UsageKind
 
