@@ -40,6 +40,11 @@ def attribute_to(key_id: str | None) -> None:
     _calling_key.set(key_id)
 
 
+def calling_key() -> str | None:
+    """The key usage is attributed to here (for work that runs later, as a job, to carry along)."""
+    return _calling_key.get()
+
+
 def format_usd(micros: int) -> str:
     return f"${micros / 1_000_000:.4f}"
 
