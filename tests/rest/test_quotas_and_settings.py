@@ -60,7 +60,9 @@ async def test_ai_quota_refuses_analyses_not_plain_uploads(shared_settings: Sett
         skill = await api.http.post(f"/v1/assets/{plain['id']}/skills/tags/run", headers=headers)
         analysed = await upload(api, headers, config='{"auto_tag": true}')
         again = await upload(api, headers, image_bytes(62, 40, "png"))
-    for refused in (skill, analysed):
+        generate = await api.http.post("/v1/generate", headers=headers, json={"prompt": "a red bicycle"})
+        tool = await api.http.post("/v1/tools/generate_image", headers=headers, json={"prompt": "a red bicycle"})
+    for refused in (skill, analysed, generate, tool):
         assert refused.status_code == 402, refused.text
         assert refused.json()["error"]["quota"] == "ai_operations_per_month"
     assert again.status_code == 201
