@@ -137,16 +137,16 @@ class IngestService:
     # -- the path ----------------------------------------------------------------------------------
 
     async def from_staged(self, principal: Principal, staged: StagedFile, filename: str, options: IngestOptions) -> Asset:
-        if self.plans is not None:
+        earlier = await self._same_bytes(principal.account_id, staged.sha256)
+        if earlier is not None and options.on_duplicate is OnDuplicate.REUSE:
+            staged.discard()
+            return (await self.assets.get(principal, earlier)).model_copy(update={"duplicate_of": earlier})
+        if self.plans is not None:  # the account's upload limit, storage quota and default analyses
             try:
                 options = await self.plans.upload(principal, staged.size, options)
             except BaseException:
                 staged.discard()
                 raise
-        earlier = await self._same_bytes(principal.account_id, staged.sha256)
-        if earlier is not None and options.on_duplicate is OnDuplicate.REUSE:
-            staged.discard()
-            return (await self.assets.get(principal, earlier)).model_copy(update={"duplicate_of": earlier})
         asset = await self._store_new(principal, staged, filename, options)
         return asset.model_copy(update={"duplicate_of": earlier}) if earlier else asset
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import math
 import time
@@ -158,10 +159,13 @@ class RateLimiter:
             log.warning("rate-limit counters unreachable (%s): requests pass unlimited meanwhile", error)
 
     async def close(self) -> None:
-        if self.shared:
-            pool: Any = getattr(getattr(self.storage, "storage", None), "connection_pool", None)
-            if pool is not None:
-                pool.disconnect()
+        """Close the Redis connections (``limits`` keeps its client's pool behind a bridge)."""
+        client: Any = getattr(getattr(self.storage, "bridge", None), "storage", None)
+        pool: Any = getattr(client, "connection_pool", None)
+        if pool is not None:
+            closing = pool.disconnect()
+            if inspect.isawaitable(closing):
+                await closing
 
 
 def _async_uri(url: str) -> str:
