@@ -3,6 +3,7 @@ RateLimit-* headers, costly routes counted by their weight, MCP over HTTP counte
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -96,7 +97,7 @@ async def test_costly_routes_are_refused_by_their_weight(tmp_path: Path) -> None
 
 async def test_a_weight_above_a_limit_counts_as_all_of_it(tmp_path: Path, backend: str) -> None:
     async for api in client(tmp_path, backend, Plan(key=Rate(per_minute=5))):
-        caller = Principal(account_id=api.engine.owner_account_id, key_id="key_heavy")
+        caller = Principal(account_id=api.engine.owner_account_id, key_id=f"key_{uuid.uuid4().hex}")  # Redis outlives tests
         await api.engine.plans.admit(caller, Work.GENERATE)  # weighs 20: allowed once, as all 5
         with pytest.raises(RateLimited):
             await api.engine.plans.admit(caller)
