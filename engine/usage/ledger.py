@@ -178,45 +178,52 @@ def _day_of(conn: AsyncConnection, column: sa.ColumnElement[datetime]) -> sa.Col
     return sa.func.substr(column, 1, 10)
 
 
-def _summarize(ledger: UsageLedger, rows: list[sa.Row], stored_days: list[StoredDay], level: int,
-               start: datetime) -> UsageSummary:
-    keys: dict[str | None, KeyUsage] = defaultdict(lambda: KeyUsage(key_id=None))
-    days: dict[date, DayUsage] = {d.day: DayUsage(date=d.day, storage_gb_hours=round(d.byte_hours / GB, 6))
-                                  for d in stored_days}
-    micros: dict[tuple[str, str | date | None], float] = defaultdict(float)
-    ai_ops = images = 0
-    bandwidth = generation_micros = 0.0
-    for kind, key_id, day_text, quantity, count, amount in rows:
-        day, quantity, amount = date.fromisoformat(str(day_text)), float(quantity or 0), int(amount or 0)
-        by_key = keys[key_id]
-        by_key.key_id = key_id
-        by_day = days.setdefault(day, DayUsage(date=day))
-        micros["key", key_id] += amount
-        micros["day", day] += amount
+class _Tally:
+    """The month's ledger rows (grouped by kind, key and day) added up overall, by key and by day."""
+
+    def __init__(self, stored_days: list[StoredDay]):
+        self.keys: dict[str | None, KeyUsage] = {}
+        self.days = {d.day: DayUsage(date=d.day, storage_gb_hours=round(d.byte_hours / GB, 6)) for d in stored_days}
+        self.micros: dict[tuple[str, str | date | None], float] = defaultdict(float)
+        self.ai_ops = self.images = 0
+        self.bandwidth = self.generation_micros = 0.0
+
+    def add(self, kind: str, key_id: str | None, day_text: str, quantity: float, count: int, amount: int) -> None:
+        day = date.fromisoformat(str(day_text))
+        by_key = self.keys.setdefault(key_id, KeyUsage(key_id=key_id))
+        by_day = self.days.setdefault(day, DayUsage(date=day))
+        self.micros["key", key_id] += amount
+        self.micros["day", day] += amount
         if kind == UsageKind.AI_OPERATION.value:
-            ai_ops += int(quantity)
+            self.ai_ops += int(quantity)
             by_key.ai_operations += int(quantity)
             by_day.ai_operations += int(quantity)
         elif kind == UsageKind.GENERATION.value:
-            images += int(count)
-            generation_micros += amount
-            by_key.generated_images += int(count)
+            self.images += count
+            self.generation_micros += amount
+            by_key.generated_images += count
         elif kind == UsageKind.BANDWIDTH.value:
-            bandwidth += quantity
+            self.bandwidth += quantity
             by_key.bandwidth_gb += quantity / GB
             by_day.bandwidth_gb += quantity / GB
         elif kind == UsageKind.RENDER.value:
             by_key.renders += int(quantity)
-    for day, entry in days.items():
-        micros["day", day] += ledger.storage_micros(entry.storage_gb_hours * GB, start)
-        entry.spend = format_usd(round(micros["day", day]))
-        entry.bandwidth_gb = round(entry.bandwidth_gb, 6)
-    for key_id, entry in keys.items():
-        entry.spend = format_usd(round(micros["key", key_id]))
-        entry.bandwidth_gb = round(entry.bandwidth_gb, 6)
+
+
+def _summarize(ledger: UsageLedger, rows: list[sa.Row], stored_days: list[StoredDay], level: int,
+               start: datetime) -> UsageSummary:
+    tally = _Tally(stored_days)
+    for kind, key_id, day_text, quantity, count, amount in rows:
+        tally.add(kind, key_id, day_text, float(quantity or 0), int(count or 0), int(amount or 0))
+    for stored in stored_days:
+        tally.micros["day", stored.day] += ledger.storage_micros(stored.byte_hours, start)
+    for day, entry in tally.days.items():
+        entry.spend, entry.bandwidth_gb = format_usd(round(tally.micros["day", day])), round(entry.bandwidth_gb, 6)
+    for key_id, entry in tally.keys.items():
+        entry.spend, entry.bandwidth_gb = format_usd(round(tally.micros["key", key_id])), round(entry.bandwidth_gb, 6)
     byte_hours = sum(d.byte_hours for d in stored_days)
     storage = ledger.storage_micros(byte_hours, start)
-    total = sum(micros["key", key_id] for key_id in keys) + storage
+    total = sum(tally.micros["key", key_id] for key_id in tally.keys) + storage
     return UsageSummary(
         period="current_month",
         period_start=start,
@@ -226,10 +233,10 @@ def _summarize(ledger: UsageLedger, rows: list[sa.Row], stored_days: list[Stored
             storage_gb=round(level / GB, 6),
             storage_gb_hours=round(byte_hours / GB, 6),
             storage_spend=format_usd(round(storage)),
-            ai_operations=ai_ops,
-            bandwidth_gb=round(bandwidth / GB, 6),
-            generation=GenerationUsage(images=images, spend=format_usd(round(generation_micros))),
+            ai_operations=tally.ai_ops,
+            bandwidth_gb=round(tally.bandwidth / GB, 6),
+            generation=GenerationUsage(images=tally.images, spend=format_usd(round(tally.generation_micros))),
         ),
-        by_key=sorted(keys.values(), key=lambda k: (k.key_id is None, k.key_id or "")),
-        by_day=[days[d] for d in sorted(days)],
+        by_key=sorted(tally.keys.values(), key=lambda k: (k.key_id is None, k.key_id or "")),
+        by_day=[tally.days[d] for d in sorted(tally.days)],
     )
