@@ -59,7 +59,8 @@ class LimitSettings(BaseModel):
 
     backend: RateBackend = Field(default=RateBackend.MEMORY, description="memory | redis (scale-out).")
     redis_url: str = Field(default="redis://127.0.0.1:6379/0", description="Redis holding the counters (backend redis).")
-    strategy: RateStrategy = Field(default=RateStrategy.SLIDING_WINDOW, description="sliding-window | moving-window | fixed-window.")
+    strategy: RateStrategy = Field(default=RateStrategy.SLIDING_WINDOW,
+                                   description="sliding-window | moving-window | fixed-window.")
     plans: dict[str, Plan] = Field(default_factory=lambda: {DEFAULT_PLAN: Plan()})
     default_plan: str = Field(default=DEFAULT_PLAN, description="The plan of accounts account_plans does not name.")
     account_plans: dict[str, str] = Field(default_factory=dict, description="Account id -> plan name.")

@@ -73,7 +73,8 @@ class KeyedMCP:
             await response(scope, receive, send)
             return
         scope.setdefault("state", {})["principal"] = principal
-        await self.server.session_manager.handle_request(scope, receive, send if rate is None else _with_headers(send, rate))
+        send = send if rate is None else _with_headers(send, rate)
+        await self.server.session_manager.handle_request(scope, receive, send)
 
 
 def _with_headers(send: Send, rate: RateState) -> Send:

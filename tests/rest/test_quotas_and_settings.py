@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import httpx2
 import pytest
 
 from engine import Settings
@@ -19,7 +20,7 @@ def with_plan(settings: Settings, plan: Plan) -> Settings:
     return settings.model_copy(update={"limits": LimitSettings(plans={"default": plan})})
 
 
-async def upload(api: ApiClient, headers: dict[str, str], data: bytes = PICTURE, **form: str):  # type: ignore[no-untyped-def]
+async def upload(api: ApiClient, headers: dict[str, str], data: bytes = PICTURE, **form: str) -> httpx2.Response:
     return await api.http.post("/v1/assets", headers=headers, files={"file": ("q.png", data)}, data=form)
 
 
