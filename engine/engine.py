@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from types import TracebackType
 
+from engine.account_settings import AccountSettingsService
 from engine.admission import Admission
 from engine.assets.links import AssetLinks
 from engine.assets.service import AssetService
@@ -30,6 +31,7 @@ from engine.ingest.fetch import OutboundPolicy
 from engine.jobs import Job, JobRunner, JobStatus
 from engine.jobs.factory import open_jobs
 from engine.places import OfflineGeocoder
+from engine.plans.service import Plans
 from engine.previews.service import PreviewService
 from engine.render.service import RenderService, thumbnail_params
 from engine.scrape.service import ScrapeService
@@ -104,6 +106,8 @@ class Engine:
     generation: GenerationService
     documents: DocumentService
     scrape: ScrapeService
+    account_settings: AccountSettingsService
+    plans: Plans
 
     def __init__(self, settings: Settings, *, run_jobs: bool | None = None, warm_up: bool | None = None):
         self.settings = settings
@@ -159,6 +163,11 @@ class Engine:
             self.signer, settings.public_url, thumbnail_query=thumbnail_params(settings.ingest.thumbnail_px).to_query()
         )
         self.ledger = UsageLedger(self.catalog, settings.prices)
+        self.account_settings = AccountSettingsService(
+            self.catalog, analysis=settings.enrich.defaults, server_max_upload=settings.ingest.max_bytes,
+            cache_ttl_s=settings.key_cache_ttl_s)
+        self.plans = Plans(settings.limits, self.ledger, self.account_settings)
+        self._closers.append(self.plans.close)
         self.assets = AssetService(self.catalog, self.store, self.ledger, self.links, self.events)
         self.render = RenderService(
             settings=settings.render, catalog=self.catalog, store=self.store, ledger=self.ledger, links=self.links,
@@ -182,7 +191,7 @@ class Engine:
         self.ingest = IngestService(
             settings=settings.ingest, catalog=self.catalog, store=self.store, ledger=self.ledger,
             assets=self.assets, geocoder=self.geocoder, work_dir=self.work_dir, render=self.render,
-            analysis=self.enrich, conversions=self.documents,
+            analysis=self.enrich, conversions=self.documents, plans=self.plans,
         )
         self.uploads = start_uploads(
             settings, catalog=self.catalog, store=self.store, ingest=self.ingest, assets=self.assets

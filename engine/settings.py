@@ -22,6 +22,7 @@ from engine.imaging.settings import ImagingSettings
 from engine.jobs.settings import JobSettings
 from engine.documents.settings import DocumentSettings
 from engine.media.archive import ArchiveLimits
+from engine.plans.settings import LimitSettings
 from engine.previews.settings import PreviewSettings
 from engine.render.settings import RenderSettings
 from engine.scrape.settings import ScrapeSettings
@@ -151,7 +152,7 @@ class McpSettings(BaseModel):
 class PriceTable(BaseModel):
     """Prices in USD used to write the usage ledger."""
 
-    storage_per_gb_month: float = Field(default=0.023, ge=0)
+    storage_per_gb_month: float = Field(default=0.023, ge=0, description="Per GB held for a month, billed by the hour.")
     bandwidth_per_gb: float = Field(default=0.09, ge=0)
     ai_operation: float = Field(default=0.001, ge=0)
     render: float = Field(default=0.0, ge=0)
@@ -188,6 +189,7 @@ class Settings(BaseSettings):
     generate: GenerateSettings = Field(default_factory=GenerateSettings)
     documents: DocumentSettings = Field(default_factory=DocumentSettings)
     scrape: ScrapeSettings = Field(default_factory=ScrapeSettings)
+    limits: LimitSettings = Field(default_factory=LimitSettings)
 
     def catalog_url(self) -> str:
         return self.catalog.url or f"sqlite+aiosqlite:///{(self.data_dir / 'catalog.db').resolve()}"

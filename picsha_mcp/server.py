@@ -52,6 +52,7 @@ from engine.events import Event
 from picsha_mcp import __version__
 from picsha_mcp.resources import RESOURCE_TEMPLATES, AssetResources, asset_uri, parse_uri
 from picsha_mcp.rest.errors import validation_error
+from tools_manifest.gate import admit_tool
 from tools_manifest.calls import ToolCall, Transport, calling
 from tools_manifest.imaging import toolset
 from tools_manifest.registry import all_tools
@@ -249,6 +250,7 @@ class PicshaServer(MCPServer[Any]):
         async def client_roots() -> list[Path] | None:
             return await _client_roots(request)
 
+        await admit_tool(engine, principal, spec)
         with calling(ToolCall(self.transport, progress=progress, client_roots=client_roots)):
             output = await spec.run(engine, principal, given)
         return success_result(output, engine.links)

@@ -15,6 +15,7 @@ from engine.imaging.service import Derived
 from engine.usage import UsageKind
 from tools_manifest.image_tools import ImageToolSpec, image_tools
 from tools_manifest.image_tools.steps import FilePipeline, ToolStep, label_of, steps_of, tool_or_404
+from tools_manifest.gate import admit_tool
 from tools_manifest.spec import Cost, Hints, ImageAttachment, ToolOutput, ToolSpec
 from tools_manifest.views import PREVIEW_HELP, PreviewChoice, brief, preview_side
 
@@ -78,6 +79,8 @@ class ImageToolResult(ToolOutput):
 async def run_tools_on_assets(engine: Engine, principal: Principal, pipeline: FilePipeline, asset_ids: list[str],
                               preview: PreviewChoice = "none") -> ImageToolResult:
     """The chain on stored assets; new assets keep ``derived_from`` (which assets, tools and settings)."""
+    for step in pipeline.steps:  # each tool turned on for the account, its work within quota and rate
+        await admit_tool(engine, principal, tool_or_404(step.toolId))
     steps = steps_of(pipeline)
     settings = pipeline.steps[0].settings if len(pipeline.steps) == 1 else {
         "steps": [step.model_dump() for step in pipeline.steps]}

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from engine.pipeline import Action, Pipeline, PipelineRun, run
 from engine.pipeline.saved import SavedPipeline
 from tools_manifest import schema
+from tools_manifest.gate import admit_tool
 from tools_manifest.calls import calling, current_call
 from tools_manifest.image_tools import ImageToolSpec, image_tools
 from tools_manifest.image_tools.steps import FilePipeline, ToolStep
@@ -53,6 +54,7 @@ async def _quiet(_done: float, _total: float | None, _message: str | None) -> No
 def _bound(spec: ToolSpec[Any, Any], name: str, engine: Engine, principal: Principal) -> Action:
     async def call(params: dict[str, Any]) -> BaseModel:
         given = spec.parse(params)
+        await admit_tool(engine, principal, spec)
         with calling(replace(current_call(), progress=_quiet)):  # the pipeline reports per step, in one scale
             return await spec.run(engine, principal, given)
 

@@ -221,8 +221,23 @@ class BatchDeleteResult(BaseModel):
     not_found_ids: list[str]
 
 
+class ContentTypeUsage(BaseModel):
+    content_type: str
+    count: int
+    total_bytes: int
+
+
+class SkillUsage(BaseModel):
+    skill_name: str
+    run_count: int
+
+
 class UsageStats(BaseModel):
     total_assets: int
     total_bytes: int
     by_type: dict[str, int]
     by_status: dict[str, int]
+    total_derivatives: int = Field(default=0, description="Stored renditions: thumbnails, renders, PDF views.")
+    derivative_bytes: int = 0
+    by_content_type: list[ContentTypeUsage] = Field(default_factory=list, description="Most assets first.")
+    most_active_skill: SkillUsage | None = Field(default=None, description="The analysis run most often; null: none ran.")

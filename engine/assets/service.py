@@ -18,7 +18,9 @@ from engine.assets.models import (
     AssetPage,
     AssetPatch,
     BatchDeleteResult,
+    ContentTypeUsage,
     ListQuery,
+    SkillUsage,
     SortOrder,
     UsageStats,
 )
@@ -180,13 +182,29 @@ class AssetService:
         return AssetPage(items=items, total=total, page=query.page, page_size=query.page_size)
 
     async def usage_stats(self, principal: Principal) -> UsageStats:
-        a = tables.assets
+        a, d, u = tables.assets, tables.derivatives, tables.usage_events
         mine = a.c.account_id == principal.account_id
+        step = u.c.detail["step"].as_string()
+        skills = (sa.select(step, sa.func.count().label("runs"))
+                  .where(u.c.account_id == principal.account_id, u.c.kind == UsageKind.AI_OPERATION.value, step.is_not(None))
+                  .group_by(step).order_by(sa.desc("runs"), step).limit(1))
         async with self.catalog.connect() as conn:
             count, total = (await conn.execute(sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(a.c.size), 0)).where(mine))).one()
             by_type = dict((await conn.execute(sa.select(a.c.type, sa.func.count()).where(mine).group_by(a.c.type))).all())
             by_status = dict((await conn.execute(sa.select(a.c.status, sa.func.count()).where(mine).group_by(a.c.status))).all())
-        return UsageStats(total_assets=count, total_bytes=int(total), by_type=by_type, by_status=by_status)
+            by_content_type = (await conn.execute(
+                sa.select(a.c.content_type, sa.func.count().label("n"), sa.func.coalesce(sa.func.sum(a.c.size), 0))
+                .where(mine).group_by(a.c.content_type).order_by(sa.desc("n"), a.c.content_type))).all()
+            derivatives, derivative_bytes = (await conn.execute(
+                sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(d.c.size), 0))
+                .where(d.c.account_id == principal.account_id))).one()
+            top = (await conn.execute(skills)).first()
+        return UsageStats(
+            total_assets=count, total_bytes=int(total), by_type=by_type, by_status=by_status,
+            total_derivatives=int(derivatives), derivative_bytes=int(derivative_bytes),
+            by_content_type=[ContentTypeUsage(content_type=ct, count=n, total_bytes=int(b)) for ct, n, b in by_content_type],
+            most_active_skill=SkillUsage(skill_name=top[0], run_count=int(top[1])) if top else None,
+        )
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -223,12 +241,13 @@ class AssetService:
         a, d = tables.assets, tables.derivatives
         async with self.catalog.begin() as conn:
             rows = (await conn.execute(
-                sa.select(a.c.id, a.c.sha256, a.c.blob_key)
+                sa.select(a.c.id, a.c.sha256, a.c.blob_key, a.c.size)
                 .where(a.c.id.in_(asset_ids), a.c.account_id == principal.account_id)
             )).all()
             ids = [row.id for row in rows]
             await conn.execute(d.delete().where(d.c.asset_id.in_(ids)))
             await conn.execute(a.delete().where(a.c.id.in_(ids)))
+            await self.ledger.released(conn, principal.account_id, sum(int(row.size) for row in rows))
             released = {row.sha256: row.blob_key for row in rows}
             await self.blobs.release(conn, released)
         await self.events.publish(*(Event(type=EventType.ASSET_DELETED, account_id=principal.account_id,

@@ -336,6 +336,37 @@ def _m009_queued_jobs_per_account(conn: Connection) -> None:
     sa.Index("ix_jobs_account_status", jobs.c.account_id, jobs.c.status).create(conn)
 
 
+def _m010_usage_meter_and_account_settings(conn: Connection) -> None:
+    """Storage metered over time (byte-seconds per account and day, seeded with what each account stores
+    now), the API key behind each ledger row, and account settings an admin changes at run time."""
+    md = sa.MetaData()
+    ts = sa.DateTime(timezone=True)
+    days = sa.Table(
+        "storage_days", md,
+        sa.Column("account_id", sa.String(40), primary_key=True),
+        sa.Column("day", sa.String(10), primary_key=True),
+        sa.Column("bytes", sa.BigInteger, nullable=False),
+        sa.Column("byte_seconds", sa.Float, nullable=False),
+        sa.Column("since", sa.Float, nullable=False),
+    )
+    sa.Table(
+        "account_settings", md,
+        sa.Column("account_id", sa.String(40), primary_key=True),
+        sa.Column("key", sa.String(60), primary_key=True),
+        sa.Column("value", sa.JSON, nullable=False),
+        sa.Column("updated_at", ts, nullable=False),
+        sa.Column("updated_by", sa.String(40), nullable=True),
+    )
+    md.create_all(conn)
+    conn.execute(sa.text("ALTER TABLE usage_events ADD COLUMN key_id VARCHAR(40)"))
+    moment = datetime.now(UTC)
+    stored = conn.execute(sa.text("SELECT account_id, SUM(size) FROM assets GROUP BY account_id")).all()
+    if stored:
+        conn.execute(days.insert(), [
+            {"account_id": account_id, "day": moment.date().isoformat(), "bytes": int(total or 0),
+             "byte_seconds": 0.0, "since": moment.timestamp()} for account_id, total in stored])
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("initial", _m001_initial),
     ("uploads_and_size_index", _m002_uploads_and_size_index),
@@ -346,6 +377,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("saved_pipelines", _m007_saved_pipelines),
     ("scrape_schedules", _m008_scrape_schedules),
     ("queued_jobs_per_account", _m009_queued_jobs_per_account),
+    ("usage_meter_and_account_settings", _m010_usage_meter_and_account_settings),
 ]
 
 

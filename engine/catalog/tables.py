@@ -130,6 +130,7 @@ usage_events = sa.Table(
     sa.Column("amount_micros", sa.BigInteger, nullable=False),
     sa.Column("detail", sa.JSON, nullable=False, default=dict),
     sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("key_id", sa.String(40), nullable=True),  # the API key whose request recorded it, when one did
     sa.Index("ix_usage_account_created", "account_id", "created_at"),
 )
 
@@ -241,4 +242,26 @@ scrape_schedule_seen = sa.Table(
     metadata,
     sa.Column("schedule_id", sa.String(40), sa.ForeignKey("scrape_schedules.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("sha256", sa.String(64), primary_key=True),
+)
+
+# Bytes an account stored over each UTC day (engine.usage.meter): ``bytes`` is the level since ``since`` (Unix
+# seconds), ``byte_seconds`` what the day held from its start up to ``since``.
+storage_days = sa.Table(
+    "storage_days",
+    metadata,
+    sa.Column("account_id", sa.String(40), primary_key=True),
+    sa.Column("day", sa.String(10), primary_key=True),  # YYYY-MM-DD, UTC
+    sa.Column("bytes", sa.BigInteger, nullable=False),
+    sa.Column("byte_seconds", sa.Float, nullable=False),
+    sa.Column("since", sa.Float, nullable=False),
+)
+
+account_settings = sa.Table(
+    "account_settings",
+    metadata,
+    sa.Column("account_id", sa.String(40), primary_key=True),
+    sa.Column("key", sa.String(60), primary_key=True),
+    sa.Column("value", sa.JSON, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+    sa.Column("updated_by", sa.String(40), nullable=True),
 )

@@ -34,7 +34,7 @@ from engine.places.google import GoogleGeocoder
 from engine.search.index import SearchIndex
 from engine.search.models import IndexRow
 from engine.storage import BlobStore
-from engine.usage import UsageKind, UsageLedger
+from engine.usage import UsageKind, UsageLedger, attribute_to, calling_key
 
 log = logging.getLogger("picsha.enrich")
 
@@ -178,7 +178,8 @@ class EnrichService:
         and then these analyses through ``handle``."""
         flags = resolve_flags(options.config, self.settings.defaults)
         return await self.jobs.create(conn, account_id=account_id, kind=kind or JOB_KIND, asset_id=asset_id,
-                                      payload={"skills": skills, "flags": flags}, requested=True)
+                                      payload={"skills": skills, "flags": flags, "key_id": calling_key()},
+                                      requested=True)
 
     async def committed(self, account_id: str, asset_id: str, job_id: str | None) -> None:
         """After the ingest transaction: the asset becomes findable by its words now, by meaning later."""
@@ -274,6 +275,7 @@ class EnrichService:
         ``tolerated``: earlier steps of the same job whose failure leaves the asset ready."""
         if job.asset_id is None:
             raise InvalidInput("An enrichment job needs an asset.", code="job_invalid")
+        attribute_to(job.payload.get("key_id"))  # its AI operations are the uploading key's
         record = await self._record(job.account_id, job.asset_id)
         flags: dict[str, bool] = job.payload.get("flags") or {}
         state: State | None = None
@@ -337,7 +339,8 @@ class EnrichService:
                                code="skill_not_applicable", skill=name)
         flags = {flag: True for flag in ANALYSIS_FLAGS}
         job_id = await self.jobs.enqueue(account_id=principal.account_id, kind=JOB_KIND, asset_id=asset_id,
-                                         payload={"skills": [name], "flags": flags}, requested=True)
+                                         payload={"skills": [name], "flags": flags, "key_id": calling_key()},
+                                         requested=True)
         await self.jobs.wait(job_id, self.settings.wait_timeout_s)
         job = await self.jobs.get(principal.account_id, job_id)
         ok = job.status.value == "ready"

@@ -32,6 +32,7 @@ from engine.ingest.sniff import ALLOWED_FORMATS, KINDS, FileKind, sniff
 from engine.ingest.staging import StagedFile, StagingWriter, stage
 from engine.media.probe import Probe, probe
 from engine.places import OfflineGeocoder
+from engine.plans.service import Plans
 from engine.render.cache import Rendered
 from engine.render.service import RenderService
 from engine.settings import IngestSettings
@@ -86,6 +87,7 @@ class IngestService:
         render: RenderService,
         analysis: AnalysisPlanner,
         conversions: Conversions | None = None,
+        plans: Plans | None = None,
     ):
         self.settings = settings
         self.catalog = catalog
@@ -98,6 +100,7 @@ class IngestService:
         self.cpu = anyio.CapacityLimiter(4)
         self.analysis = analysis
         self.conversions = conversions
+        self.plans = plans  # the account's upload limit, quotas and default analyses (None: none apply)
 
     # -- sources ---------------------------------------------------------------------------------
 
@@ -138,6 +141,12 @@ class IngestService:
         if earlier is not None and options.on_duplicate is OnDuplicate.REUSE:
             staged.discard()
             return (await self.assets.get(principal, earlier)).model_copy(update={"duplicate_of": earlier})
+        if self.plans is not None:  # the account's upload limit, storage quota and default analyses
+            try:
+                options = await self.plans.upload(principal, staged.size, options)
+            except BaseException:
+                staged.discard()
+                raise
         asset = await self._store_new(principal, staged, filename, options)
         return asset.model_copy(update={"duplicate_of": earlier}) if earlier else asset
 
@@ -208,6 +217,8 @@ class IngestService:
         )
         row["taken_at"], row["taken_offset"] = taken_from(exif, staged.modified_at or stamp)
         skills = self.analysis.plan(options, kind.type.value)
+        if skills and self.plans is not None:
+            await self.plans.analyses(principal)  # within the month's AI operations, before anything is stored
         if skills:
             row["status"] = AssetStatus.PROCESSING.value
         outcome = Analysis(pending=skills, skipped=self.analysis.not_planned(options, kind.type.value, skills))

@@ -102,6 +102,8 @@ class UploadService:
             parts = [row for row in rows if row is not None]
         if length is not None and length > self.max_bytes:
             raise too_large(self.max_bytes)
+        if length is not None and self.ingest.plans is not None:  # the account's limit and quota, before any byte
+            await self.ingest.plans.upload(principal, length, IngestOptions())
         if await self.records.count_unfinished(principal.account_id) >= self.settings.max_unfinished_per_account:
             raise PicshaError(
                 f"This account already has {self.settings.max_unfinished_per_account} unfinished uploads; finish, "

@@ -1,5 +1,6 @@
-"""The usage ledger: one row per billable operation, priced from the configured price table."""
+"""The usage ledger (one row per billable operation) and the storage meter (bytes held over time)."""
 
-from engine.usage.ledger import UsageKind, UsageLedger, UsageSummary, format_usd
+from engine.usage.ledger import UsageKind, UsageLedger, attribute_to, calling_key, format_usd
+from engine.usage.models import UsageSummary
 
-__all__ = ["UsageKind", "UsageLedger", "UsageSummary", "format_usd"]
+__all__ = ["UsageKind", "UsageLedger", "UsageSummary", "attribute_to", "calling_key", "format_usd"]

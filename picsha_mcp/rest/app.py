@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from engine import Engine, Settings
 from engine.admission import RequestPriority
 from picsha_mcp import __version__
-from picsha_mcp.rest import assets, documents, generate, usage
+from picsha_mcp.rest import account_settings, assets, documents, generate, usage
 from picsha_mcp.rest import jobs as jobs_routes
 from picsha_mcp.rest import pipelines as pipeline_routes
 from picsha_mcp.rest import render as render_routes
@@ -21,6 +21,7 @@ from picsha_mcp.rest import webhooks as webhook_routes
 from picsha_mcp.rest.content_headers import NoSniff
 from picsha_mcp.rest.errors import install_error_handlers
 from picsha_mcp.rest.mcp_mount import mcp_http
+from picsha_mcp.rest.rate_limits import RateLimitHeaders
 from picsha_mcp.rest.tus import router as tus_router
 
 
@@ -51,12 +52,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     app.add_middleware(NoSniff)
+    if settings.limits.any_rate():  # no limit configured: no headers to add, no middleware to pass
+        app.add_middleware(RateLimitHeaders)
     app.include_router(jobs_routes.router)  # before assets: /v1/assets/skills is not an asset id
     app.include_router(assets.router)
     app.include_router(render_routes.router)
     app.include_router(documents.router)
     app.include_router(search_routes.router)
     app.include_router(usage.router)
+    app.include_router(account_settings.router)
     app.include_router(webhook_routes.router)
     app.include_router(pipeline_routes.router)
     app.include_router(generate.router)

@@ -48,11 +48,14 @@ def content_headers(content_type: str, filename: str) -> dict[str, str]:
     return headers
 
 
-class NoSniff:
-    """ASGI middleware: every HTTP answer of the app (JSON, errors, streams, docs) carries ``nosniff``."""
+class AnswerHeaders:
+    """ASGI middleware base: ``add`` writes headers into every HTTP answer of the app (JSON, errors, streams)."""
 
     def __init__(self, app: ASGIApp):
         self.app = app
+
+    def add(self, scope: Scope, headers: MutableHeaders) -> None:
+        raise NotImplementedError
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -61,7 +64,14 @@ class NoSniff:
 
         async def send_with_header(message: Message) -> None:
             if message["type"] == "http.response.start":
-                MutableHeaders(scope=message).setdefault("X-Content-Type-Options", "nosniff")
+                self.add(scope, MutableHeaders(scope=message))
             await send(message)
 
         await self.app(scope, receive, send_with_header)
+
+
+class NoSniff(AnswerHeaders):
+    """Every HTTP answer of the app (JSON, errors, streams, docs) carries ``nosniff``."""
+
+    def add(self, scope: Scope, headers: MutableHeaders) -> None:
+        headers.setdefault("X-Content-Type-Options", "nosniff")

@@ -8,7 +8,9 @@ from fastapi import Depends, Request
 
 from engine import Engine
 from engine.auth import Principal
+from engine.plans import RateLimited
 from engine.settings import AuthMode
+from picsha_mcp.rest.rate_limits import remember, work_of
 
 
 def get_engine(request: Request) -> Engine:
@@ -23,8 +25,20 @@ async def engine_dependency(request: Request) -> Engine:
 
 async def get_principal(request: Request, engine: Annotated[Engine, Depends(engine_dependency)]) -> Principal:
     if engine.settings.auth is AuthMode.OFF:
-        return Principal(account_id=engine.owner_account_id)
-    return await engine.keys.authenticate(bearer_token(request))
+        principal = Principal(account_id=engine.owner_account_id)
+    else:
+        principal = await engine.keys.authenticate(bearer_token(request))
+    await admit(request, engine, principal)
+    return principal
+
+
+async def admit(request: Request, engine: Engine, principal: Principal) -> None:
+    """Count the request against its key's and account's rate limits (429 past them)."""
+    try:
+        remember(request.scope, await engine.plans.admit(principal, work_of(request)))
+    except RateLimited as refused:
+        remember(request.scope, refused.state)
+        raise
 
 
 def bearer_token(request: Request) -> str | None:

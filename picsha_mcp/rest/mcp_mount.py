@@ -9,11 +9,12 @@ from urllib.parse import urlsplit
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.requests import Request
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from engine import Engine, Settings
 from engine.auth import Principal
 from engine.errors import PicshaError
+from engine.plans import RateLimited, RateState
 from engine.settings import AuthMode
 from picsha_mcp.rest.body_cap import capped_receive
 from picsha_mcp.rest.deps import bearer_token
@@ -40,7 +41,8 @@ def transport_security(settings: Settings) -> TransportSecuritySettings:
 
 
 class KeyedMCP:
-    """ASGI app in front of the session manager: a valid Bearer key or 401, then the MCP request.
+    """ASGI app in front of the session manager: a valid Bearer key or 401, within its rate limits or 429
+    (each HTTP request counts as one), then the MCP request.
 
     The principal rides on the request state; the server's tools read it from the request they serve. A
     POST body (a JSON-RPC message, perhaps a tool call with a file in base64) is read under the JSON cap.
@@ -59,16 +61,30 @@ class KeyedMCP:
                 principal = Principal(account_id=engine.owner_account_id)
             else:
                 principal = await engine.keys.authenticate(bearer_token(Request(scope)))
+            rate = await engine.plans.admit(principal)  # each HTTP request; a costly tool call adds its weight
             if scope["method"] == "POST":
                 receive = await capped_receive(Request(scope).headers, receive, engine.settings.ingest.max_json_bytes)
         except PicshaError as error:
             response = error_response(error.status, error.code, error.message, **error.details)
             if error.status == 401:
                 response.headers["WWW-Authenticate"] = 'Bearer realm="picsha"'
+            if isinstance(error, RateLimited):
+                response.headers.update(error.state.headers())
             await response(scope, receive, send)
             return
         scope.setdefault("state", {})["principal"] = principal
+        send = send if rate is None else _with_headers(send, rate)
         await self.server.session_manager.handle_request(scope, receive, send)
+
+
+def _with_headers(send: Send, rate: RateState) -> Send:
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message["headers"] = [*message.get("headers", []),
+                                  *((name.lower().encode(), value.encode()) for name, value in rate.headers().items())]
+        await send(message)
+
+    return sending
 
 
 def mcp_http(settings: Settings, engine: Callable[[], Engine]) -> tuple[PicshaServer, Route]:

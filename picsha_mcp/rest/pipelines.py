@@ -28,7 +28,8 @@ from picsha_mcp.rest.image_tools import (
     batch_of_form, file_response, is_multipart, json_body, json_field, run_on_assets, uploaded_files,
 )
 from tools_manifest.image_tools import image_tools
-from tools_manifest.image_tools.steps import FilePipeline, label_of, steps_of
+from tools_manifest.gate import admit_tool
+from tools_manifest.image_tools.steps import FilePipeline, label_of, steps_of, tool_or_404
 from tools_manifest.pipelines import PipelineAnswer, action_catalogue, run_pipeline
 
 router = APIRouter(prefix="/v1/pipeline", tags=["pipelines"])
@@ -100,8 +101,12 @@ async def _chosen(engine: Engine, principal: Principal, steps: Any, pipeline_id:
         raise InvalidInput("Give pipeline (a JSON list of {toolId, settings}) or pipelineId (a saved one), one of them.",
                            code="invalid_request")
     if pipeline_id is not None:
-        return _file_pipeline((await engine.pipelines.get(principal, str(pipeline_id))).steps)
-    return _file_pipeline(steps)
+        pipeline = _file_pipeline((await engine.pipelines.get(principal, str(pipeline_id))).steps)
+    else:
+        pipeline = _file_pipeline(steps)
+    for step in pipeline.steps:  # each tool turned on for the account, its work within quota and rate
+        await admit_tool(engine, principal, tool_or_404(step.toolId))
+    return pipeline
 
 
 class AssetPipelineRequest(BaseModel):

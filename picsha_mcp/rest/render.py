@@ -14,6 +14,7 @@ from starlette.background import BackgroundTask
 
 from engine import Engine
 from engine.errors import InvalidInput
+from engine.plans import Work
 from engine.render import RenderParams, RenderResult
 from engine.render.params import VALID
 from picsha_mcp.rest.content_headers import attachment, content_headers
@@ -63,6 +64,8 @@ async def render_asset(asset_id: str, request: Request) -> Response:
     result = await (_unless_gone(request, rendering) if engine.render.pool.admitted else rendering)
     if result is None:
         return Response(status_code=CLIENT_GONE)
+    if not result.cached and principal is not None:
+        await engine.plans.charge(principal, Work.RENDER_COLD)  # a render ran: the rest of its weight
     response = await _send(request, engine, result, SIGNED_CACHE if signed else PRIVATE_CACHE)
     if result.negotiated:
         response.headers["Vary"] = "Accept"

@@ -13,6 +13,7 @@ from picsha_mcp.rest import image_tools
 from picsha_mcp.rest.body_cap import read_json_object
 from picsha_mcp.rest.deps import EngineDep, PrincipalDep
 from picsha_mcp.rest.errors import validation_error
+from tools_manifest.gate import admit_tool
 from tools_manifest.calls import ToolCall, Transport, calling
 from tools_manifest.docs import llms_full_txt, llms_txt, tool_entry
 from tools_manifest.image_tools import get_image_tool, image_tools as image_tool_specs
@@ -40,6 +41,7 @@ async def call_tool(tool_id: str, request: Request, engine: EngineDep, principal
     tools take a multipart file + settings (answering the file) or JSON on stored assets."""
     image_tool = get_image_tool(tool_id)
     if image_tool is not None:
+        await admit_tool(engine, principal, image_tool)
         return await image_tools.run_tool(image_tool, request, engine, principal)
     spec = get_tool(tool_id)
     if spec is None:
@@ -48,6 +50,7 @@ async def call_tool(tool_id: str, request: Request, engine: EngineDep, principal
         given = spec.parse(await read_json_object(request, engine.settings.ingest.max_json_bytes))
     except ValidationError as error:
         raise validation_error(error) from error
+    await admit_tool(engine, principal, spec)
     with calling(ToolCall(Transport.REST)):
         output = await spec.run(engine, principal, given)
     return JSONResponse(output.model_dump(mode="json"))
@@ -59,6 +62,7 @@ async def call_tool_batch(tool_id: str, request: Request, engine: EngineDep, pri
     image_tool = get_image_tool(tool_id)
     if image_tool is None:
         raise _no_tool(tool_id)
+    await admit_tool(engine, principal, image_tool)
     return await image_tools.run_batch(image_tool, request, engine, principal)
 
 

@@ -195,7 +195,11 @@ async def test_usage_is_read_from_the_ledger(api: ApiClient) -> None:
     assert usage["breakdown"]["ai_operations"] == 0
     assert usage["total_spend"].startswith("$")
     stats = (await api.http.get("/v1/assets/usage-stats", headers=headers)).json()
-    assert stats == {"total_assets": 1, "total_bytes": len(data), "by_type": {"image": 1}, "by_status": {"ready": 1}}
+    assert {k: stats[k] for k in ("total_assets", "total_bytes", "by_type", "by_status")} == {
+        "total_assets": 1, "total_bytes": len(data), "by_type": {"image": 1}, "by_status": {"ready": 1}}
+    assert stats["by_content_type"] == [{"content_type": "image/png", "count": 1, "total_bytes": len(data)}]
+    assert stats["total_derivatives"] == 1 and stats["derivative_bytes"] > 0  # the thumbnail
+    assert stats["most_active_skill"] is None  # no analysis ran (the test settings turn them off)
 
 
 async def test_costs_come_from_priced_ledger_rows(api: ApiClient) -> None:
