@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -17,6 +18,10 @@ from engine.ids import IdPrefix, new_id
 from engine.settings import PriceTable
 
 GB = 1_000_000_000
+
+# The API key whose request is running (set where the front door authenticates it): the ledger rows it causes
+# name it, so a key's spend, and its credit limit, are read from the ledger.
+spending_key: ContextVar[str | None] = ContextVar("spending_key", default=None)
 
 
 class UsageKind(StrEnum):
@@ -85,6 +90,7 @@ class UsageLedger:
         insert = tables.usage_events.insert().values(
             id=new_id(IdPrefix.USAGE), account_id=account_id, asset_id=asset_id, kind=kind.value,
             quantity=quantity, unit=unit, amount_micros=amount, detail=detail or {}, created_at=now(),
+            key_id=spending_key.get(),
         )
         if conn is not None:
             await conn.execute(insert)

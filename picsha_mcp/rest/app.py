@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from engine import Engine, Settings
 from picsha_mcp import __version__
-from picsha_mcp.rest import assets, documents, generate, usage
+from picsha_mcp.rest import api_keys, assets, auth, documents, generate, usage
 from picsha_mcp.rest import jobs as jobs_routes
 from picsha_mcp.rest import pipelines as pipeline_routes
 from picsha_mcp.rest import render as render_routes
@@ -21,6 +21,7 @@ from picsha_mcp.rest.content_headers import NoSniff
 from picsha_mcp.rest.errors import install_error_handlers
 from picsha_mcp.rest.mcp_mount import mcp_http
 from picsha_mcp.rest.tus import router as tus_router
+from picsha_mcp.rest.access import Access, needs
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -56,10 +57,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(generate.router)
     app.include_router(scrape_routes.router)
     app.include_router(tool_routes.router)
+    app.include_router(auth.router)
+    app.include_router(api_keys.router)
     app.router.routes.append(mcp_route)
     app.include_router(tus_router)
 
     @app.get("/healthz", include_in_schema=False)
+    @needs(Access.PUBLIC)
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 

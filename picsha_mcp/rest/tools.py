@@ -17,6 +17,8 @@ from tools_manifest.calls import ToolCall, Transport, calling
 from tools_manifest.docs import llms_full_txt, llms_txt, tool_entry
 from tools_manifest.image_tools import get_image_tool, image_tools as image_tool_specs
 from tools_manifest.registry import all_tools, get_tool
+from engine.auth.scopes import Scope, require
+from picsha_mcp.rest.access import Access, needs
 
 router = APIRouter(tags=["tools"])
 
@@ -24,6 +26,7 @@ TOOL_BODY = {"requestBody": {"content": {"application/json": {"schema": {"type":
 
 
 @router.get("/v1/tools")
+@needs(Access.PUBLIC)
 async def list_tools() -> dict[str, Any]:
     """Every tool: id, description, annotations, cost and the input and output JSON schemas."""
     return {"tools": [tool_entry(spec) for spec in all_tools()]}
@@ -35,15 +38,18 @@ def _no_tool(tool_id: str) -> NotFound:
 
 
 @router.post("/v1/tools/{tool_id}", openapi_extra=TOOL_BODY)
+@needs(Access.BY_TOOL)
 async def call_tool(tool_id: str, request: Request, engine: EngineDep, principal: PrincipalDep) -> Response:
     """Run one tool. Agent tools take the same JSON as their MCP form and answer their output JSON; image
     tools take a multipart file + settings (answering the file) or JSON on stored assets."""
     image_tool = get_image_tool(tool_id)
     if image_tool is not None:
+        require(principal, Scope.TOOLS)
         return await image_tools.run_tool(image_tool, request, engine, principal)
     spec = get_tool(tool_id)
     if spec is None:
         raise _no_tool(tool_id)
+    require(principal, spec.scope)
     try:
         given = spec.parse(await read_json_object(request, engine.settings.ingest.max_json_bytes))
     except ValidationError as error:
@@ -54,6 +60,7 @@ async def call_tool(tool_id: str, request: Request, engine: EngineDep, principal
 
 
 @router.post("/v1/tools/{tool_id}/batch", response_class=StreamingResponse)
+@needs(Scope.TOOLS)
 async def call_tool_batch(tool_id: str, request: Request, engine: EngineDep, principal: PrincipalDep) -> StreamingResponse:
     """An image tool on many files (multipart ``files`` + ``settings``): a ZIP streamed as results finish."""
     image_tool = get_image_tool(tool_id)
@@ -63,10 +70,12 @@ async def call_tool_batch(tool_id: str, request: Request, engine: EngineDep, pri
 
 
 @router.get("/llms.txt", include_in_schema=False)
+@needs(Access.PUBLIC)
 async def llms() -> PlainTextResponse:
     return PlainTextResponse(llms_txt(), media_type="text/markdown; charset=utf-8")
 
 
 @router.get("/llms-full.txt", include_in_schema=False)
+@needs(Access.PUBLIC)
 async def llms_full() -> PlainTextResponse:
     return PlainTextResponse(llms_full_txt(), media_type="text/markdown; charset=utf-8")
