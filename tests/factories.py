@@ -24,6 +24,8 @@ def make_settings(tmp_path: Path, **overrides: object) -> Settings:
     base.enrich.warm_up = False
     # Office uploads get no PDF view unless a test asks (tests/engine/documents): LibreOffice starts only there.
     base.documents.convert = False
+    # Passwords are still argon2id, at the smallest cost it allows: tests log in often.
+    base.accounts.argon2_memory_kib, base.accounts.argon2_time_cost = 1024, 1
     return base.model_copy(update=overrides)
 
 

@@ -47,11 +47,12 @@ class SessionService:
 
     async def login(self, username: str, password: str, *, ip: str | None) -> LoginAnswer:
         """401 ``invalid_credentials`` for an unknown user and a wrong password alike, after the same work."""
-        self.throttle.attempt(username=username, ip=ip)
+        self.throttle.check(username=username, ip=ip)
         u = tables.users
         async with self.catalog.connect() as conn:
             row = (await conn.execute(sa.select(u).where(u.c.username == username))).first()
         if not await self.passwords.verify(password, row.password_hash if row is not None else None):
+            self.throttle.failed(username=username, ip=ip)
             raise _wrong()
         assert row is not None
         token = SESSION_PREFIX + secrets.token_urlsafe(32)

@@ -59,10 +59,19 @@ class UserService:
                 role=Role.ADMIN.value, team_id=None, created_at=stamp, updated_at=stamp).on_conflict_do_nothing())
             return await conn.scalar(first)
 
-    async def needs_password(self, user_id: str) -> bool:
+    async def admin_can_log_in(self, account_id: str) -> bool:
+        """Whether some admin of the account has a password (a new install's admin has none yet)."""
         u = tables.users
         async with self.catalog.connect() as conn:
-            return await conn.scalar(sa.select(u.c.password_hash).where(u.c.id == user_id)) == NO_PASSWORD
+            return bool(await conn.scalar(sa.select(sa.func.count()).select_from(u).where(
+                u.c.account_id == account_id, u.c.role == Role.ADMIN.value, u.c.password_hash != NO_PASSWORD)))
+
+    async def find(self, username: str) -> tuple[User, bool] | None:
+        """A user by username (any account), and whether they have a password yet."""
+        u = tables.users
+        async with self.catalog.connect() as conn:
+            row = (await conn.execute(sa.select(u).where(u.c.username == username))).first()
+        return None if row is None else (_user(row), row.password_hash != NO_PASSWORD)
 
     async def create(self, account_id: str, given: UserCreate) -> User:
         self.check_password(given.password)

@@ -57,6 +57,13 @@ class Principal(BaseModel):
         return self.role is Role.ADMIN
 
 
+class AccountInfo(BaseModel):
+    id: str
+    name: str
+    is_owner: bool
+    created_at: datetime
+
+
 class KeyUsage(BaseModel):
     spend: str = Field(description="What the key has spent, from the usage ledger, in USD (four decimals).")
     operations: int = Field(description="Ledger rows the key wrote.")
@@ -119,6 +126,13 @@ class KeyService:
                 tables.accounts.insert().values(id=account_id, name=name, is_owner=is_owner, created_at=now())
             )
         return account_id
+
+    async def list_accounts(self) -> list[AccountInfo]:
+        a = tables.accounts
+        async with self.catalog.connect() as conn:
+            rows = (await conn.execute(sa.select(a).order_by(a.c.created_at, a.c.id))).all()
+        return [AccountInfo(id=row.id, name=row.name, is_owner=row.is_owner, created_at=utc(row.created_at))
+                for row in rows]
 
     async def owner_account(self) -> str:
         """The account of the person who runs this server, created on first start.

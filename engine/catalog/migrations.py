@@ -336,6 +336,7 @@ def _m009_users_sessions_scoped_keys(conn: Connection) -> None:
     name the key that spent them; saved pipelines name the user who owns them."""
     ts = sa.DateTime(timezone=True)
     md = sa.MetaData()
+    accounts = sa.Table("accounts", md, sa.Column("id", sa.String(40), primary_key=True))  # exists: for the keys
     sa.Table(
         "teams", md,
         sa.Column("id", sa.String(40), primary_key=True),
@@ -364,7 +365,7 @@ def _m009_users_sessions_scoped_keys(conn: Connection) -> None:
         sa.Column("created_at", ts, nullable=False),
         sa.Column("expires_at", ts, nullable=False, index=True),
     )
-    md.create_all(conn)
+    md.create_all(conn, tables=[table for table in md.sorted_tables if table is not accounts])
     for statement in (
         "ALTER TABLE api_keys ADD COLUMN user_id VARCHAR(40)",
         "ALTER TABLE api_keys ADD COLUMN scopes JSON",
