@@ -65,7 +65,7 @@ class AccountInfo(BaseModel):
 
 
 class KeyUsage(BaseModel):
-    spend: str = Field(description="What the key has spent, from the usage ledger, in USD (four decimals).")
+    spend: str = Field(description="What the key has spent, from the usage ledger, in USD (to the micro-dollar).")
     operations: int = Field(description="Ledger rows the key wrote.")
 
 
@@ -286,7 +286,7 @@ class KeyService:
         limit = row.get("credit_limit_micros")
         data["credit_limit"] = None if limit is None else limit / 1_000_000
         if spent is not None:
-            data["usage"] = KeyUsage(spend=f"{spent[0] / 1_000_000:.4f}", operations=spent[1])
+            data["usage"] = KeyUsage(spend=f"{spent[0] / 1_000_000:.6f}", operations=spent[1])
         return ApiKeyInfo(**data)
 
 
