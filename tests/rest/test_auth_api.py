@@ -131,7 +131,7 @@ async def test_admins_manage_users_and_teams(api: ApiClient) -> None:
     names = {u["username"]: u for u in (await api.http.get("/v1/auth/users", headers=acme.admin)).json()}
     assert set(names) == {"acme-admin", "acme-user", "acme-new"} and names["acme-new"]["team_id"] == team["id"]
     assert (await api.http.delete(f"/v1/auth/teams/{team['id']}", headers=acme.admin)).status_code == 200
-    assert (await api.http.get(f"/v1/auth/users", headers=acme.admin)).json()[2]["team_id"] is None
+    assert (await api.http.get("/v1/auth/users", headers=acme.admin)).json()[2]["team_id"] is None
 
     new_session = await log_in(api, "acme-new", "long enough")
     reset = await api.http.post(f"/v1/auth/users/{new_id}/reset-password", headers=acme.admin,
