@@ -51,7 +51,7 @@ from engine.auth import Principal
 from engine.auth.scopes import require
 from engine.errors import NotFound, PicshaError, Unauthorized
 from engine.events import Event
-from engine.usage.ledger import spending_key
+from engine.usage import attribute_to
 from picsha_mcp import __version__
 from picsha_mcp.resources import RESOURCE_TEMPLATES, AssetResources, asset_uri, parse_uri
 from picsha_mcp.rest.errors import validation_error
@@ -262,7 +262,7 @@ class PicshaServer(MCPServer[Any]):
         request = _request_of(context)
         principal = await self.authenticate(engine, request)
         require(principal, spec.scope)
-        spending_key.set(principal.key_id)
+        attribute_to(principal.key_id)
 
         async def progress(done: float, total: float | None, message: str | None) -> None:
             if context is not None and request is not None:

@@ -64,7 +64,7 @@ class AccountInfo(BaseModel):
     created_at: datetime
 
 
-class KeyUsage(BaseModel):
+class KeySpend(BaseModel):
     spend: str = Field(description="What the key has spent, from the usage ledger, in USD (to the micro-dollar).")
     operations: int = Field(description="Ledger rows the key wrote.")
 
@@ -81,7 +81,7 @@ class ApiKeyInfo(BaseModel):
     created_at: datetime
     revoked_at: datetime | None = None
     last_used_at: datetime | None = None
-    usage: KeyUsage | None = None
+    usage: KeySpend | None = None
 
 
 def hash_secret(secret: str) -> str:
@@ -286,7 +286,7 @@ class KeyService:
         limit = row.get("credit_limit_micros")
         data["credit_limit"] = None if limit is None else limit / 1_000_000
         if spent is not None:
-            data["usage"] = KeyUsage(spend=f"{spent[0] / 1_000_000:.6f}", operations=spent[1])
+            data["usage"] = KeySpend(spend=f"{spent[0] / 1_000_000:.6f}", operations=spent[1])
         return ApiKeyInfo(**data)
 
 

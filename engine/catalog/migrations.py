@@ -371,12 +371,16 @@ def _m009_users_sessions_scoped_keys(conn: Connection) -> None:
         "ALTER TABLE api_keys ADD COLUMN scopes JSON",
         "ALTER TABLE api_keys ADD COLUMN credit_limit_micros BIGINT",
         "ALTER TABLE api_keys ADD COLUMN expires_at TIMESTAMP WITH TIME ZONE",
-        "ALTER TABLE usage_events ADD COLUMN key_id VARCHAR(40)",
         "ALTER TABLE pipelines ADD COLUMN user_id VARCHAR(40)",
         "CREATE INDEX ix_api_keys_user_id ON api_keys (user_id)",
-        "CREATE INDEX ix_usage_events_key_id ON usage_events (key_id)",
     ):
         conn.execute(sa.text(statement))
+    # The ledger's key column may come from another migration too (usage by key): whichever runs first adds it.
+    inspector = sa.inspect(conn)
+    if "key_id" not in {column["name"] for column in inspector.get_columns("usage_events")}:
+        conn.execute(sa.text("ALTER TABLE usage_events ADD COLUMN key_id VARCHAR(40)"))
+    if "ix_usage_events_key_id" not in {index["name"] for index in inspector.get_indexes("usage_events")}:
+        conn.execute(sa.text("CREATE INDEX ix_usage_events_key_id ON usage_events (key_id)"))
 
 
 MIGRATIONS: list[tuple[str, Migration]] = [

@@ -1,5 +1,5 @@
 """The usage ledger: one row per billable operation, priced from the configured price table."""
 
-from engine.usage.ledger import UsageKind, UsageLedger, UsageSummary, format_usd
+from engine.usage.ledger import UsageKind, UsageLedger, UsageSummary, attribute_to, format_usd
 
-__all__ = ["UsageKind", "UsageLedger", "UsageSummary", "format_usd"]
+__all__ = ["UsageKind", "UsageLedger", "UsageSummary", "attribute_to", "format_usd"]

@@ -19,9 +19,13 @@ from engine.settings import PriceTable
 
 GB = 1_000_000_000
 
-# The API key whose request is running (set where the front door authenticates it): the ledger rows it causes
-# name it, so a key's spend, and its credit limit, are read from the ledger.
-spending_key: ContextVar[str | None] = ContextVar("spending_key", default=None)
+_calling_key: ContextVar[str | None] = ContextVar("picsha_calling_key", default=None)
+
+
+def attribute_to(key_id: str | None) -> None:
+    """Ledger rows written from here on in this context (a request and the tasks it starts) name this key: a
+    key's spend, and so its credit limit, is read from the ledger."""
+    _calling_key.set(key_id)
 
 
 class UsageKind(StrEnum):
@@ -90,7 +94,7 @@ class UsageLedger:
         insert = tables.usage_events.insert().values(
             id=new_id(IdPrefix.USAGE), account_id=account_id, asset_id=asset_id, kind=kind.value,
             quantity=quantity, unit=unit, amount_micros=amount, detail=detail or {}, created_at=now(),
-            key_id=spending_key.get(),
+            key_id=_calling_key.get(),
         )
         if conn is not None:
             await conn.execute(insert)

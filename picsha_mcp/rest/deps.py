@@ -11,7 +11,7 @@ from starlette.datastructures import Headers
 from engine import Engine
 from engine.auth import Principal
 from engine.auth.scopes import Scope, require
-from engine.usage.ledger import spending_key
+from engine.usage import attribute_to
 from picsha_mcp.rest.access import need_of
 
 
@@ -36,7 +36,7 @@ async def get_principal(request: Request, engine: Annotated[Engine, Depends(engi
         require(principal, Scope.ADMIN)
     elif isinstance(need, Scope):
         require(principal, need)
-    spending_key.set(principal.key_id)  # ledger rows this request writes name its key
+    attribute_to(principal.key_id)  # ledger rows this request writes name its key
     return principal
 
 
