@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from engine.accounts.api_keys import ApiKeys
 from engine.accounts.gate import Gate
+from engine.accounts.models import User
 from engine.accounts.passwords import Passwords
 from engine.accounts.sessions import SESSION_PREFIX, SessionService
 from engine.accounts.settings import AccountSettings
@@ -13,6 +14,7 @@ from engine.accounts.teams import TeamService
 from engine.accounts.users import UserService
 from engine.auth.keys import KeyService, Principal
 from engine.catalog import Catalog
+from engine.errors import NotFound
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,16 @@ class Accounts:
     api_keys: ApiKeys
     gate: Gate
     owner_user_id: str
+    owner_account_id: str
+
+    async def user_of(self, principal: Principal) -> User:
+        """The user behind a caller; a key made on the command line acts as its account's first admin."""
+        if principal.user_id is not None:
+            return await self.users.get(principal.account_id, principal.user_id)
+        if principal.account_id == self.owner_account_id:
+            return await self.users.get(principal.account_id, self.owner_user_id)
+        raise NotFound("This key was made on the command line and belongs to no user; log in as one.",
+                       code="user_not_found")
 
 
 async def open_accounts(catalog: Catalog, keys: KeyService, settings: AccountSettings, *, owner_account_id: str,
@@ -34,7 +46,8 @@ async def open_accounts(catalog: Catalog, keys: KeyService, settings: AccountSet
     owner_user_id = await users.owner_admin(owner_account_id)
     open_as = None if auth_on else Principal(account_id=owner_account_id, user_id=owner_user_id)
     return Accounts(users=users, teams=TeamService(catalog), sessions=sessions, api_keys=ApiKeys(keys),
-                    gate=Gate(keys, sessions, open_as=open_as), owner_user_id=owner_user_id)
+                    gate=Gate(keys, sessions, open_as=open_as), owner_user_id=owner_user_id,
+                    owner_account_id=owner_account_id)
 
 
 __all__ = ["AccountSettings", "Accounts", "Gate", "SESSION_PREFIX", "open_accounts"]

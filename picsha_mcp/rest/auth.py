@@ -35,9 +35,7 @@ async def logout(engine: EngineDep, principal: PrincipalDep) -> Response:
 @needs(Access.SIGNED_IN)
 async def session(engine: EngineDep, principal: PrincipalDep) -> SessionAnswer:
     """Who is signed in, and until when (``expires_at`` null for a key or with auth off)."""
-    accounts = engine.accounts
-    user = await accounts.users.get(principal.account_id, principal.user_id or accounts.owner_user_id)
-    return await accounts.sessions.describe(principal, user)
+    return await engine.accounts.sessions.describe(principal, await engine.accounts.user_of(principal))
 
 
 @router.post("/change-password", status_code=204)

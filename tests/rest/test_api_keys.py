@@ -144,3 +144,20 @@ async def test_last_used_at_is_written_after_use_at_most_once_a_minute(api: ApiC
     keys._touched.clear()  # as if the minute had passed
     await api.http.get("/v1/assets", headers={"X-API-Key": made["key"]})
     assert await last_used() is not None
+
+
+async def test_a_users_keys_follow_their_role_and_end_with_them(api: ApiClient) -> None:
+    acme = await tenant(api, "acme")
+    key = await key_of(api, acme.user)
+    assert (await api.http.get("/v1/auth/users", headers=key)).status_code == 403
+    await api.http.put(f"/v1/auth/users/{acme.user_id}", headers=acme.admin, json={"role": "admin"})
+    assert (await api.http.get("/v1/auth/users", headers=key)).status_code == 200  # at once, in this process
+    assert (await api.http.get("/v1/auth/session", headers=key)).json() == {
+        "user": {"id": acme.user_id, "username": "acme-user", "role": "admin", "account_id": acme.account_id,
+                 "team_id": None}, "expires_at": None}
+    await api.http.delete(f"/v1/auth/users/{acme.user_id}", headers=acme.admin)
+    gone = await api.http.get("/v1/assets", headers=key)
+    assert gone.status_code == 401 and code(gone) == "auth_invalid_key"
+    assert code(await api.http.get("/v1/assets", headers=acme.user)) == "session_invalid"
+    cli_key = {"X-API-Key": (await api.engine.keys.create_key(acme.account_id, "ops"))[1]}
+    assert code(await api.http.get("/v1/auth/session", headers=cli_key)) == "user_not_found"
