@@ -12,6 +12,9 @@ from collections.abc import Callable
 from enum import StrEnum
 from typing import Any, TypeVar
 
+from fastapi import FastAPI
+from fastapi.routing import APIRoute, iter_route_contexts
+
 from engine.auth.scopes import Scope
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -37,3 +40,24 @@ def needs(need: Need) -> Callable[[F], F]:
 
 def need_of(endpoint: object) -> Need | None:
     return getattr(endpoint, ATTRIBUTE, None)
+
+
+def document(app: FastAPI) -> None:
+    """Name each operation's need in the OpenAPI document (``x-picsha-needs``), read from the same routes."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()
+        for context in iter_route_contexts(app.routes):
+            need = need_of(context.endpoint)
+            path = schema["paths"].get(context.path, {})
+            if need is None or not isinstance(context.original_route, APIRoute):
+                continue
+            for method in context.methods or ():
+                if (operation := path.get(method.lower())) is not None:
+                    operation["x-picsha-needs"] = need.value
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

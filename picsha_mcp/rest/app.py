@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from engine import Engine, Settings
 from picsha_mcp import __version__
-from picsha_mcp.rest import api_keys, assets, auth, documents, generate, usage
+from picsha_mcp.rest import access, api_keys, assets, auth, documents, generate, usage
 from picsha_mcp.rest import jobs as jobs_routes
 from picsha_mcp.rest import pipelines as pipeline_routes
 from picsha_mcp.rest import render as render_routes
@@ -45,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    access.document(app)
     app.add_middleware(NoSniff)
     app.include_router(jobs_routes.router)  # before assets: /v1/assets/skills is not an asset id
     app.include_router(assets.router)

@@ -24,8 +24,8 @@ from tools_manifest.registry import all_tools
 
 # Every API route with its full path (routers included into the app are expanded); not the OpenAPI document
 # and docs pages (public) nor /mcp (its tools carry their scopes: tests/mcp/test_scoped_tools.py).
-ROUTES = [context for context in iter_route_contexts(create_app(Settings(data_dir=Path("unused"))).routes)
-          if isinstance(context.original_route, APIRoute)]
+APP = create_app(Settings(data_dir=Path("unused")))
+ROUTES = [context for context in iter_route_contexts(APP.routes) if isinstance(context.original_route, APIRoute)]
 CALLS = [(method, route) for route in ROUTES for method in sorted(route.methods)]
 TUS = {"Tus-Resumable": "1.0.0", "X-HTTP-Method-Override": "DELETE"}  # what TUS routes ask first
 ID_PARAMS = {"asset_id", "job_id", "pipeline_id", "webhook_id", "schedule_id", "upload_id", "key_id", "user_id", "team_id"}
@@ -49,6 +49,9 @@ def test_every_route_and_tool_declares_what_it_needs() -> None:
     undeclared = [label(method, route) for method, route in CALLS if need_of(route.endpoint) is None]
     assert undeclared == [], "declare with @needs(Scope...) / @needs(Access...) (picsha_mcp.rest.access)"
     assert all(isinstance(tool.scope, Scope) for tool in all_tools())
+    documented = APP.openapi()["paths"]
+    assert all(documented[route.path][method.lower()]["x-picsha-needs"] == need_of(route.endpoint).value
+               for method, route in CALLS if route.original_route.include_in_schema)
     assert {param for _m, route in CALLS for param in params_of(route)} <= ID_PARAMS | set(OTHER_PARAMS), \
         "a new kind of id in a path: add it to ID_PARAMS and to the cross-account test's data"
 
