@@ -12,6 +12,7 @@ from pathlib import Path
 from types import TracebackType
 
 from engine.account_settings import AccountSettingsService
+from engine.accounts import Accounts, open_accounts
 from engine.admission import Admission
 from engine.assets.links import AssetLinks
 from engine.assets.service import AssetService
@@ -36,7 +37,7 @@ from engine.previews.service import PreviewService
 from engine.render.service import RenderService, thumbnail_params
 from engine.scrape.service import ScrapeService
 from engine.search.service import SearchService
-from engine.settings import Settings
+from engine.settings import AuthMode, Settings
 from engine.storage import BlobStore, open_blob_store
 from engine.uploads.factory import Uploads, start_uploads
 from engine.usage import UsageLedger
@@ -87,6 +88,7 @@ class Engine:
     store: BlobStore
     catalog: Catalog
     keys: KeyService
+    accounts: Accounts
     ledger: UsageLedger
     assets: AssetService
     ingest: IngestService
@@ -157,7 +159,11 @@ class Engine:
         self.events = EventBus(self.jobs)
         self.keys = KeyService(self.catalog, cache_ttl_s=settings.key_cache_ttl_s)
         self.admission = Admission(settings.admission)
+        self._closers.append(self.keys.close)
         self.owner_account_id = await self.keys.owner_account()
+        self.accounts = await open_accounts(
+            self.catalog, self.keys, settings.accounts, owner_account_id=self.owner_account_id,
+            key_cache_ttl_s=settings.key_cache_ttl_s, auth_on=settings.auth is AuthMode.ON)
         self.signer = await self._signer()
         self.links = AssetLinks(
             self.signer, settings.public_url, thumbnail_query=thumbnail_params(settings.ingest.thumbnail_px).to_query()

@@ -19,6 +19,9 @@ class IdPrefix(StrEnum):
     USAGE = "ue"
     WEBHOOK = "wh"
     SCHEDULE = "sch"
+    USER = "usr"
+    TEAM = "team"
+    SESSION = "ses"
     DELIVERY = "msg"  # a webhook delivery; its id is the Standard Webhooks "webhook-id"
 
 

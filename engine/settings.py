@@ -15,6 +15,7 @@ from typing import Annotated
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from engine.accounts.settings import AccountSettings
 from engine.admission import AdmissionSettings
 from engine.enrich.settings import EnrichSettings
 from engine.generation.settings import GenerateSettings
@@ -171,6 +172,7 @@ class Settings(BaseSettings):
         description="How long a server process trusts a key it found valid without asking the catalog again: a "
         "key revoked through another process still works there for up to this long (0: ask every time).",
     )
+    accounts: AccountSettings = Field(default_factory=AccountSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
     catalog: CatalogSettings = Field(default_factory=CatalogSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)

@@ -1,4 +1,4 @@
-"""The ``picsha`` command: serve, worker, mcp, keys, ingest, reindex, doctor, version."""
+"""The ``picsha`` command: serve, worker, mcp, keys, users, accounts, ingest, reindex, doctor, version."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from engine.auth import Principal
 from engine.errors import PicshaError
 from engine.settings import AuthMode
 from picsha_mcp import __version__
+from picsha_mcp.cli_accounts import accounts_app, first_admin_password, users_app
 
 if TYPE_CHECKING:
     import subprocess
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
 app = typer.Typer(help="Picsha: S3 with a brain, for AI agents.", no_args_is_help=True)
 keys_app = typer.Typer(help="Manage API keys of the owner account.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+app.add_typer(users_app, name="users")
+app.add_typer(accounts_app, name="accounts")
 console = Console()
 T = TypeVar("T")
 # "auto" takes uvloop and httptools (dependencies, for their lower CPU per request byte) and falls back to
@@ -199,10 +202,16 @@ def worker(
 
 
 async def _first_key(engine: Engine) -> None:
-    """A fresh install has no key: make one for the owner and show it once, so curl works at once."""
+    """A fresh install has no key and its admin no password: make both and show them once, so curl and the
+    login page work at once."""
+    password = await first_admin_password(engine)
+    if password is not None:
+        console.print(f"[bold]The owner account's admin can log in as 'admin' with this password (shown once; "
+                      f"change it with POST /v1/auth/change-password):[/bold]\n  {password}", soft_wrap=True)
     if await engine.keys.count_active_keys():
         return
-    info, secret = await engine.keys.create_key(engine.owner_account_id, "first key")
+    info, secret = await engine.keys.create_key(engine.owner_account_id, "first key",
+                                                user_id=engine.accounts.owner_user_id)
     console.print(f"[bold]No API keys yet; created one for the owner account (shown once):[/bold]\n  {secret}")
 
 

@@ -32,6 +32,7 @@ from mcp_types import (
     EmptyResult,
     ImageContent,
     ListResourcesResult,
+    ListToolsResult,
     PaginatedRequestParams,
     Resource,
     ResourceLink,
@@ -47,8 +48,10 @@ from pydantic import AnyUrl, BaseModel, ValidationError
 from engine import Engine
 from engine.assets.links import AssetLinks
 from engine.auth import Principal
+from engine.auth.scopes import require
 from engine.errors import NotFound, PicshaError, Unauthorized
 from engine.events import Event
+from engine.usage import attribute_to
 from picsha_mcp import __version__
 from picsha_mcp.resources import RESOURCE_TEMPLATES, AssetResources, asset_uri, parse_uri
 from picsha_mcp.rest.errors import validation_error
@@ -75,7 +78,7 @@ INSTRUCTIONS = (
 
 async def as_owner(engine: Engine, _request: ServerRequestContext[Any, Any] | None) -> Principal:
     """Local transports (stdio, in-memory): the caller is the machine's owner account."""
-    return Principal(account_id=engine.owner_account_id)
+    return Principal(account_id=engine.owner_account_id, user_id=engine.accounts.owner_user_id)
 
 
 async def from_http_request(engine: Engine, request: ServerRequestContext[Any, Any] | None) -> Principal:
@@ -167,6 +170,7 @@ class PicshaServer(MCPServer[Any]):
         self.authenticate = authenticate
         self.tools = {spec.id: spec for spec in [*all_tools(), *toolset(list(image_tools))]}
         self.listed = listed_tools([spec for spec in self.tools.values() if spec.listed])  # schemas are made once, not per list
+        self._listed_for: dict[frozenset[str], list[Tool]] = {}  # by a caller's scopes (few distinct sets)
         # resources/subscribe (protocol versions up to 2025): the sessions told when an asset changes. From
         # 2026-07-28 clients open subscriptions/listen instead, served by MCPServer from self._subscriptions.
         # The session object of the subscribe request is kept: it sends on the connection's own channel after
@@ -217,6 +221,22 @@ class PicshaServer(MCPServer[Any]):
     async def list_tools(self) -> list[Tool]:
         return list(self.listed)
 
+    async def _handle_list_tools(
+        self, ctx: ServerRequestContext[Any, Any], params: PaginatedRequestParams | None
+    ) -> ListToolsResult:
+        """The listed tools the caller's scopes allow (all of them for a caller without scopes)."""
+        try:
+            principal = await self.authenticate(self.engine(), ctx)
+        except PicshaError as error:
+            raise _protocol_error(error) from error
+        if principal.scopes is None:
+            return ListToolsResult(tools=list(self.listed))
+        allowed = self._listed_for.get(principal.scopes)
+        if allowed is None:
+            allowed = [tool for tool in self.listed if self.tools[tool.name].scope.value in principal.scopes]
+            self._listed_for[principal.scopes] = allowed
+        return ListToolsResult(tools=list(allowed))
+
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
     ) -> CallToolResult:
@@ -242,6 +262,8 @@ class PicshaServer(MCPServer[Any]):
         engine = self._hear(self.engine())
         request = _request_of(context)
         principal = await self.authenticate(engine, request)
+        require(principal, spec.scope)
+        attribute_to(principal.key_id)
 
         async def progress(done: float, total: float | None, message: str | None) -> None:
             if context is not None and request is not None:

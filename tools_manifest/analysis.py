@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from engine.enrich.skills import SKILLS
 from engine.usage import UsageKind
+from engine.auth.scopes import Scope
 from tools_manifest.spec import Cost, Hints, ToolSpec
 from tools_manifest.views import brief
 
@@ -52,6 +53,7 @@ async def analyze_assets(engine: Engine, principal: Principal, given: AnalyzeInp
 TOOLS: list[ToolSpec[Any, Any]] = [
     ToolSpec(
         id="analyze_assets",
+        scope=Scope.ASSETS_WRITE,
         action="analyze",
         listed=False,
         title="Analyse assets",

@@ -19,6 +19,7 @@ from engine.uploads.links import signed_upload_url
 from engine.uploads.models import UploadCreate
 from engine.usage import UsageKind
 from tools_manifest.calls import current_call
+from engine.auth.scopes import Scope
 from tools_manifest.spec import Cost, Hints, ToolSpec
 from tools_manifest.views import ViewOptions, view
 
@@ -229,6 +230,7 @@ FREE = Cost(note="free")
 TOOLS: list[ToolSpec[Any, Any]] = [
     ToolSpec(
         id="upload_asset",
+        scope=Scope.ASSETS_WRITE,
         title="Upload an asset",
         description=(
             "Store an image, PDF or document. Exactly one source: url (Picsha fetches it), base64 with filename, "
@@ -244,6 +246,7 @@ TOOLS: list[ToolSpec[Any, Any]] = [
     ),
     ToolSpec(
         id="create_upload",
+        scope=Scope.ASSETS_WRITE,
         title="Create an upload",
         description="For a large local file when Picsha runs elsewhere: a signed resumable-upload URL (1 h) and "
         "a curl command that sends the file without its bytes passing through you; then upload_asset(upload_id).",
@@ -256,6 +259,7 @@ TOOLS: list[ToolSpec[Any, Any]] = [
     ),
     ToolSpec(
         id="get_asset",
+        scope=Scope.ASSETS_READ,
         title="Get an asset",
         description="Read one asset's JSON: status, type, meta (size, dimensions, EXIF), AI fields, tags, URLs.",
         example={"id": "as_2x9Kq"},
@@ -267,6 +271,7 @@ TOOLS: list[ToolSpec[Any, Any]] = [
     ),
     ToolSpec(
         id="list_assets",
+        scope=Scope.ASSETS_READ,
         title="List assets",
         description=(
             "Page through this account's assets, newest first; filter by type, status or taken dates, or by q "
@@ -281,6 +286,7 @@ TOOLS: list[ToolSpec[Any, Any]] = [
     ),
     ToolSpec(
         id="update_asset",
+        scope=Scope.ASSETS_WRITE,
         title="Update an asset",
         description="Change an asset's filename, description, alt_text, tags, metadata or is_public; "
         "fields not given stay. Returns the updated asset.",
@@ -293,6 +299,7 @@ TOOLS: list[ToolSpec[Any, Any]] = [
     ),
     ToolSpec(
         id="delete_asset",
+        scope=Scope.ASSETS_WRITE,
         title="Delete an asset",
         description="Delete an asset and its renders for good. Refuses unless confirm is true. "
         "Returns the asset as it was.",

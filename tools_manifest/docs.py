@@ -40,6 +40,7 @@ def tool_entry(spec: ToolSpec[Any, Any]) -> dict[str, Any]:
             "idempotentHint": spec.hints.idempotent, "openWorldHint": spec.hints.open_world,
         },
         "cost": spec.cost.model_dump(mode="json"),
+        "scope": spec.scope.value,
         "rest": f"POST /v1/tools/{spec.id}",
         "input_schema": spec.input.model_json_schema(),
         "output_schema": spec.full_output_schema(),

@@ -10,6 +10,7 @@ from engine.generation.models import MAX_COUNT, Orientation, Prompt, QueuedGener
 from engine.generation.settings import ProviderName
 from engine.usage import UsageKind
 from tools_manifest.calls import current_call
+from engine.auth.scopes import Scope
 from tools_manifest.spec import Cost, Hints, ImageAttachment, ToolOutput, ToolSpec
 from tools_manifest.views import THUMB_PX
 
@@ -52,6 +53,7 @@ async def generate_image(engine: Engine, principal: Principal, given: GenerateIm
 TOOLS: list[ToolSpec[Any, Any]] = [
     ToolSpec(
         id="generate_image",
+        scope=Scope.GENERATE,
         title="Generate an image",
         description="Create images from a text prompt with a hosted model; each is stored as a new asset. "
         "Returns asset_ids, signed urls, the provider, the cost and a preview of each.",

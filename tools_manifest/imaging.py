@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from engine.auth.scopes import Scope
 from engine.imaging.service import Derived
 from engine.usage import UsageKind
 from tools_manifest.image_tools import ImageToolSpec, image_tools
@@ -134,7 +135,7 @@ def as_agent_tool(tool: ImageToolSpec) -> ToolSpec[Any, Any]:
         return await run_tools_on_assets(engine, principal, pipeline, given.asset_ids, given.preview)  # type: ignore[attr-defined]
 
     return ToolSpec(
-        id=tool.id, title=tool.title, description=f"{tool.description} Results are new assets.",
+        id=tool.id, scope=Scope.TOOLS, title=tool.title, description=f"{tool.description} Results are new assets.",
         example={"asset_ids": ["as_2x9Kq"], "settings": tool.example}, input=model, output=ImageToolResult,
         hints=Hints(read_only=False, destructive=False, idempotent=False, open_world=False), cost=tool.cost, run=run,
     )
@@ -148,6 +149,7 @@ def toolset(ids: list[str]) -> list[ToolSpec[Any, Any]]:
 TOOLS: list[ToolSpec[Any, Any]] = [
     ToolSpec(
         id="list_image_tools",
+        scope=Scope.TOOLS,
         title="List image tools",
         description="The image tools (resize, compress, remove-background, qr-generate, collage, ...): id and one "
         "line each. Give tool for its settings schema and an example.",
@@ -160,6 +162,7 @@ TOOLS: list[ToolSpec[Any, Any]] = [
     ),
     ToolSpec(
         id="run_image_tool",
+        scope=Scope.TOOLS,
         title="Run an image tool",
         description="Run an image tool on assets; results are stored as new assets (the originals are kept). "
         "Returns their ids, brief rows and previews, or a JSON tool's result. Chains and saved pipelines: "

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from engine.jobs import Job, JobStatus
 from tools_manifest.calls import current_call
+from engine.auth.scopes import Scope
 from tools_manifest.spec import Cost, Hints, ToolSpec
 
 if TYPE_CHECKING:
@@ -75,6 +76,7 @@ _JOB_HINTS = Hints(read_only=True, destructive=False, idempotent=True, open_worl
 TOOLS: list[ToolSpec[Any, Any]] = [
     ToolSpec(
         id="get_job",
+        scope=Scope.ASSETS_READ,
         listed=False,
         title="Get job",
         description="A background job (analysis, pipeline, scrape, ...) as it stands: status, progress 0-100, "
@@ -88,6 +90,7 @@ TOOLS: list[ToolSpec[Any, Any]] = [
     ),
     ToolSpec(
         id="wait_job",
+        scope=Scope.ASSETS_READ,
         title="Wait for job",
         description="Wait up to timeout_s (0: not at all) for a background job (analysis, scrape, ...), with "
         "progress; returns its status, progress 0-100, message, result or error. Not finished: call again.",

@@ -20,6 +20,7 @@ from tools_manifest.calls import calling, current_call
 from tools_manifest.image_tools import ImageToolSpec, image_tools
 from tools_manifest.image_tools.steps import FilePipeline, ToolStep
 from tools_manifest.imaging import ImageActionInput, ImageToolResult, run_tools_on_assets
+from engine.auth.scopes import Scope, require
 from tools_manifest.spec import Cost, Hints, ToolSpec
 
 if TYPE_CHECKING:
@@ -53,6 +54,7 @@ async def _quiet(_done: float, _total: float | None, _message: str | None) -> No
 
 def _bound(spec: ToolSpec[Any, Any], name: str, engine: Engine, principal: Principal) -> Action:
     async def call(params: dict[str, Any]) -> BaseModel:
+        require(principal, spec.scope)
         given = spec.parse(params)
         await admit_tool(engine, principal, spec)
         with calling(replace(current_call(), progress=_quiet)):  # the pipeline reports per step, in one scale
@@ -124,6 +126,7 @@ async def run_pipeline(engine: Engine, principal: Principal, given: Pipeline) ->
 TOOLS: list[ToolSpec[Any, Any]] = [
     ToolSpec(
         id=RUN_PIPELINE,
+        scope=Scope.TOOLS,
         title="Run a pipeline",
         description=(
             "Run tools in order in one call. A param may be an earlier step's output, \"$name.field\" (list "

@@ -13,6 +13,7 @@ from engine.render.params import OutputFormat, RenderParams
 from engine.usage import UsageKind
 from tools_manifest.assets import ASSET_ID
 from tools_manifest.calls import current_call
+from engine.auth.scopes import Scope
 from tools_manifest.spec import Cost, Hints, ImageAttachment, LinkAttachment, ToolOutput, ToolSpec
 from tools_manifest.views import PREVIEW_HELP, PreviewChoice, preview_side
 
@@ -103,6 +104,7 @@ async def render_asset(engine: Engine, principal: Principal, given: RenderAssetI
 TOOLS: list[ToolSpec[Any, Any]] = [
     ToolSpec(
         id="render_asset",
+        scope=Scope.RENDER,
         title="Render an asset",
         description=(
             "Resize, crop, convert or watermark an image (or a PDF page) on the fly. Returns a signed URL of the "

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from engine.scrape.models import MAX_DEPTH, ScrapeRequest, ScrapeResult, ScrapeStatus
 from engine.usage import UsageKind
 from tools_manifest.calls import current_call
+from engine.auth.scopes import Scope
 from tools_manifest.spec import Cost, Hints, ImageAttachment, ToolOutput, ToolSpec
 
 if TYPE_CHECKING:
@@ -74,6 +75,7 @@ async def scrape_images(engine: Engine, principal: Principal, given: ScrapeImage
 TOOLS: list[ToolSpec[Any, Any]] = [
     ToolSpec(
         id="scrape_images",
+        scope=Scope.SCRAPE,
         action="scrape",
         title="Scrape images",
         description="Collect the images of a web page (or its site, sniper_mode false) into Picsha, obeying "

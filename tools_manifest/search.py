@@ -8,6 +8,7 @@ from pydantic import Field
 
 from engine.search.models import SearchHit, SearchRequest
 from engine.usage import UsageKind
+from engine.auth.scopes import Scope
 from tools_manifest.spec import Cost, Hints, ImageAttachment, ToolOutput, ToolSpec
 from tools_manifest.views import PREVIEW_HELP, PreviewChoice, ViewOptions, preview_side, view
 
@@ -65,6 +66,7 @@ async def search_assets(engine: Engine, principal: Principal, given: SearchAsset
 TOOLS: list[ToolSpec[Any, Any]] = [
     ToolSpec(
         id="search_assets",
+        scope=Scope.SEARCH,
         action="search",
         title="Search assets",
         description=(

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
+from engine.auth.scopes import Scope
 from engine.usage import UsageKind
 from tools_manifest import schema
 
@@ -94,6 +95,9 @@ class ToolSpec(Generic[In, Out]):
     hints: Hints
     cost: Cost
     run: Run[In, Out]
+    scope: Scope
+    """What a key must be allowed to call it (MCP, REST and pipeline steps alike); ``tools/list`` shows a key
+    only the tools its scopes allow."""
     example: dict[str, Any] = field(default_factory=dict)
     action: str | None = None
     """A short name pipelines accept besides the id (the reference documents' names: search, scrape, ...)."""

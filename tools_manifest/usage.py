@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict
 
 from engine.usage import UsageSummary
+from engine.auth.scopes import Scope
 from tools_manifest.spec import Cost, Hints, ToolSpec
 
 if TYPE_CHECKING:
@@ -25,6 +26,7 @@ async def get_usage(engine: Engine, principal: Principal, _given: NoInput) -> Us
 TOOLS: list[ToolSpec[Any, Any]] = [
     ToolSpec(
         id="get_usage",
+        scope=Scope.ASSETS_READ,
         # Not in the default list: every answer that costs names its cost (an asset's cost, a generation's
         # cost), and the month's total is an operator's question (REST /v1/usage); still callable by name.
         listed=False,

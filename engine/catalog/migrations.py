@@ -367,6 +367,59 @@ def _m010_usage_meter_and_account_settings(conn: Connection) -> None:
              "byte_seconds": 0.0, "since": moment.timestamp()} for account_id, total in stored])
 
 
+def _m011_users_sessions_scoped_keys(conn: Connection) -> None:
+    """People inside an account: teams, users with a role and an argon2 password hash, login sessions (stored
+    hashed, expiring). Keys belong to a user and may carry scopes, a credit limit and an expiry; ledger rows
+    name the key that spent them; saved pipelines name the user who owns them."""
+    ts = sa.DateTime(timezone=True)
+    md = sa.MetaData()
+    accounts = sa.Table("accounts", md, sa.Column("id", sa.String(40), primary_key=True))  # exists: for the keys
+    sa.Table(
+        "teams", md,
+        sa.Column("id", sa.String(40), primary_key=True),
+        sa.Column("account_id", sa.String(40), sa.ForeignKey("accounts.id"), nullable=False),
+        sa.Column("name", sa.String(200), nullable=False),
+        sa.Column("created_at", ts, nullable=False),
+        sa.UniqueConstraint("account_id", "name", name="uq_teams_account_name"),
+    )
+    sa.Table(
+        "users", md,
+        sa.Column("id", sa.String(40), primary_key=True),
+        sa.Column("account_id", sa.String(40), sa.ForeignKey("accounts.id"), nullable=False, index=True),
+        sa.Column("username", sa.String(100), nullable=False, unique=True),
+        sa.Column("password_hash", sa.String(300), nullable=False),
+        sa.Column("role", sa.String(20), nullable=False),
+        sa.Column("team_id", sa.String(40), sa.ForeignKey("teams.id", ondelete="SET NULL"), nullable=True),
+        sa.Column("created_at", ts, nullable=False),
+        sa.Column("updated_at", ts, nullable=False),
+    )
+    sa.Table(
+        "sessions", md,
+        sa.Column("id", sa.String(40), primary_key=True),
+        sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+        sa.Column("user_id", sa.String(40), sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+        sa.Column("account_id", sa.String(40), nullable=False),
+        sa.Column("created_at", ts, nullable=False),
+        sa.Column("expires_at", ts, nullable=False, index=True),
+    )
+    md.create_all(conn, tables=[table for table in md.sorted_tables if table is not accounts])
+    for statement in (
+        "ALTER TABLE api_keys ADD COLUMN user_id VARCHAR(40)",
+        "ALTER TABLE api_keys ADD COLUMN scopes JSON",
+        "ALTER TABLE api_keys ADD COLUMN credit_limit_micros BIGINT",
+        "ALTER TABLE api_keys ADD COLUMN expires_at TIMESTAMP WITH TIME ZONE",
+        "ALTER TABLE pipelines ADD COLUMN user_id VARCHAR(40)",
+        "CREATE INDEX ix_api_keys_user_id ON api_keys (user_id)",
+    ):
+        conn.execute(sa.text(statement))
+    # The ledger's key column may come from another migration too (usage by key): whichever runs first adds it.
+    inspector = sa.inspect(conn)
+    if "key_id" not in {column["name"] for column in inspector.get_columns("usage_events")}:
+        conn.execute(sa.text("ALTER TABLE usage_events ADD COLUMN key_id VARCHAR(40)"))
+    if "ix_usage_events_key_id" not in {index["name"] for index in inspector.get_indexes("usage_events")}:
+        conn.execute(sa.text("CREATE INDEX ix_usage_events_key_id ON usage_events (key_id)"))
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("initial", _m001_initial),
     ("uploads_and_size_index", _m002_uploads_and_size_index),
@@ -378,6 +431,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("scrape_schedules", _m008_scrape_schedules),
     ("queued_jobs_per_account", _m009_queued_jobs_per_account),
     ("usage_meter_and_account_settings", _m010_usage_meter_and_account_settings),
+    ("users_sessions_scoped_keys", _m011_users_sessions_scoped_keys),
 ]
 
 

@@ -32,6 +32,45 @@ api_keys = sa.Table(
     sa.Column("created_at", Timestamp, nullable=False),
     sa.Column("revoked_at", Timestamp, nullable=True),
     sa.Column("last_used_at", Timestamp, nullable=True),
+    # The user who owns the key (null: made by the server's operator on the command line).
+    sa.Column("user_id", sa.String(40), nullable=True, index=True),
+    sa.Column("scopes", sa.JSON, nullable=True),  # null: every scope the owner's role allows
+    sa.Column("credit_limit_micros", sa.BigInteger, nullable=True),
+    sa.Column("expires_at", Timestamp, nullable=True),
+)
+
+teams = sa.Table(
+    "teams",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("account_id", sa.String(40), sa.ForeignKey("accounts.id"), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.UniqueConstraint("account_id", "name", name="uq_teams_account_name"),
+)
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("account_id", sa.String(40), sa.ForeignKey("accounts.id"), nullable=False, index=True),
+    sa.Column("username", sa.String(100), nullable=False, unique=True),  # logins name no account
+    sa.Column("password_hash", sa.String(300), nullable=False),
+    sa.Column("role", sa.String(20), nullable=False),
+    sa.Column("team_id", sa.String(40), sa.ForeignKey("teams.id", ondelete="SET NULL"), nullable=True),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+)
+
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("user_id", sa.String(40), sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("account_id", sa.String(40), nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("expires_at", Timestamp, nullable=False, index=True),
 )
 
 assets = sa.Table(
@@ -130,7 +169,7 @@ usage_events = sa.Table(
     sa.Column("amount_micros", sa.BigInteger, nullable=False),
     sa.Column("detail", sa.JSON, nullable=False, default=dict),
     sa.Column("created_at", Timestamp, nullable=False),
-    sa.Column("key_id", sa.String(40), nullable=True),  # the API key whose request recorded it, when one did
+    sa.Column("key_id", sa.String(40), nullable=True, index=True),  # the key that spent it (credit limits)
     sa.Index("ix_usage_account_created", "account_id", "created_at"),
 )
 
@@ -216,6 +255,7 @@ pipelines = sa.Table(
     sa.Column("description", sa.Text, nullable=True),
     sa.Column("steps", sa.JSON, nullable=False),  # [{"toolId": ..., "settings": {...}}, ...]
     sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("user_id", sa.String(40), nullable=True),  # its owner; null: made before users existed
 )
 
 scrape_schedules = sa.Table(

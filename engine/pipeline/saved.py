@@ -23,6 +23,15 @@ class SavedPipeline(BaseModel):
     created_at: datetime
 
 
+def _visible(principal: Principal) -> list[sa.ColumnElement[bool]]:
+    """A user sees the pipelines they saved; an admin every one of the account."""
+    p = tables.pipelines
+    where = [p.c.account_id == principal.account_id]
+    if not principal.is_admin:
+        where.append(p.c.user_id == principal.user_id)
+    return where
+
+
 class SavedPipelines:
     def __init__(self, catalog: Catalog):
         self.catalog = catalog
@@ -37,18 +46,18 @@ class SavedPipelines:
         row = dict(id=new_id(IdPrefix.PIPELINE), account_id=principal.account_id, name=name, description=description,
                    steps=steps, created_at=now())
         async with self.catalog.begin() as conn:
-            await conn.execute(tables.pipelines.insert().values(**row))
+            await conn.execute(tables.pipelines.insert().values(**row, user_id=principal.user_id))
         return SavedPipeline(**{k: v for k, v in row.items() if k != "account_id"})
 
     async def list(self, principal: Principal) -> list[SavedPipeline]:
         p = tables.pipelines
-        query = sa.select(p).where(p.c.account_id == principal.account_id).order_by(p.c.created_at.desc(), p.c.id)
+        query = sa.select(p).where(*_visible(principal)).order_by(p.c.created_at.desc(), p.c.id)
         async with self.catalog.connect() as conn:
             return [self._model(row) for row in (await conn.execute(query)).all()]
 
     async def get(self, principal: Principal, pipeline_id: str) -> SavedPipeline:
         p = tables.pipelines
-        query = sa.select(p).where(p.c.id == pipeline_id, p.c.account_id == principal.account_id)
+        query = sa.select(p).where(p.c.id == pipeline_id, *_visible(principal))
         async with self.catalog.connect() as conn:
             row = (await conn.execute(query)).first()
         if row is None:
@@ -60,5 +69,5 @@ class SavedPipelines:
         found = await self.get(principal, pipeline_id)
         p = tables.pipelines
         async with self.catalog.begin() as conn:
-            await conn.execute(sa.delete(p).where(p.c.id == pipeline_id, p.c.account_id == principal.account_id))
+            await conn.execute(sa.delete(p).where(p.c.id == pipeline_id, *_visible(principal)))
         return found

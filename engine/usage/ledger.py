@@ -22,7 +22,6 @@ from engine.usage.models import DayUsage, GenerationUsage, KeyUsage, UsageBreakd
 
 GB = 1_000_000_000
 
-
 class UsageKind(StrEnum):
     STORAGE = "storage"  # bytes that arrived (free here: the storage meter bills bytes held over time)
     BANDWIDTH = "bandwidth"  # bytes delivered
@@ -36,7 +35,8 @@ AI_KINDS = (UsageKind.AI_OPERATION.value, UsageKind.GENERATION.value)
 
 
 def attribute_to(key_id: str | None) -> None:
-    """Ledger rows written from here on in this context (a request and the tasks it starts) name this key."""
+    """Ledger rows written from here on in this context (a request and the tasks it starts) name this key: a
+    key's spend, and so its credit limit, is read from the ledger."""
     _calling_key.set(key_id)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from engine.account_settings import AccountSettings, SettingValue
+from engine.auth.scopes import Scope
+from picsha_mcp.rest.access import Access, needs
 from picsha_mcp.rest.deps import EngineDep, PrincipalDep
 from tools_manifest.gate import tool_ids
 
@@ -12,6 +14,7 @@ router = APIRouter(prefix="/v1", tags=["settings"])
 
 
 @router.get("/settings", response_model=AccountSettings)
+@needs(Access.SIGNED_IN)
 async def get_settings(engine: EngineDep, principal: PrincipalDep) -> AccountSettings:
     """Every setting in force for this account (its own value, else the server's default)."""
     return await engine.account_settings.get(principal.account_id)
@@ -21,6 +24,7 @@ async def get_settings(engine: EngineDep, principal: PrincipalDep) -> AccountSet
             responses={403: {"description": "admin_required: only an account admin changes settings."},
                        404: {"description": "setting_not_found: the keys are disabled_tools, default_analysis, "
                              "max_upload_bytes."}})
+@needs(Scope.ADMIN)
 async def put_setting(key: str, body: SettingValue, engine: EngineDep, principal: PrincipalDep) -> AccountSettings:
     """Set one key (``{"value": ...}``; null resets it). ``disabled_tools``: tool ids; ``default_analysis``:
     analysis flags, e.g. ``{"ocr": false}``; ``max_upload_bytes``: up to the server's cap."""

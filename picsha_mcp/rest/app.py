@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from engine import Engine, Settings
 from engine.admission import RequestPriority
 from picsha_mcp import __version__
-from picsha_mcp.rest import account_settings, assets, documents, generate, usage
+from picsha_mcp.rest import access, account_settings, api_keys, assets, auth, documents, generate, usage
 from picsha_mcp.rest import jobs as jobs_routes
 from picsha_mcp.rest import pipelines as pipeline_routes
 from picsha_mcp.rest import render as render_routes
@@ -23,6 +23,7 @@ from picsha_mcp.rest.errors import install_error_handlers
 from picsha_mcp.rest.mcp_mount import mcp_http
 from picsha_mcp.rest.rate_limits import RateLimitHeaders
 from picsha_mcp.rest.tus import router as tus_router
+from picsha_mcp.rest.access import Access, needs
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    access.document(app)
     app.add_middleware(NoSniff)
     if settings.limits.any_rate():  # no limit configured: no headers to add, no middleware to pass
         app.add_middleware(RateLimitHeaders)
@@ -66,10 +68,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(generate.router)
     app.include_router(scrape_routes.router)
     app.include_router(tool_routes.router)
+    app.include_router(auth.router)
+    app.include_router(api_keys.router)
     app.router.routes.append(mcp_route)
     app.include_router(tus_router)
 
     @app.get("/healthz", include_in_schema=False)
+    @needs(Access.PUBLIC)
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 

@@ -15,6 +15,8 @@ from picsha_mcp.rest.delivery import PRIVATE_CACHE, SIGNED_CACHE, authorize, str
 from picsha_mcp.rest.jobs import JOB_ID_HEADER
 from picsha_mcp.rest.deps import EngineDep, PrincipalDep, caller
 from picsha_mcp.rest.ingest_request import INGEST_OPENAPI, ingest_request
+from engine.auth.scopes import Scope
+from picsha_mcp.rest.access import needs
 
 router = APIRouter(prefix="/v1/assets", tags=["assets"])
 TAKEN_AFTER = ListQuery.model_fields["taken_after"].description
@@ -34,6 +36,7 @@ def json_model(model: BaseModel, status_code: int = 200, headers: dict[str, str]
         202: {"model": Asset, "description": "Stored; analyses running. Location: /v1/jobs/{id}."},
     },
 )
+@needs(Scope.ASSETS_WRITE)
 async def create_asset(request: Request, engine: EngineDep, principal: PrincipalDep) -> JSONResponse:
     """Upload a file (multipart, JSON url/base64, or raw body).
 
@@ -58,6 +61,7 @@ async def create_asset(request: Request, engine: EngineDep, principal: Principal
 
 
 @router.get("", response_model=AssetPage)
+@needs(Scope.ASSETS_READ)
 async def list_assets(
     request: Request,
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
@@ -80,11 +84,13 @@ async def list_assets(
 
 
 @router.get("/usage-stats", response_model=UsageStats)
+@needs(Scope.ASSETS_READ)
 async def usage_stats(engine: EngineDep, principal: PrincipalDep) -> UsageStats:
     return await engine.assets.usage_stats(principal)
 
 
 @router.post("/batch-delete", response_model=BatchDeleteResult)
+@needs(Scope.ASSETS_WRITE)
 async def batch_delete(
     engine: EngineDep, principal: PrincipalDep, ids: Annotated[list[str], Body(embed=True, max_length=1000)]
 ) -> BatchDeleteResult:
@@ -92,23 +98,27 @@ async def batch_delete(
 
 
 @router.get("/{asset_id}", response_model=Asset)
+@needs(Scope.ASSETS_READ)
 async def get_asset(asset_id: str, request: Request) -> Response:
     engine, principal = await caller(request)
     return json_model(await engine.assets.get(principal, asset_id))
 
 
 @router.patch("/{asset_id}", response_model=Asset)
+@needs(Scope.ASSETS_WRITE)
 async def update_asset(asset_id: str, patch: AssetPatch, engine: EngineDep, principal: PrincipalDep) -> Asset:
     return await engine.assets.update(principal, asset_id, patch)
 
 
 @router.delete("/{asset_id}", response_model=Asset)
+@needs(Scope.ASSETS_WRITE)
 async def delete_asset(asset_id: str, engine: EngineDep, principal: PrincipalDep) -> Asset:
     """Delete the asset, its derivatives and (unless another asset shares it) its blob."""
     return await engine.assets.delete(principal, asset_id)
 
 
 @router.get("/{asset_id}/content")
+@needs(Scope.ASSETS_READ)
 async def get_content(asset_id: str, request: Request, engine: EngineDep) -> Response:
     """The original bytes, with HTTP Range. Works with a key, a signed URL, or for a public asset."""
     content = await authorize(request, engine, asset_id, engine.assets.content)

@@ -1,15 +1,19 @@
-"""Request dependencies shared by the REST routes: the engine and the calling account."""
+"""Request dependencies shared by the REST routes: the engine and the caller, checked against what the route
+needs (``picsha_mcp.rest.access``)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.datastructures import Headers
 
 from engine import Engine
 from engine.auth import Principal
+from engine.auth.scopes import Scope, require
 from engine.plans import RateLimited
-from engine.settings import AuthMode
+from engine.usage import attribute_to
+from picsha_mcp.rest.access import need_of
 from picsha_mcp.rest.rate_limits import remember, work_of
 
 
@@ -24,10 +28,18 @@ async def engine_dependency(request: Request) -> Engine:
 
 
 async def get_principal(request: Request, engine: Annotated[Engine, Depends(engine_dependency)]) -> Principal:
-    if engine.settings.auth is AuthMode.OFF:
-        principal = Principal(account_id=engine.owner_account_id)
-    else:
-        principal = await engine.keys.authenticate(bearer_token(request))
+    """The caller (a key or a login session; the owner's admin with auth off), allowed what the route needs,
+    within its rate limits.
+
+    A route that declares nothing is for admins (``access.needs`` and its test keep every route declared).
+    """
+    principal = await engine.accounts.gate.principal(bearer_token(request.headers))
+    need = need_of(request.scope.get("endpoint"))
+    if need is None:
+        require(principal, Scope.ADMIN)
+    elif isinstance(need, Scope):
+        require(principal, need)
+    attribute_to(principal.key_id)  # ledger rows this request writes name its key
     await admit(request, engine, principal)
     return principal
 
@@ -41,9 +53,12 @@ async def admit(request: Request, engine: Engine, principal: Principal) -> None:
         raise
 
 
-def bearer_token(request: Request) -> str | None:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+def bearer_token(headers: Headers) -> str | None:
+    """``Authorization: Bearer <token>``, else ``X-API-Key: <key>``."""
+    scheme, _, token = headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return headers.get("x-api-key", "").strip() or None
 
 
 async def caller(request: Request) -> tuple[Engine, Principal]:

@@ -10,6 +10,8 @@ from engine.generation.models import BatchRequest, BatchResult, GenerateRequest,
 from engine.jobs import JobStatus
 from picsha_mcp.rest.deps import EngineDep, PrincipalDep
 from picsha_mcp.rest.jobs import JOB_ID_HEADER
+from engine.auth.scopes import Scope
+from picsha_mcp.rest.access import needs
 
 router = APIRouter(prefix="/v1/generate", tags=["generate"])
 
@@ -29,6 +31,7 @@ class JobStarted(BaseModel):
 
 
 @router.post("", response_model=GenerateResult, responses=FAULTS)
+@needs(Scope.GENERATE)
 async def generate(request: GenerateRequest, engine: EngineDep, principal: PrincipalDep) -> GenerateResult:
     """Generate 1-4 images now: providers are tried in order until one succeeds; each image is stored as an
     asset (url is its signed URL, or a data: URI with inline=true) and its cost written to the usage ledger."""
@@ -36,6 +39,7 @@ async def generate(request: GenerateRequest, engine: EngineDep, principal: Princ
 
 
 @router.post("/jobs", status_code=202, response_model=JobStarted, responses=FAULTS)
+@needs(Scope.GENERATE)
 async def queue_generate(request: QueuedGenerate, engine: EngineDep, principal: PrincipalDep) -> JSONResponse:
     """The same generation as a job: poll ``poll_url`` (its result is the generate answer). Keys cannot be sent
     with a queued request (the job is stored); configure them in the settings."""
@@ -47,6 +51,7 @@ async def queue_generate(request: QueuedGenerate, engine: EngineDep, principal: 
 
 
 @router.post("/batch", response_model=BatchResult, responses=FAULTS)
+@needs(Scope.GENERATE)
 async def generate_batch(request: BatchRequest, engine: EngineDep, principal: PrincipalDep) -> BatchResult:
     """Up to 10 prompts at once, each answered like ``/v1/generate`` or with its own error."""
     return await engine.generation.batch(principal, request)

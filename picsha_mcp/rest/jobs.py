@@ -14,6 +14,8 @@ from engine.enrich.service import SkillRun
 from engine.enrich.skills import Skill
 from engine.jobs import Job, JobProgress
 from picsha_mcp.rest.deps import EngineDep, PrincipalDep
+from engine.auth.scopes import Scope
+from picsha_mcp.rest.access import needs
 
 router = APIRouter(prefix="/v1", tags=["jobs"])
 
@@ -22,12 +24,14 @@ JOB_ID_HEADER = "X-Job-Id"
 
 
 @router.get("/jobs/{job_id}", response_model=Job)
+@needs(Scope.ASSETS_READ)
 async def get_job(job_id: str, engine: EngineDep, principal: PrincipalDep) -> Job:
     """A background job: status, progress (0-100), message, per-step results, result or error."""
     return await engine.jobs.get(principal.account_id, job_id)
 
 
 @router.post("/jobs/{job_id}/cancel", response_model=Job, responses={409: {"description": "The job already finished."}})
+@needs(Scope.ASSETS_WRITE)
 async def cancel_job(job_id: str, engine: EngineDep, principal: PrincipalDep) -> Job:
     """Cancel: a queued job stops at once, a running one at its next step. 409 ``job_already_finished``."""
     return await engine.jobs.cancel(principal.account_id, job_id)
@@ -35,6 +39,7 @@ async def cancel_job(job_id: str, engine: EngineDep, principal: PrincipalDep) ->
 
 @router.get("/jobs/{job_id}/progress", response_class=EventSourceResponse,
             responses={200: {"content": {"text/event-stream": {}}, "description": "JobProgress events."}})
+@needs(Scope.ASSETS_READ)
 async def job_progress(job_id: str, engine: EngineDep, principal: PrincipalDep) -> EventSourceResponse:
     """Server-Sent Events: ``data: {"progress": 42, "status": "running", "message": ...}`` on every change,
     then one terminal event (``ready``, ``failed`` or ``cancelled``), then the stream closes."""
@@ -50,12 +55,14 @@ async def job_progress(job_id: str, engine: EngineDep, principal: PrincipalDep) 
 
 
 @router.get("/assets/skills", response_model=list[Skill], tags=["assets"])
+@needs(Scope.ASSETS_READ)
 async def list_skills(engine: EngineDep, principal: PrincipalDep) -> list[Skill]:
     """The analyses that run on uploads and can be run again on one asset."""
     return engine.enrich.skills()
 
 
 @router.post("/assets/{asset_id}/skills/{name}/run", response_model=SkillRun, tags=["assets"])
+@needs(Scope.ASSETS_WRITE)
 async def run_skill(asset_id: str, name: str, engine: EngineDep, principal: PrincipalDep, response: Response) -> SkillRun:
     """Run one analysis again (then re-index the asset) and answer with the job and the updated asset."""
     async with engine.admission.analyses.enter():  # full: 503 analysis_busy + Retry-After at once

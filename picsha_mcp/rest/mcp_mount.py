@@ -7,15 +7,14 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from mcp.server.transport_security import TransportSecuritySettings
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.routing import Route
 from starlette.types import Message, Receive, Scope, Send
 
 from engine import Engine, Settings
-from engine.auth import Principal
 from engine.errors import PicshaError
 from engine.plans import RateLimited, RateState
-from engine.settings import AuthMode
 from picsha_mcp.rest.body_cap import capped_receive
 from picsha_mcp.rest.deps import bearer_token
 from picsha_mcp.rest.errors import error_response
@@ -41,8 +40,9 @@ def transport_security(settings: Settings) -> TransportSecuritySettings:
 
 
 class KeyedMCP:
-    """ASGI app in front of the session manager: a valid Bearer key or 401, within its rate limits or 429
-    (each HTTP request counts as one), then the MCP request.
+    """ASGI app in front of the session manager: a valid key or session (Bearer or X-API-Key) or 401, within
+    its rate limits or 429 (each HTTP request counts as one), then the MCP request; each tool call is checked
+    against the tool's scope.
 
     The principal rides on the request state; the server's tools read it from the request they serve. A
     POST body (a JSON-RPC message, perhaps a tool call with a file in base64) is read under the JSON cap.
@@ -57,10 +57,7 @@ class KeyedMCP:
             return
         engine = self.engine()
         try:
-            if engine.settings.auth is AuthMode.OFF:
-                principal = Principal(account_id=engine.owner_account_id)
-            else:
-                principal = await engine.keys.authenticate(bearer_token(Request(scope)))
+            principal = await engine.accounts.gate.principal(bearer_token(Headers(scope=scope)))
             rate = await engine.plans.admit(principal)  # each HTTP request; a costly tool call adds its weight
             if scope["method"] == "POST":
                 receive = await capped_receive(Request(scope).headers, receive, engine.settings.ingest.max_json_bytes)

@@ -31,11 +31,14 @@ from tools_manifest.image_tools import image_tools
 from tools_manifest.gate import admit_tool
 from tools_manifest.image_tools.steps import FilePipeline, label_of, steps_of, tool_or_404
 from tools_manifest.pipelines import PipelineAnswer, action_catalogue, run_pipeline
+from engine.auth.scopes import Scope
+from picsha_mcp.rest.access import needs
 
 router = APIRouter(prefix="/v1/pipeline", tags=["pipelines"])
 
 
 @router.post("", response_model=PipelineAnswer)
+@needs(Scope.TOOLS)
 async def run(pipeline: Pipeline, engine: EngineDep, principal: PrincipalDep) -> PipelineAnswer:
     """Run the steps in order; a step's params may hold ``$step.field`` references to earlier outputs.
 
@@ -45,12 +48,14 @@ async def run(pipeline: Pipeline, engine: EngineDep, principal: PrincipalDep) ->
 
 
 @router.get("/actions")
+@needs(Scope.TOOLS)
 async def actions(principal: PrincipalDep) -> dict[str, Any]:
     """Each action: its params (the tool's input schema) and the output fields references may use."""
     return {"actions": action_catalogue()}
 
 
 @router.get("/tools")
+@needs(Scope.TOOLS)
 async def tools(engine: EngineDep, principal: PrincipalDep) -> dict[str, Any]:
     """The image tools a file pipeline step (``toolId``) may use, with their settings schemas; a tool whose
     model is not configured is ``available: false`` with the setting that enables it."""
@@ -70,6 +75,7 @@ class SavePipeline(BaseModel):
 
 
 @router.post("/save", status_code=201, response_model=SavedPipeline)
+@needs(Scope.TOOLS)
 async def save(given: SavePipeline, engine: EngineDep, principal: PrincipalDep) -> SavedPipeline:
     """Save a named file pipeline; its steps are checked now, as a run would check them."""
     pipeline = _file_pipeline(given.steps)
@@ -79,11 +85,13 @@ async def save(given: SavePipeline, engine: EngineDep, principal: PrincipalDep) 
 
 
 @router.get("/list")
+@needs(Scope.TOOLS)
 async def list_saved(engine: EngineDep, principal: PrincipalDep) -> dict[str, list[SavedPipeline]]:
     return {"pipelines": await engine.pipelines.list(principal)}
 
 
 @router.delete("/{pipeline_id}", response_model=SavedPipeline)
+@needs(Scope.TOOLS)
 async def delete(pipeline_id: str, engine: EngineDep, principal: PrincipalDep) -> SavedPipeline:
     return await engine.pipelines.delete(principal, pipeline_id)
 
@@ -126,6 +134,7 @@ class AssetPipelineRequest(BaseModel):
 
 
 @router.post("/execute")
+@needs(Scope.TOOLS)
 async def execute(request: Request, engine: EngineDep, principal: PrincipalDep) -> Response:
     """Each step's output is the next one's input: multipart ``file`` + ``pipeline`` (or ``pipelineId``)
     answers the final file; JSON on stored assets saves the result as new assets."""
@@ -146,6 +155,7 @@ async def execute(request: Request, engine: EngineDep, principal: PrincipalDep) 
 
 
 @router.post("/batch", response_class=StreamingResponse)
+@needs(Scope.TOOLS)
 async def batch(request: Request, engine: EngineDep, principal: PrincipalDep) -> StreamingResponse:
     """Multipart ``files`` + ``pipeline`` (or ``pipelineId``): every file through the steps, as a ZIP."""
     async def chosen_steps(fields: dict[str, str]) -> tuple[Sequence[Step], str]:

@@ -20,6 +20,8 @@ from engine.render.params import VALID
 from picsha_mcp.rest.content_headers import attachment, content_headers
 from picsha_mcp.rest.delivery import PRIVATE_CACHE, SIGNED_CACHE, stream_content
 from picsha_mcp.rest.deps import get_principal
+from engine.auth.scopes import Scope
+from picsha_mcp.rest.access import needs
 
 router = APIRouter(prefix="/v1/assets", tags=["render"])
 T = TypeVar("T")
@@ -45,6 +47,7 @@ def _query(request: Request) -> dict[str, str]:
 
 
 @router.get("/{asset_id}/render", openapi_extra={"parameters": _QUERY_DOCS}, response_class=Response)
+@needs(Scope.RENDER)
 async def render_asset(asset_id: str, request: Request) -> Response:
     """Resize, crop, convert, watermark or rasterise a PDF page; the first render is stored and reused."""
     engine: Engine = request.app.state.engine  # not EngineDep: a sync dependency costs a thread hop per hit

@@ -9,11 +9,14 @@ from fastapi.responses import StreamingResponse
 from engine.scrape.models import Queued, Schedule, ScheduleCreate, ScheduleCreated, ScrapeRequest
 from picsha_mcp.rest.deps import EngineDep, PrincipalDep
 from picsha_mcp.rest.jobs import JOB_ID_HEADER
+from engine.auth.scopes import Scope
+from picsha_mcp.rest.access import needs
 
 router = APIRouter(prefix="/v1", tags=["scrape"])
 
 
 @router.post("/scrape", status_code=202, response_model=Queued)
+@needs(Scope.SCRAPE)
 async def start_scrape(body: ScrapeRequest, engine: EngineDep, principal: PrincipalDep, response: Response) -> Queued:
     """Collect the images of a page (sniper_mode) or a site (crawl_depth 0-2) as a job: poll ``poll_url``
     (``GET /v1/jobs/{id}``; its ``result`` has the files and what was skipped and why) or follow
@@ -25,6 +28,7 @@ async def start_scrape(body: ScrapeRequest, engine: EngineDep, principal: Princi
 
 @router.get("/jobs/{job_id}/download", response_class=StreamingResponse,
             responses={200: {"content": {"application/zip": {}}, "description": "The scrape's files as one ZIP."}})
+@needs(Scope.SCRAPE)
 async def download_job(job_id: str, engine: EngineDep, principal: PrincipalDep) -> StreamingResponse:
     """A finished scrape job's files as one ZIP, streamed. 409 ``job_not_finished`` while it runs."""
     name, chunks = await engine.scrape.archive(principal, job_id)
@@ -33,6 +37,7 @@ async def download_job(job_id: str, engine: EngineDep, principal: PrincipalDep) 
 
 
 @router.post("/automation/schedules", status_code=201, response_model=ScheduleCreated, tags=["automation"])
+@needs(Scope.SCRAPE)
 async def create_schedule(body: ScheduleCreate, engine: EngineDep, principal: PrincipalDep) -> ScheduleCreated:
     """A recurring scrape: daily, weekly or monthly at ``hour`` UTC, or a cron expression. Each run is a job
     and stores only files that are new since the schedule's earlier runs."""
@@ -40,16 +45,19 @@ async def create_schedule(body: ScheduleCreate, engine: EngineDep, principal: Pr
 
 
 @router.get("/automation/schedules", response_model=list[Schedule], tags=["automation"])
+@needs(Scope.SCRAPE)
 async def list_schedules(engine: EngineDep, principal: PrincipalDep) -> list[Schedule]:
     return await engine.scrape.schedules.list(principal)
 
 
 @router.delete("/automation/schedules/{schedule_id}", response_model=Schedule, tags=["automation"])
+@needs(Scope.SCRAPE)
 async def delete_schedule(schedule_id: str, engine: EngineDep, principal: PrincipalDep) -> Schedule:
     return await engine.scrape.schedules.delete(principal, schedule_id)
 
 
 @router.post("/automation/schedules/{schedule_id}/toggle", response_model=Schedule, tags=["automation"])
+@needs(Scope.SCRAPE)
 async def toggle_schedule(schedule_id: str, engine: EngineDep, principal: PrincipalDep) -> Schedule:
     """Disable an enabled schedule, or enable a disabled one (its next run counted from now)."""
     return await engine.scrape.schedules.toggle(principal, schedule_id)

@@ -8,10 +8,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from pydantic import ValidationError
 
+from engine.auth.scopes import Scope, require
 from engine.errors import NotFound
 from picsha_mcp.rest import image_tools
 from picsha_mcp.rest.body_cap import read_json_object
 from picsha_mcp.rest.deps import EngineDep, PrincipalDep
+from picsha_mcp.rest.access import Access, needs
 from picsha_mcp.rest.errors import validation_error
 from tools_manifest.gate import admit_tool
 from tools_manifest.calls import ToolCall, Transport, calling
@@ -25,6 +27,7 @@ TOOL_BODY = {"requestBody": {"content": {"application/json": {"schema": {"type":
 
 
 @router.get("/v1/tools")
+@needs(Access.PUBLIC)
 async def list_tools() -> dict[str, Any]:
     """Every tool: id, description, annotations, cost and the input and output JSON schemas."""
     return {"tools": [tool_entry(spec) for spec in all_tools()]}
@@ -36,16 +39,19 @@ def _no_tool(tool_id: str) -> NotFound:
 
 
 @router.post("/v1/tools/{tool_id}", openapi_extra=TOOL_BODY)
+@needs(Access.BY_TOOL)
 async def call_tool(tool_id: str, request: Request, engine: EngineDep, principal: PrincipalDep) -> Response:
     """Run one tool. Agent tools take the same JSON as their MCP form and answer their output JSON; image
     tools take a multipart file + settings (answering the file) or JSON on stored assets."""
     image_tool = get_image_tool(tool_id)
     if image_tool is not None:
+        require(principal, Scope.TOOLS)
         await admit_tool(engine, principal, image_tool)
         return await image_tools.run_tool(image_tool, request, engine, principal)
     spec = get_tool(tool_id)
     if spec is None:
         raise _no_tool(tool_id)
+    require(principal, spec.scope)
     try:
         given = spec.parse(await read_json_object(request, engine.settings.ingest.max_json_bytes))
     except ValidationError as error:
@@ -57,6 +63,7 @@ async def call_tool(tool_id: str, request: Request, engine: EngineDep, principal
 
 
 @router.post("/v1/tools/{tool_id}/batch", response_class=StreamingResponse)
+@needs(Scope.TOOLS)
 async def call_tool_batch(tool_id: str, request: Request, engine: EngineDep, principal: PrincipalDep) -> StreamingResponse:
     """An image tool on many files (multipart ``files`` + ``settings``): a ZIP streamed as results finish."""
     image_tool = get_image_tool(tool_id)
@@ -67,10 +74,12 @@ async def call_tool_batch(tool_id: str, request: Request, engine: EngineDep, pri
 
 
 @router.get("/llms.txt", include_in_schema=False)
+@needs(Access.PUBLIC)
 async def llms() -> PlainTextResponse:
     return PlainTextResponse(llms_txt(), media_type="text/markdown; charset=utf-8")
 
 
 @router.get("/llms-full.txt", include_in_schema=False)
+@needs(Access.PUBLIC)
 async def llms_full() -> PlainTextResponse:
     return PlainTextResponse(llms_full_txt(), media_type="text/markdown; charset=utf-8")

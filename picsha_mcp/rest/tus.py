@@ -22,6 +22,8 @@ from engine.uploads.models import ConcatKind, Upload, UploadStatus
 from picsha_mcp.rest import tus_headers as th
 from picsha_mcp.rest.deps import get_engine, get_principal
 from picsha_mcp.rest.errors import error_response
+from engine.auth.scopes import Scope
+from picsha_mcp.rest.access import Access, needs
 
 PREFIX = RESUMABLE_PATH
 EXTENSIONS = "creation,creation-with-upload,creation-defer-length,expiration,checksum,termination,concatenation"
@@ -118,6 +120,7 @@ async def _append(request: Request, engine: Engine, principal: Principal, upload
 
 @router.options("", include_in_schema=False)
 @router.options("/{upload_id}", include_in_schema=False)
+@needs(Access.PUBLIC)
 async def options(request: Request) -> Response:
     engine = get_engine(request)
     headers = {
@@ -131,6 +134,7 @@ async def options(request: Request) -> Response:
 
 
 @router.post("", status_code=201, summary="Create a resumable upload (TUS creation)")
+@needs(Scope.ASSETS_WRITE)
 async def create(request: Request) -> Response:
     async def action(engine: Engine, principal: Principal) -> Response:
         upload = await engine.uploads.create(principal, th.creation(request))
@@ -150,6 +154,7 @@ async def create(request: Request) -> Response:
 
 
 @router.head("/{upload_id}", include_in_schema=False)
+@needs(Scope.ASSETS_WRITE)
 async def head(request: Request, upload_id: str) -> Response:
     async def action(engine: Engine, principal: Principal) -> Response:
         upload = await engine.uploads.get(principal, upload_id)
@@ -169,6 +174,7 @@ async def head(request: Request, upload_id: str) -> Response:
 
 
 @router.patch("/{upload_id}", status_code=204, summary="Append a chunk (TUS core)")
+@needs(Scope.ASSETS_WRITE)
 async def patch(request: Request, upload_id: str) -> Response:
     async def action(engine: Engine, principal: Principal) -> Response:
         _check_octet_stream(request)
@@ -179,6 +185,7 @@ async def patch(request: Request, upload_id: str) -> Response:
 
 
 @router.delete("/{upload_id}", status_code=204, summary="Terminate an upload (TUS termination)")
+@needs(Scope.ASSETS_WRITE)
 async def delete(request: Request, upload_id: str) -> Response:
     async def action(engine: Engine, principal: Principal) -> Response:
         await engine.uploads.terminate(principal, upload_id)
@@ -188,6 +195,7 @@ async def delete(request: Request, upload_id: str) -> Response:
 
 
 @router.get("/{upload_id}", response_model=Upload, summary="An upload's progress, status, asset id and error")
+@needs(Scope.ASSETS_WRITE)
 async def status(request: Request, upload_id: str) -> Response:
     async def action(engine: Engine, principal: Principal) -> Response:
         upload = await engine.uploads.get(principal, upload_id)
@@ -197,6 +205,7 @@ async def status(request: Request, upload_id: str) -> Response:
 
 
 @router.post("/{upload_id}", include_in_schema=False)
+@needs(Scope.ASSETS_WRITE)
 async def method_override(request: Request, upload_id: str) -> Response:
     """``X-HTTP-Method-Override`` for clients and proxies that only speak GET and POST."""
     handlers = {"PATCH": patch, "DELETE": delete, "HEAD": head}

@@ -49,6 +49,7 @@ async def test_costs_are_filled_from_the_ledger_then_kept_with_every_row(catalog
             ])
         assert await catalog.migrate(target=COST_TOTALS_VERSION) == [COST_TOTALS_VERSION]
         assert await _costs(catalog) == {"as_used": 4_000, "as_new": 0}
+        await catalog.migrate()  # the ledger writes the newest schema's rows
 
         ledger = UsageLedger(catalog, PriceTable(ai_operation=0.25))
         await ledger.record(account_id="acct_1", asset_id="as_new", kind=UsageKind.AI_OPERATION, quantity=1)
