@@ -29,6 +29,7 @@ from engine.pipeline.saved import SavedPipelines
 from engine.ingest.fetch import OutboundPolicy
 from engine.jobs import Job, JobRunner, JobStatus
 from engine.jobs.factory import open_jobs
+from engine.library import Library
 from engine.places import OfflineGeocoder
 from engine.previews.service import PreviewService
 from engine.render.service import RenderService, thumbnail_params
@@ -104,6 +105,7 @@ class Engine:
     generation: GenerationService
     documents: DocumentService
     scrape: ScrapeService
+    library: Library
 
     def __init__(self, settings: Settings, *, run_jobs: bool | None = None, warm_up: bool | None = None):
         self.settings = settings
@@ -193,6 +195,8 @@ class Engine:
             assets=self.assets, ingest=self.ingest, ledger=self.ledger, work_dir=self.work_dir,
         )
         self.pipelines = SavedPipelines(self.catalog)
+        self.library = Library(catalog=self.catalog, assets=self.assets, events=self.events, links=self.links,
+                               jobs=self.jobs, trash_keep_days=settings.trash.keep_days)
         self.webhooks = WebhookService(catalog=self.catalog, jobs=self.jobs, settings=settings.webhooks,
                                        outbound=OutboundPolicy.of(settings.ingest))
         self.scrape = ScrapeService(settings=settings.scrape, ingest_settings=settings.ingest, catalog=self.catalog,
@@ -203,7 +207,7 @@ class Engine:
         self._closers.append(self.generation.close)
         self.jobs.declare([self.enrich.job_kind(), self.events.job_kind(), self.webhooks.job_kind(),
                            self.generation.job_kind(), self.documents.job_kind(), self.scrape.job_kind(),
-                           *self.imaging.job_kinds()], on_finished=self._job_finished)
+                           *self.imaging.job_kinds(), *self.library.job_kinds()], on_finished=self._job_finished)
         self.events.route([self.render.subscriber(), self.enrich.subscriber(), self.enrich.gave_up_subscriber(),
                            self.webhooks.subscriber()])
         if self.run_jobs:
@@ -226,7 +230,8 @@ class Engine:
         while True:
             await asyncio.sleep(self.settings.jobs.upkeep_interval_s)
             for name, step in (("purge finished jobs", self.jobs.purge), ("collect blobs", self.assets.blobs.collect_due),
-                               ("start due scrape schedules", self.scrape.schedules.run_due)):
+                               ("start due scrape schedules", self.scrape.schedules.run_due),
+                               ("purge expired trash", self.library.trash.purge_expired)):
                 try:
                     await step()
                 except Exception:  # the next round tries again

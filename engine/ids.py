@@ -19,6 +19,9 @@ class IdPrefix(StrEnum):
     USAGE = "ue"
     WEBHOOK = "wh"
     SCHEDULE = "sch"
+    FOLDER = "fld"
+    COLLECTION = "col"
+    SHARE = "sh"
     DELIVERY = "msg"  # a webhook delivery; its id is the Standard Webhooks "webhook-id"
 
 

@@ -144,7 +144,7 @@ class IngestService:
     async def _same_bytes(self, account_id: str, sha256: str) -> str | None:
         """The account's first asset with these bytes, if any."""
         a = tables.assets
-        query = (sa.select(a.c.id).where(a.c.account_id == account_id, a.c.sha256 == sha256)
+        query = (sa.select(a.c.id).where(a.c.account_id == account_id, a.c.sha256 == sha256, a.c.trashed_at.is_(None))
                  .order_by(a.c.created_at, a.c.id).limit(1))
         async with self.catalog.connect() as conn:
             return (await conn.execute(query)).scalar_one_or_none()

@@ -11,6 +11,7 @@ from engine import Engine, Settings
 from picsha_mcp import __version__
 from picsha_mcp.rest import assets, documents, generate, usage
 from picsha_mcp.rest import jobs as jobs_routes
+from picsha_mcp.rest import library as library_routes
 from picsha_mcp.rest import pipelines as pipeline_routes
 from picsha_mcp.rest import render as render_routes
 from picsha_mcp.rest import scrape as scrape_routes
@@ -46,7 +47,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(NoSniff)
     app.include_router(jobs_routes.router)  # before assets: /v1/assets/skills is not an asset id
+    app.include_router(library_routes.assets)  # before assets: /v1/assets/trash is not an asset id
     app.include_router(assets.router)
+    app.include_router(library_routes.folders)
+    app.include_router(library_routes.collections)
     app.include_router(render_routes.router)
     app.include_router(documents.router)
     app.include_router(search_routes.router)
