@@ -195,8 +195,9 @@ class Engine:
             assets=self.assets, ingest=self.ingest, ledger=self.ledger, work_dir=self.work_dir,
         )
         self.pipelines = SavedPipelines(self.catalog)
-        self.library = Library(catalog=self.catalog, assets=self.assets, events=self.events, links=self.links,
-                               jobs=self.jobs, trash_keep_days=settings.trash.keep_days)
+        self.library = Library(catalog=self.catalog, store=self.store, assets=self.assets, ingest=self.ingest,
+                               events=self.events, links=self.links, jobs=self.jobs,
+                               trash_keep_days=settings.trash.keep_days, blob_grace_s=settings.ingest.blob_grace_s)
         self.webhooks = WebhookService(catalog=self.catalog, jobs=self.jobs, settings=settings.webhooks,
                                        outbound=OutboundPolicy.of(settings.ingest))
         self.scrape = ScrapeService(settings=settings.scrape, ingest_settings=settings.ingest, catalog=self.catalog,

@@ -13,6 +13,7 @@ from engine.assets.service import LIVE, AssetService
 from engine.auth.keys import Principal
 from engine.catalog import Catalog, tables
 from engine.events import EventBus
+from engine.ingest import IngestService
 from engine.jobs import JobKind, JobRunner
 from engine.library.bulk import Bulk
 from engine.library.collections import Collections
@@ -22,11 +23,13 @@ from engine.library.models import ROOT, LibraryFilter
 from engine.library.similar import Similar
 from engine.library.tags import Tags
 from engine.library.trash import Trash
+from engine.library.versions import Versions
+from engine.storage import BlobStore
 
 
 class Library:
-    def __init__(self, *, catalog: Catalog, assets: AssetService, events: EventBus, links: AssetLinks,
-                 jobs: JobRunner, trash_keep_days: int):
+    def __init__(self, *, catalog: Catalog, store: BlobStore, assets: AssetService, ingest: IngestService,
+                 events: EventBus, links: AssetLinks, jobs: JobRunner, trash_keep_days: int, blob_grace_s: float):
         self.catalog = catalog
         self.assets = assets
         self.folders = Folders(catalog, events)
@@ -35,6 +38,8 @@ class Library:
         self.trash = Trash(catalog, assets, events, keep_days=trash_keep_days)
         self.similar = Similar(catalog, links)
         self.bulk = Bulk(self, jobs)
+        self.versions = Versions(catalog=catalog, store=store, assets=assets, ingest=ingest, events=events,
+                                 grace_s=blob_grace_s)
 
     def job_kinds(self) -> list[JobKind]:
         return [self.bulk.job_kind()]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from engine.assets import Asset, AssetPage, ListQuery
@@ -26,9 +26,12 @@ from engine.library.models import (
     SimilarBy,
     SimilarList,
     TagsAdd,
+    VersionList,
 )
+from engine.ingest.service import clean_filename
 from picsha_mcp.rest.assets import json_model
 from picsha_mcp.rest.deps import EngineDep, PrincipalDep
+from picsha_mcp.rest.ingest_request import multipart_file
 from picsha_mcp.rest.jobs import JOB_ID_HEADER
 
 folders = APIRouter(prefix="/v1/folders", tags=["library"])
@@ -160,6 +163,30 @@ async def add_tags(asset_id: str, given: TagsAdd, engine: EngineDep, principal: 
 async def remove_tag(asset_id: str, tag: str, engine: EngineDep, principal: PrincipalDep) -> Asset:
     """Remove one tag (compared without case); removing a tag it does not carry changes nothing."""
     return await engine.library.tags.remove_one(principal, asset_id, tag)
+
+
+@assets.put("/{asset_id}/file", response_model=Asset)
+async def replace_file(asset_id: str, request: Request, engine: EngineDep, principal: PrincipalDep) -> Asset:
+    """Replace the asset's file (multipart ``file``): the file it had is kept as a version. Thumbnail,
+    renders, analyses and the search index follow the new file (``status`` is ``processing`` while analyses
+    run). The same checks as an upload apply (allowed types, size and pixel limits)."""
+    upload = await multipart_file(request, engine)
+    assert upload.staged is not None
+    return await engine.library.versions.replace(principal, asset_id, upload.staged, clean_filename(upload.filename))
+
+
+@assets.get("/{asset_id}/versions", response_model=VersionList)
+async def list_versions(asset_id: str, engine: EngineDep, principal: PrincipalDep) -> VersionList:
+    """Every version of the asset's file, newest first; ``current`` marks the one it has now."""
+    return await engine.library.versions.list(principal, asset_id)
+
+
+@assets.post("/{asset_id}/versions/{version}/restore", response_model=Asset)
+async def restore_version(asset_id: str, version: Annotated[int, Path(ge=1)], engine: EngineDep,
+                          principal: PrincipalDep) -> Asset:
+    """Make an earlier version's file current again; it becomes a new version, and the one the asset had is
+    kept (history is never rewritten)."""
+    return await engine.library.versions.restore(principal, asset_id, version)
 
 
 @assets.get("/{asset_id}/similar", response_model=SimilarList)
