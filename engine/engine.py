@@ -198,6 +198,7 @@ class Engine:
         self.library = Library(catalog=self.catalog, store=self.store, assets=self.assets, ingest=self.ingest,
                                events=self.events, links=self.links, jobs=self.jobs,
                                trash_keep_days=settings.trash.keep_days, blob_grace_s=settings.ingest.blob_grace_s)
+        self.search.colours = self.library.similar.with_colour  # search's filters.color reads stored palettes
         self.webhooks = WebhookService(catalog=self.catalog, jobs=self.jobs, settings=settings.webhooks,
                                        outbound=OutboundPolicy.of(settings.ingest))
         self.scrape = ScrapeService(settings=settings.scrape, ingest_settings=settings.ingest, catalog=self.catalog,
