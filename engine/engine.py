@@ -196,7 +196,8 @@ class Engine:
         )
         self.pipelines = SavedPipelines(self.catalog)
         self.library = Library(catalog=self.catalog, store=self.store, assets=self.assets, ingest=self.ingest,
-                               events=self.events, links=self.links, jobs=self.jobs,
+                               events=self.events, links=self.links, signer=self.signer, jobs=self.jobs,
+                               public_url=settings.public_url,
                                trash_keep_days=settings.trash.keep_days, blob_grace_s=settings.ingest.blob_grace_s)
         self.search.colours = self.library.similar.with_colour  # search's filters.color reads stored palettes
         self.webhooks = WebhookService(catalog=self.catalog, jobs=self.jobs, settings=settings.webhooks,

@@ -11,6 +11,7 @@ from engine.assets.links import AssetLinks
 from engine.assets.models import AssetPage, ListQuery
 from engine.assets.service import LIVE, AssetService
 from engine.auth.keys import Principal
+from engine.auth.signing import UrlSigner
 from engine.catalog import Catalog, tables
 from engine.events import EventBus
 from engine.ingest import IngestService
@@ -20,6 +21,7 @@ from engine.library.collections import Collections
 from engine.library.download import zip_of
 from engine.library.folders import Folders
 from engine.library.models import ROOT, LibraryFilter
+from engine.library.shares import Shares
 from engine.library.similar import Similar
 from engine.library.tags import Tags
 from engine.library.trash import Trash
@@ -29,7 +31,8 @@ from engine.storage import BlobStore
 
 class Library:
     def __init__(self, *, catalog: Catalog, store: BlobStore, assets: AssetService, ingest: IngestService,
-                 events: EventBus, links: AssetLinks, jobs: JobRunner, trash_keep_days: int, blob_grace_s: float):
+                 events: EventBus, links: AssetLinks, signer: UrlSigner, jobs: JobRunner, public_url: str,
+                 trash_keep_days: int, blob_grace_s: float):
         self.catalog = catalog
         self.assets = assets
         self.folders = Folders(catalog, events)
@@ -38,6 +41,8 @@ class Library:
         self.trash = Trash(catalog, assets, events, keep_days=trash_keep_days)
         self.similar = Similar(catalog, links)
         self.bulk = Bulk(self, jobs)
+        self.shares = Shares(catalog=catalog, assets=assets, collections=self.collections, signer=signer,
+                             links=links, public_url=public_url)
         self.versions = Versions(catalog=catalog, store=store, assets=assets, ingest=ingest, events=events,
                                  grace_s=blob_grace_s)
 

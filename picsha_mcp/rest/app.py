@@ -15,6 +15,7 @@ from picsha_mcp.rest import library as library_routes
 from picsha_mcp.rest import pipelines as pipeline_routes
 from picsha_mcp.rest import render as render_routes
 from picsha_mcp.rest import scrape as scrape_routes
+from picsha_mcp.rest import shares as share_routes
 from picsha_mcp.rest import search as search_routes
 from picsha_mcp.rest import tools as tool_routes
 from picsha_mcp.rest import webhooks as webhook_routes
@@ -51,6 +52,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(assets.router)
     app.include_router(library_routes.folders)
     app.include_router(library_routes.collections)
+    app.include_router(share_routes.router)
+    app.include_router(share_routes.public)
     app.include_router(render_routes.router)
     app.include_router(documents.router)
     app.include_router(search_routes.router)
