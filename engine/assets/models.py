@@ -123,11 +123,11 @@ class Asset(BaseModel):
     duplicate_of: str | None = Field(
         default=None, description="In an upload's answer: the account's earlier asset with the same bytes (sha256)."
     )
-    folder_id: str | None = Field(default=None, description="Its folder in the library (none: the top level).")
-    version: int = Field(default=1, description="The number of its current file version (GET .../versions).")
+    folder_id: str | None = Field(default=None, description="Its folder; none: the top level.")
+    version: int = Field(default=1, description="Its file's version.")
     trashed_at: datetime | None = Field(
         default=None, exclude_if=lambda moment: moment is None,  # only trashed assets carry it
-        description="When it went to the trash (only on trashed assets; purged for good after the keep time).")
+        description="In the trash since.")
 
 
 class IngestConfig(BaseModel):

@@ -47,8 +47,8 @@ class SearchFilters(BaseModel):
     near: Near | None = None
     place: str | None = Field(default=None, max_length=200, description="Words of the place label, e.g. 'Cambridge'.")
     status: AssetStatus | None = None
-    color: HexColour | None = Field(default=None, description="A hex colour in the palette, e.g. #3b82f6.")
-    color_distance: float = Field(default=20.0, gt=0, le=100, description="Delta E allowed from color.")
+    color: HexColour | None = Field(default=None, description="Hex, in the palette.")
+    color_distance: float = Field(default=20.0, gt=0, le=100, description="Delta E.")
 
     @model_validator(mode="before")
     @classmethod
