@@ -200,6 +200,7 @@ class Engine:
                                public_url=settings.public_url,
                                trash_keep_days=settings.trash.keep_days, blob_grace_s=settings.ingest.blob_grace_s)
         self.search.colours = self.library.similar.with_colour  # search's filters.color reads stored palettes
+        self.imaging.new_version = self.library.versions.replace_bytes  # a tool's result saved onto its asset
         self.webhooks = WebhookService(catalog=self.catalog, jobs=self.jobs, settings=settings.webhooks,
                                        outbound=OutboundPolicy.of(settings.ingest))
         self.scrape = ScrapeService(settings=settings.scrape, ingest_settings=settings.ingest, catalog=self.catalog,

@@ -67,3 +67,20 @@ async def test_a_bad_replacement_changes_nothing(api: ApiClient) -> None:
     theirs = await api.http.put(f"/v1/assets/{asset['id']}/file", headers=other, files={"file": ("b.jpg", data)})
     assert theirs.status_code == 404
     assert (await api.http.get(f"/v1/assets/{asset['id']}/versions", headers=other)).status_code == 404
+
+
+async def test_a_tool_result_saved_onto_the_asset_keeps_the_old_file(api: ApiClient) -> None:
+    headers = await api.account()
+    original = image_bytes(200, 150)
+    asset = (await api.http.post("/v1/assets", headers=headers, files={"file": ("photo.jpg", original)})).json()
+    cropped = await api.http.post("/v1/tools/crop", headers=headers, json={
+        "asset_id": asset["id"], "settings": {"width": 100, "height": 80}, "as_version": True})
+    assert cropped.status_code == 200, cropped.text
+    now = cropped.json()
+    assert now["id"] == asset["id"] and now["version"] == 2 and (now["meta"]["width"], now["meta"]["height"]) == (100, 80)
+    versions = (await api.http.get(f"/v1/assets/{asset['id']}/versions", headers=headers)).json()["items"]
+    assert [(v["version"], v["size"]) for v in versions][1] == (1, len(original))
+    assert (await api.http.get("/v1/assets", headers=headers)).json()["total"] == 1, "no new asset"
+    two = await api.http.post("/v1/tools/crop", headers=headers, json={
+        "asset_ids": [asset["id"], asset["id"]], "settings": {"width": 10, "height": 10}, "as_version": True})
+    assert two.status_code == 400 and two.json()["error"]["code"] == "tool_input_count"
