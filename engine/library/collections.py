@@ -22,6 +22,8 @@ from engine.library.models import (
 )
 
 LIVE = tables.assets.c.trashed_at.is_(None)
+SPACING = 1024.0
+MIN_STEP = 1e-6
 
 
 def collection_not_found(collection_id: str) -> NotFound:
@@ -104,15 +106,31 @@ class Collections:
                 a.c.id.in_(unique), a.c.account_id == principal.account_id, LIVE))).scalars())
             ids = [i for i in unique if i in mine]
             await conn.execute(m.delete().where(m.c.collection_id == collection_id, m.c.asset_id.in_(ids)))
-            order = list((await conn.execute(sa.select(m.c.position).where(m.c.collection_id == collection_id)
-                                             .order_by(m.c.position, m.c.asset_id))).scalars())
+            order = await self._positions(conn, collection_id)
             low, high = _gap(order, position)
+            if (high - low) / (len(ids) + 1) < MIN_STEP:  # halved too often at one spot: spread them out again
+                order = await self._renumber(conn, collection_id)
+                low, high = _gap(order, position)
             step = (high - low) / (len(ids) + 1)
             if ids:
                 await conn.execute(m.insert(), [{"collection_id": collection_id, "asset_id": i,
                                                  "position": low + step * (n + 1)} for n, i in enumerate(ids)])
             await conn.execute(c.update().where(c.c.id == collection_id).values(updated_at=now()))
         return ids
+
+    async def _positions(self, conn: AsyncConnection, collection_id: str) -> list[float]:
+        m = tables.collection_assets
+        return list((await conn.execute(sa.select(m.c.position).where(m.c.collection_id == collection_id)
+                                        .order_by(m.c.position, m.c.asset_id))).scalars())
+
+    async def _renumber(self, conn: AsyncConnection, collection_id: str) -> list[float]:
+        m = tables.collection_assets
+        ids = list((await conn.execute(sa.select(m.c.asset_id).where(m.c.collection_id == collection_id)
+                                       .order_by(m.c.position, m.c.asset_id))).scalars())
+        for n, asset_id in enumerate(ids):
+            await conn.execute(m.update().where(m.c.collection_id == collection_id, m.c.asset_id == asset_id)
+                               .values(position=SPACING * (n + 1)))
+        return [SPACING * (n + 1) for n in range(len(ids))]
 
     async def remove(self, principal: Principal, collection_id: str, asset_id: str) -> None:
         c, m = tables.collections, tables.collection_assets
@@ -136,6 +154,6 @@ def _gap(order: list[float], position: int | None) -> tuple[float, float]:
     """The open interval new positions go in: before the item at ``position``, or after the last."""
     if position is None or position >= len(order):
         last = order[-1] if order else 0.0
-        return last, last + 1024.0
-    before = order[position - 1] if position > 0 else order[0] - 1024.0
+        return last, last + SPACING
+    before = order[position - 1] if position > 0 else order[0] - SPACING
     return before, order[position]

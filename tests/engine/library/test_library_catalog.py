@@ -138,3 +138,14 @@ async def test_duplicate_groups(engine: Engine) -> None:
     for asset_id in ids:
         assert (await engine.enrich.run_skill(me, asset_id, "colors")).succeeded
     assert await engine.library.similar.duplicate_groups(me) == [sorted(ids[:2])]
+
+
+async def test_many_inserts_at_one_place_keep_their_order(engine: Engine) -> None:
+    me = Principal(account_id=await engine.keys.create_account("me"))
+    ids = [await add(engine, me, image_bytes(20 + n, 20), f"{n}.jpg") for n in range(3)]
+    col = await engine.library.collections.create(me, CollectionCreate(name="C"))
+    await engine.library.collections.add(me, col.id, [ids[0], ids[2]])
+    for _ in range(60):  # each halves the gap after the first: past float precision without renumbering
+        await engine.library.collections.add(me, col.id, [ids[1]], position=1)
+        await engine.library.collections.add(me, col.id, [ids[2]], position=1)
+    assert (await engine.library.collections.get(me, col.id)).asset_ids == [ids[0], ids[2], ids[1]]
