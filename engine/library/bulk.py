@@ -54,10 +54,10 @@ class Bulk:
         library = self.library
         if request.action is BulkAction.MOVE and request.folder_id not in (None, "root"):
             async with library.catalog.connect() as conn:
-                await library.folders.check(conn, principal, request.folder_id)  # type: ignore[arg-type]
+                await library.folders.check(conn, principal, request.folder_id or "")
         if request.action is BulkAction.ADD_TO_COLLECTION:
             async with library.catalog.connect() as conn:
-                await library.collections.check(conn, principal, request.collection_id)  # type: ignore[arg-type]
+                await library.collections.check(conn, principal, request.collection_id or "")
 
     async def _apply(self, principal: Principal, request: BulkRequest, ids: Sequence[str]) -> BulkResult:
         done = await self._action(principal, request)(list(ids))

@@ -57,3 +57,15 @@ async def test_the_sorted_listing_search_assets_took_over(server: PicshaServer) 
         assert [row["filename"] for row in second["results"]] == ["small.jpg"]
         refused = error_of(await client.call_tool("search_assets", {"sort": "largest", "filters": {"tags": ["x"]}}))
         assert refused["code"] == "search_sort_filters"
+
+
+async def test_a_pipeline_finds_then_organises(server: PicshaServer) -> None:
+    async with Client(server) as client:
+        photo = await upload(client, 200, 100, name="harbour.jpg")
+        answer = ok(await client.call_tool("run_pipeline", {"steps": [
+            {"name": "found", "action": "search", "params": {"sort": "newest", "limit": 1}},
+            {"name": "filed", "action": "organize", "params": {"action": "tag", "ids": ["$found.results.0.id"],
+                                                             "tags": ["filed"]}},
+        ]}))
+        assert answer["success"] is True and answer["pipeline"]["steps"][1]["output"]["done"] == 1
+        assert ok(await client.call_tool("get_asset", {"id": photo["id"]}))["tags"] == ["filed"]
