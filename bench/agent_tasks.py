@@ -85,15 +85,16 @@ async def run_tasks(client: Client, folder: Path, *, on_step: Callable[[Step], N
     await call("find the photos taken in June 2024", "search_assets", query="photos taken in June 2024")
     await call("find my photos from Paris", "search_assets", query="my photos from Paris")
     await call("find the ACME invoice", "search_assets", query="the ACME invoice")
-    biggest = await call("find the biggest photo", "list_assets", type="image", sort="size", order="desc", page_size=1)
-    photo = biggest.data["items"][0]["id"]
+    biggest = await call("find the biggest photo", "search_assets", filters={"type": "image"}, sort="largest", limit=1)
+    photo = biggest.data["results"][0]["id"]
     await call("preview the biggest photo", "render_asset", id=photo, w=512)
     await call("render it as a 1200 px AVIF and share a link", "render_asset", id=photo, w=1200, format="avif",
                preview="none")
-    await call("list everything", "list_assets", page_size=20)
-    await call("delete a file (a loose confirmation)", "delete_asset", id=photo, confirm="yes")
-    notes = next(item["id"] for item in steps[-2].data["items"] if item["filename"] == "notes.txt")
-    await call("delete a file", "delete_asset", id=notes, confirm=True)
+    await call("list everything", "search_assets", limit=20)
+    await call("delete a file for good (a loose confirmation)", "organize_assets", action="purge", ids=[photo],
+               confirm="yes")
+    notes = next(item["id"] for item in steps[-2].data["results"] if item["filename"] == "notes.txt")
+    await call("delete a file", "organize_assets", action="trash", ids=[notes])
     await call("ask what was spent", "get_usage")
     (folder / "later.jpg").write_bytes(_later_photo())
     await call("upload and wait for the analysis", "upload_asset", path=str(folder / "later.jpg"), wait_s=60,

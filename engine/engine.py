@@ -31,6 +31,7 @@ from engine.pipeline.saved import SavedPipelines
 from engine.ingest.fetch import OutboundPolicy
 from engine.jobs import Job, JobRunner, JobStatus
 from engine.jobs.factory import open_jobs
+from engine.library import Library
 from engine.places import OfflineGeocoder
 from engine.plans.service import Plans
 from engine.previews.service import PreviewService
@@ -110,6 +111,7 @@ class Engine:
     scrape: ScrapeService
     account_settings: AccountSettingsService
     plans: Plans
+    library: Library
 
     def __init__(self, settings: Settings, *, run_jobs: bool | None = None, warm_up: bool | None = None):
         self.settings = settings
@@ -208,6 +210,12 @@ class Engine:
             assets=self.assets, ingest=self.ingest, ledger=self.ledger, work_dir=self.work_dir,
         )
         self.pipelines = SavedPipelines(self.catalog)
+        self.library = Library(catalog=self.catalog, store=self.store, assets=self.assets, ingest=self.ingest,
+                               events=self.events, links=self.links, signer=self.signer, jobs=self.jobs,
+                               public_url=settings.public_url,
+                               trash_keep_days=settings.trash.keep_days, blob_grace_s=settings.ingest.blob_grace_s)
+        self.search.colours = self.library.similar.with_colour  # search's filters.color reads stored palettes
+        self.imaging.new_version = self.library.versions.replace_bytes  # a tool's result saved onto its asset
         self.webhooks = WebhookService(catalog=self.catalog, jobs=self.jobs, settings=settings.webhooks,
                                        outbound=OutboundPolicy.of(settings.ingest))
         self.scrape = ScrapeService(settings=settings.scrape, ingest_settings=settings.ingest, catalog=self.catalog,
@@ -218,7 +226,7 @@ class Engine:
         self._closers.append(self.generation.close)
         self.jobs.declare([self.enrich.job_kind(), self.events.job_kind(), self.webhooks.job_kind(),
                            self.generation.job_kind(), self.documents.job_kind(), self.scrape.job_kind(),
-                           *self.imaging.job_kinds()], on_finished=self._job_finished)
+                           *self.imaging.job_kinds(), *self.library.job_kinds()], on_finished=self._job_finished)
         self.events.route([self.render.subscriber(), self.enrich.subscriber(), self.enrich.gave_up_subscriber(),
                            self.webhooks.subscriber()])
         if self.run_jobs:
@@ -241,7 +249,8 @@ class Engine:
         while True:
             await asyncio.sleep(self.settings.jobs.upkeep_interval_s)
             for name, step in (("purge finished jobs", self.jobs.purge), ("collect blobs", self.assets.blobs.collect_due),
-                               ("start due scrape schedules", self.scrape.schedules.run_due)):
+                               ("start due scrape schedules", self.scrape.schedules.run_due),
+                               ("purge expired trash", self.library.trash.purge_expired)):
                 try:
                     await step()
                 except Exception:  # the next round tries again

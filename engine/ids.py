@@ -22,6 +22,9 @@ class IdPrefix(StrEnum):
     USER = "usr"
     TEAM = "team"
     SESSION = "ses"
+    FOLDER = "fld"
+    COLLECTION = "col"
+    SHARE = "sh"
     DELIVERY = "msg"  # a webhook delivery; its id is the Standard Webhooks "webhook-id"
 
 

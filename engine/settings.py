@@ -159,6 +159,11 @@ class PriceTable(BaseModel):
     render: float = Field(default=0.0, ge=0)
 
 
+class TrashSettings(BaseModel):
+    keep_days: int = Field(default=30, ge=1, le=3650,
+                           description="Days a trashed asset is kept before it is deleted for good.")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PICSHA_", env_nested_delimiter="__", extra="ignore")
 
@@ -192,6 +197,7 @@ class Settings(BaseSettings):
     documents: DocumentSettings = Field(default_factory=DocumentSettings)
     scrape: ScrapeSettings = Field(default_factory=ScrapeSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
+    trash: TrashSettings = Field(default_factory=TrashSettings)
 
     def catalog_url(self) -> str:
         return self.catalog.url or f"sqlite+aiosqlite:///{(self.data_dir / 'catalog.db').resolve()}"

@@ -283,6 +283,7 @@ TOOLS: list[ToolSpec[Any, Any]] = [
         hints=READ,
         cost=FREE,
         run=list_assets,
+        listed=False,  # search_assets covers it (sort, filters, no query); still callable, over REST and in pipelines
     ),
     ToolSpec(
         id="update_asset",
@@ -309,5 +310,6 @@ TOOLS: list[ToolSpec[Any, Any]] = [
         hints=Hints(read_only=False, destructive=True, idempotent=True, open_world=False),
         cost=FREE,
         run=delete_asset,
+        listed=False,  # organize_assets covers it (trash, purge); still callable, over REST and in pipelines
     ),
 ]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tools_manifest import analysis, assets, generation, imaging, jobs, pipelines, render, scrape, search, usage
+from tools_manifest import (
+    analysis, assets, generation, imaging, jobs, library, pipelines, render, scrape, search, usage,
+)
 from tools_manifest.spec import ToolSpec, unique_ids
 
 GROUPS = [
@@ -18,6 +20,7 @@ GROUPS = [
     scrape,
     analysis,
     pipelines,
+    library,
 ]
 
 

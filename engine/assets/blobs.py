@@ -172,7 +172,9 @@ class BlobReferences:
             return Outcome.SKIPPED
         # statements after the lock see every transaction that changed the row before it, so an asset row
         # deleted by one of them is seen gone, and one inserted after an ingest hold is seen there
-        held = sa.exists().where(a.c.sha256 == sha256)
+        # an earlier version of an asset's file (engine.library.versions) holds its bytes as an asset row does
+        v = tables.asset_versions
+        held = sa.or_(sa.exists().where(a.c.sha256 == sha256), sa.exists().where(v.c.sha256 == sha256))
         due = sa.and_(b.c.sha256 == sha256, b.c.collect_after <= stamp)
         if (await conn.execute(b.delete().where(due, ~held))).rowcount:
             await self.store.delete(row.blob_key)  # inside the transaction: a failure keeps the row

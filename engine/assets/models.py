@@ -123,6 +123,11 @@ class Asset(BaseModel):
     duplicate_of: str | None = Field(
         default=None, description="In an upload's answer: the account's earlier asset with the same bytes (sha256)."
     )
+    folder_id: str | None = Field(default=None, description="Its folder; none: the top level.")
+    version: int = Field(default=1, description="Its file's version.")
+    trashed_at: datetime | None = Field(
+        default=None, exclude_if=lambda moment: moment is None,  # only trashed assets carry it
+        description="In the trash since.")
 
 
 class IngestConfig(BaseModel):

@@ -47,8 +47,10 @@ def _answer_columns() -> tuple[Any, ...]:
 
 
 ANSWER = _answer_columns()
+# In the library: not in the trash. Every read outside the trash's own routes sees only these.
+LIVE = tables.assets.c.trashed_at.is_(None)
 _BY_ID = sa.select(*ANSWER).where(
-    tables.assets.c.id == sa.bindparam("asset_id"), tables.assets.c.account_id == sa.bindparam("account_id"))
+    tables.assets.c.id == sa.bindparam("asset_id"), tables.assets.c.account_id == sa.bindparam("account_id"), LIVE)
 
 
 def not_found(asset_id: str) -> NotFound:
@@ -128,6 +130,9 @@ class AssetService:
             "alt_text": m["alt_text"],
             "is_public": m["is_public"],
             "cost": format_usd(cost_micros),
+            "folder_id": m["folder_id"],
+            "version": m["version"],
+            "trashed_at": utc(m["trashed_at"]),
         })
 
     def _answer(self, row: sa.Row) -> Asset:
@@ -147,14 +152,16 @@ class AssetService:
         if not asset_ids:
             return []
         a = tables.assets
-        query = sa.select(*ANSWER).where(a.c.id.in_(list(asset_ids)), a.c.account_id == principal.account_id)
+        query = sa.select(*ANSWER).where(a.c.id.in_(list(asset_ids)), a.c.account_id == principal.account_id, LIVE)
         rows = await self.catalog.read(lambda conn: conn.execute(query).all())
         found = {row.id: self._answer(row) for row in rows}
         return [found[asset_id] for asset_id in asset_ids if asset_id in found]
 
-    async def list(self, principal: Principal, query: ListQuery) -> AssetPage:
+    async def list(self, principal: Principal, query: ListQuery, *, narrowed: Sequence[Any] = ()) -> AssetPage:
+        """A page of the library; ``narrowed``: more conditions on the assets table (the library's folder,
+        collection, trash and colour filters)."""
         a = tables.assets
-        where: list[Any] = [a.c.account_id == principal.account_id]
+        where: list[Any] = [a.c.account_id == principal.account_id, *(narrowed or [LIVE])]
         if query.q:
             pattern = f"%{query.q.lower()}%"
             where.append(sa.or_(*(sa.func.lower(col).like(pattern) for col in (a.c.filename, a.c.description, a.c.alt_text))))
@@ -180,6 +187,10 @@ class AssetService:
         total, rows = await self.catalog.read(read)
         items = [self._answer(row) for row in rows]
         return AssetPage(items=items, total=total, page=query.page, page_size=query.page_size)
+
+    def answer(self, row: sa.Row) -> Asset:
+        """The model of a row read with ``ANSWER``'s columns (for the library's own queries)."""
+        return self._answer(row)
 
     async def usage_stats(self, principal: Principal) -> UsageStats:
         a, d, u = tables.assets, tables.derivatives, tables.usage_events
@@ -212,7 +223,8 @@ class AssetService:
         changes = patch.model_dump(exclude_unset=True)
         a = tables.assets
         async with self.catalog.begin() as conn:
-            await self._row(conn, principal.account_id, asset_id)
+            if (await self._row(conn, principal.account_id, asset_id)).trashed_at is not None:
+                raise not_found(asset_id)
             if changes:
                 await conn.execute(
                     a.update().where(a.c.id == asset_id, a.c.account_id == principal.account_id)
@@ -237,18 +249,22 @@ class AssetService:
         )
 
     async def _delete_many(self, principal: Principal, asset_ids: Sequence[str]) -> set[str]:
-        """Rows go in one transaction that also marks their blobs due; then the blobs nobody holds go."""
-        a, d = tables.assets, tables.derivatives
+        """Rows go in one transaction that also marks their blobs due (earlier versions' too); then the blobs
+        nobody holds go."""
+        a, d, v, c = tables.assets, tables.derivatives, tables.asset_versions, tables.collection_assets
         async with self.catalog.begin() as conn:
             rows = (await conn.execute(
                 sa.select(a.c.id, a.c.sha256, a.c.blob_key, a.c.size)
                 .where(a.c.id.in_(asset_ids), a.c.account_id == principal.account_id)
             )).all()
             ids = [row.id for row in rows]
-            await conn.execute(d.delete().where(d.c.asset_id.in_(ids)))
+            earlier = (await conn.execute(sa.select(v.c.sha256, v.c.blob_key, v.c.size).where(v.c.asset_id.in_(ids)))).all()
+            for table in (d, v, c):
+                await conn.execute(table.delete().where(table.c.asset_id.in_(ids)))
             await conn.execute(a.delete().where(a.c.id.in_(ids)))
-            await self.ledger.released(conn, principal.account_id, sum(int(row.size) for row in rows))
-            released = {row.sha256: row.blob_key for row in rows}
+            # every version's bytes were metered as they arrived: all of them stop now
+            await self.ledger.released(conn, principal.account_id, sum(int(row.size) for row in [*earlier, *rows]))
+            released = {row.sha256: row.blob_key for row in [*earlier, *rows]}
             await self.blobs.release(conn, released)
         await self.events.publish(*(Event(type=EventType.ASSET_DELETED, account_id=principal.account_id,
                                           data={"asset_id": asset_id}) for asset_id in ids))
@@ -262,7 +278,7 @@ class AssetService:
     async def content(self, asset_id: str, principal: Principal | None) -> Content:
         """The original's location; ``principal=None`` only after a signed URL was verified."""
         a = tables.assets
-        where = [a.c.id == asset_id] + ([a.c.account_id == principal.account_id] if principal else [])
+        where = [a.c.id == asset_id, LIVE] + ([a.c.account_id == principal.account_id] if principal else [])
         async with self.catalog.connect() as conn:
             row = (await conn.execute(sa.select(a).where(*where))).first()
         if row is None:

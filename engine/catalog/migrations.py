@@ -420,6 +420,75 @@ def _m011_users_sessions_scoped_keys(conn: Connection) -> None:
         conn.execute(sa.text("CREATE INDEX ix_usage_events_key_id ON usage_events (key_id)"))
 
 
+def _m012_media_library(conn: Connection) -> None:
+    """The media library: an asset's folder, trash time and current version number; folders (a tree),
+    collections (ordered, an asset in many), earlier versions of an asset's file (each holds its blob), and
+    share links."""
+    ts = sa.DateTime(timezone=True)
+    for column in (sa.Column("folder_id", sa.String(40), nullable=True),
+                   sa.Column("trashed_at", ts, nullable=True)):
+        kind = column.type.compile(dialect=conn.dialect)
+        conn.execute(sa.text(f"ALTER TABLE assets ADD COLUMN {column.name} {kind}"))
+    conn.execute(sa.text("ALTER TABLE assets ADD COLUMN version INTEGER NOT NULL DEFAULT 1"))
+    md = sa.MetaData()
+    assets = sa.Table("assets", md, sa.Column("id", sa.String(40), primary_key=True),
+                      sa.Column("account_id", sa.String(40)), sa.Column("folder_id", sa.String(40)),
+                      sa.Column("trashed_at", ts))
+    sa.Index("ix_assets_account_trashed", assets.c.account_id, assets.c.trashed_at).create(conn)
+    sa.Index("ix_assets_folder", assets.c.folder_id).create(conn)
+    sa.Table(
+        "folders", md,
+        sa.Column("id", sa.String(40), primary_key=True),
+        sa.Column("account_id", sa.String(40), nullable=False, index=True),
+        sa.Column("name", sa.String(200), nullable=False),
+        sa.Column("parent_id", sa.String(40), sa.ForeignKey("folders.id", ondelete="CASCADE"), nullable=True),
+        sa.Column("created_at", ts, nullable=False),
+    )
+    sa.Table(
+        "collections", md,
+        sa.Column("id", sa.String(40), primary_key=True),
+        sa.Column("account_id", sa.String(40), nullable=False, index=True),
+        sa.Column("name", sa.String(200), nullable=False),
+        sa.Column("description", sa.Text, nullable=True),
+        sa.Column("created_at", ts, nullable=False),
+        sa.Column("updated_at", ts, nullable=False),
+    )
+    sa.Table(
+        "collection_assets", md,
+        sa.Column("collection_id", sa.String(40), sa.ForeignKey("collections.id", ondelete="CASCADE"),
+                  primary_key=True),
+        sa.Column("asset_id", sa.String(40), sa.ForeignKey("assets.id", ondelete="CASCADE"), primary_key=True,
+                  index=True),
+        sa.Column("position", sa.Float, nullable=False),
+    )
+    sa.Table(
+        "asset_versions", md,
+        sa.Column("asset_id", sa.String(40), sa.ForeignKey("assets.id", ondelete="CASCADE"), primary_key=True),
+        sa.Column("version", sa.Integer, primary_key=True),
+        sa.Column("sha256", sa.String(64), nullable=False, index=True),
+        sa.Column("blob_key", sa.String(300), nullable=False),
+        sa.Column("size", sa.BigInteger, nullable=False),
+        sa.Column("content_type", sa.String(200), nullable=False),
+        sa.Column("format", sa.String(20), nullable=False),
+        sa.Column("width", sa.Integer, nullable=True),
+        sa.Column("height", sa.Integer, nullable=True),
+        sa.Column("filename", sa.String(512), nullable=False),
+        sa.Column("created_at", ts, nullable=False),
+    )
+    sa.Table(
+        "shares", md,
+        sa.Column("id", sa.String(40), primary_key=True),
+        sa.Column("account_id", sa.String(40), nullable=False, index=True),
+        sa.Column("target_type", sa.String(20), nullable=False),
+        sa.Column("target_id", sa.String(40), nullable=False),
+        sa.Column("password_hash", sa.String(300), nullable=True),
+        sa.Column("expires_at", ts, nullable=True),
+        sa.Column("created_at", ts, nullable=False),
+    )
+    md.create_all(conn, tables=[md.tables[name] for name in
+                                ("folders", "collections", "collection_assets", "asset_versions", "shares")])
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("initial", _m001_initial),
     ("uploads_and_size_index", _m002_uploads_and_size_index),
@@ -432,6 +501,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("queued_jobs_per_account", _m009_queued_jobs_per_account),
     ("usage_meter_and_account_settings", _m010_usage_meter_and_account_settings),
     ("users_sessions_scoped_keys", _m011_users_sessions_scoped_keys),
+    ("media_library", _m012_media_library),
 ]
 
 

@@ -105,10 +105,16 @@ assets = sa.Table(
     sa.Column("taken_offset", sa.Integer, nullable=True),
     # The sum of this asset's usage-ledger rows, kept by a trigger on usage_events (migration 6).
     sa.Column("cost_micros", sa.BigInteger, nullable=False, server_default="0"),
+    # The media library (engine.library): its folder, when it went to the trash, its current file version.
+    sa.Column("folder_id", sa.String(40), nullable=True),
+    sa.Column("trashed_at", Timestamp, nullable=True),
+    sa.Column("version", sa.Integer, nullable=False, server_default="1"),
     sa.Index("ix_assets_account_created", "account_id", "created_at"),
     sa.Index("ix_assets_account_taken", "account_id", "taken_at"),
     sa.Index("ix_assets_account_size", "account_id", "size"),
     sa.Index("ix_assets_sha256", "sha256"),
+    sa.Index("ix_assets_account_trashed", "account_id", "trashed_at"),
+    sa.Index("ix_assets_folder", "folder_id"),
 )
 
 derivatives = sa.Table(
@@ -304,4 +310,64 @@ account_settings = sa.Table(
     sa.Column("value", sa.JSON, nullable=False),
     sa.Column("updated_at", Timestamp, nullable=False),
     sa.Column("updated_by", sa.String(40), nullable=True),
+)
+
+folders = sa.Table(
+    "folders",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("account_id", sa.String(40), nullable=False, index=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("parent_id", sa.String(40), sa.ForeignKey("folders.id", ondelete="CASCADE"), nullable=True),
+    sa.Column("created_at", Timestamp, nullable=False),
+)
+
+collections = sa.Table(
+    "collections",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("account_id", sa.String(40), nullable=False, index=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("description", sa.Text, nullable=True),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+)
+
+collection_assets = sa.Table(
+    "collection_assets",
+    metadata,
+    sa.Column("collection_id", sa.String(40), sa.ForeignKey("collections.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("asset_id", sa.String(40), sa.ForeignKey("assets.id", ondelete="CASCADE"), primary_key=True,
+              index=True),
+    sa.Column("position", sa.Float, nullable=False),  # fractional: an insert between two needs no renumbering
+)
+
+# Earlier versions of an asset's file; the current one is the asset row itself. Each row holds its blob
+# (engine.assets.blobs counts these as holders), so the bytes stay until the version goes.
+asset_versions = sa.Table(
+    "asset_versions",
+    metadata,
+    sa.Column("asset_id", sa.String(40), sa.ForeignKey("assets.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("sha256", sa.String(64), nullable=False, index=True),
+    sa.Column("blob_key", sa.String(300), nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("content_type", sa.String(200), nullable=False),
+    sa.Column("format", sa.String(20), nullable=False),
+    sa.Column("width", sa.Integer, nullable=True),
+    sa.Column("height", sa.Integer, nullable=True),
+    sa.Column("filename", sa.String(512), nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+)
+
+shares = sa.Table(
+    "shares",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("account_id", sa.String(40), nullable=False, index=True),
+    sa.Column("target_type", sa.String(20), nullable=False),
+    sa.Column("target_id", sa.String(40), nullable=False),
+    sa.Column("password_hash", sa.String(300), nullable=True),
+    sa.Column("expires_at", Timestamp, nullable=True),
+    sa.Column("created_at", Timestamp, nullable=False),
 )

@@ -53,9 +53,10 @@ async def check_originals(engine: Engine, listing: Listing, *, repair: bool) -> 
     async with engine.catalog.connect() as conn:
         assets = (await conn.execute(sa.select(a.c.id, a.c.account_id, a.c.status, a.c.sha256, a.c.blob_key, a.c.ai))).all()
         blob_rows = {row.sha256: row for row in await conn.execute(sa.select(b))}
+        versions = set((await conn.execute(sa.select(tables.asset_versions.c.sha256))).scalars())
     findings = [await _missing(engine, row, repair) for row in assets
                 if row.blob_key not in listing.originals and not await engine.store.exists(row.blob_key)]
-    held = {row.sha256 for row in assets}
+    held = {row.sha256 for row in assets} | versions  # an earlier file version holds its bytes too
     for key in listing.originals:
         if sha_of(key) not in held and (found := await _unheld(engine, key, blob_rows.get(sha_of(key)), repair)):
             findings.append(found)
@@ -84,9 +85,10 @@ async def _missing(engine: Engine, row: sa.Row, repair: bool) -> Finding:
 
 
 async def _held_now(engine: Engine, sha256: str) -> bool:
-    a = tables.assets
+    a, v = tables.assets, tables.asset_versions
+    held = sa.or_(sa.exists().where(a.c.sha256 == sha256), sa.exists().where(v.c.sha256 == sha256))
     async with engine.catalog.connect() as conn:
-        return bool(await conn.scalar(sa.select(sa.exists().where(a.c.sha256 == sha256))))
+        return bool(await conn.scalar(sa.select(held)))
 
 
 async def _collect(engine: Engine, sha256: str, key: str) -> bool:

@@ -214,7 +214,8 @@ class DocumentService:
     async def pdf_view(self, asset_id: str, principal: Principal | None) -> Content:
         """The PDF view's bytes to deliver; ``principal=None`` only after a signed URL was verified."""
         a, d = tables.assets, tables.derivatives
-        where = [a.c.id == asset_id] + ([a.c.account_id == principal.account_id] if principal else [])
+        where = [a.c.id == asset_id, a.c.trashed_at.is_(None)] + (
+            [a.c.account_id == principal.account_id] if principal else [])
         query = (sa.select(a.c.id, a.c.account_id, a.c.filename, a.c.is_public, d.c.blob_key, d.c.size, d.c.id.label("did"))
                  .select_from(a.outerjoin(d, sa.and_(d.c.asset_id == a.c.id, d.c.kind == PDF_VIEW_KIND))).where(*where))
         async with self.catalog.connect() as conn:

@@ -24,6 +24,9 @@ from engine.enrich.reindex import rebuild_index
 from engine.enrich.settings import EnrichSettings
 from engine.enrich.skills import ANALYSIS_FLAGS, BY_NAME, SKILLS, Skill, plan, resolve_flags
 from engine.enrich.source import RECORD_FIELDS, AssetRecord, load_source
+from engine.search.filters import TRASHED_STATUS
+
+UNINDEXED = {"folder_id"}  # asset fields the search index does not hold
 from engine.enrich.steps import State, Steps
 from engine.errors import InvalidInput, NotFound
 from engine.events import Event, EventBus, EventType, Subscriber
@@ -109,8 +112,10 @@ class EnrichService:
         return JobKind(JOB_KIND, self.handle, JOB_POLICY)
 
     def subscriber(self) -> Subscriber:
-        """The search index follows edits (new words, new text vector) and deletions."""
-        return Subscriber("search-index", frozenset({EventType.ASSET_UPDATED, EventType.ASSET_DELETED}),
+        """The search index follows edits (new words, new text vector), deletions, and moves into and out of the
+        trash (the row stays with its vectors; only its status changes, so no search finds a trashed asset)."""
+        return Subscriber("search-index", frozenset({EventType.ASSET_UPDATED, EventType.ASSET_DELETED,
+                                                     EventType.ASSET_TRASHED, EventType.ASSET_RESTORED}),
                           self._follow)
 
     async def _follow(self, events: list[Event]) -> None:
@@ -119,6 +124,13 @@ class EnrichService:
             asset_id = event.data["asset_id"]
             if event.type is EventType.ASSET_DELETED:
                 deleted.setdefault(event.account_id, []).append(asset_id)
+            elif event.type is EventType.ASSET_UPDATED and set(event.data.get("fields") or ["?"]) <= UNINDEXED:
+                continue  # a move between folders changes nothing the index holds
+            elif event.type in (EventType.ASSET_TRASHED, EventType.ASSET_RESTORED):
+                try:
+                    await self.index_now(event.account_id, asset_id)
+                except NotFound:
+                    pass  # purged meanwhile: its deletion removes it
             else:
                 await self.edited(event.account_id, asset_id)
         for account_id, ids in deleted.items():
@@ -385,7 +397,8 @@ class EnrichService:
                                        .where(d.c.asset_id == record.id, d.c.kind == THUMBNAIL_KIND))
         location = record.location or {}
         return IndexRow(
-            id=record.id, account_id=record.account_id, type=record.type, status=status,
+            id=record.id, account_id=record.account_id, type=record.type,
+            status=TRASHED_STATUS if record.trashed_at is not None else status,
             created_at=record.created_at, taken_at=record.taken_at, taken_offset=record.taken_offset,
             filename=record.filename, tags=record.tags or [],
             place=location.get("label"), lat=location.get("lat"), lon=location.get("lon"),

@@ -18,7 +18,7 @@ from engine.media.pdf import open_pdf
 TEXT_LIMIT = 200_000  # characters of document text kept for summaries and the index
 TEXT_PAGES = 1000  # PDF pages read for text (a file of many empty pages would otherwise be walked to the end)
 RECORD_FIELDS = ("id", "account_id", "type", "format", "filename", "status", "created_at", "tags", "description",
-                 "alt_text", "exif", "location", "metadata", "ai", "config", "blob_key", "taken_at", "taken_offset")
+                 "alt_text", "exif", "location", "metadata", "ai", "config", "blob_key", "taken_at", "taken_offset", "trashed_at")
 
 
 @dataclass
@@ -43,6 +43,7 @@ class AssetRecord:
     blob_key: str = ""
     taken_at: Any = None  # the wall clock where it was taken (engine.assets.taken); none: when uploaded
     taken_offset: int | None = None
+    trashed_at: Any = None  # in the trash: the index keeps it (and its vectors) but no search finds it
 
 
 @dataclass

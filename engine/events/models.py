@@ -16,6 +16,8 @@ class EventType(StrEnum):
     ASSET_FAILED = "asset.failed"
     ASSET_UPDATED = "asset.updated"
     ASSET_DELETED = "asset.deleted"
+    ASSET_TRASHED = "asset.trashed"  # hidden in the trash; asset.deleted follows when it is purged
+    ASSET_RESTORED = "asset.restored"
     JOB_COMPLETED = "job.completed"
     JOB_FAILED = "job.failed"
 

@@ -74,6 +74,8 @@ class ImagingService:
         self.ingest = ingest
         self.ledger = ledger
         self.work_dir = work_dir
+        # Saves a result onto an asset as its new file version (engine.library.versions; set by the engine).
+        self.new_version: Callable[[Principal, str, bytes, str], Awaitable[Asset]] | None = None
 
     def job_kinds(self) -> list[JobKind]:
         return [tracked_kind(BATCH_JOB), tracked_kind(RUN_JOB)]
@@ -193,6 +195,16 @@ class ImagingService:
             return result
         origin = {"derived_from": {"asset_ids": list(asset_ids), "tool": derived.tool, "settings": derived.settings}}
         return [await self.save(principal, output, origin) for output in result]
+
+    async def run_onto(self, principal: Principal, steps: Sequence[Step], asset_id: str, *, label: str) -> Asset:
+        """Run on one stored asset and save the one file it makes as that asset's new version (spec 001's
+        "save the result to the library file"): the file it had is kept as a version."""
+        async with self.asset_files(principal, [asset_id]) as files:
+            result = await self.run_files(principal, steps, files, label=label)
+        if isinstance(result, BaseModel) or len(result) != 1 or self.new_version is None:
+            raise InvalidInput(f"{label} does not make exactly one file, so it cannot become the asset's new version; "
+                               "save it as new assets instead.", code="tool_result_not_one_file")
+        return await self.new_version(principal, asset_id, result[0].data, result[0].filename)
 
     async def save(self, principal: Principal, output: ImageFile, metadata: dict[str, Any]) -> Asset:
         async def chunks() -> AsyncIterator[bytes]:

@@ -153,31 +153,37 @@ class IngestService:
     async def _same_bytes(self, account_id: str, sha256: str) -> str | None:
         """The account's first asset with these bytes, if any."""
         a = tables.assets
-        query = (sa.select(a.c.id).where(a.c.account_id == account_id, a.c.sha256 == sha256)
+        query = (sa.select(a.c.id).where(a.c.account_id == account_id, a.c.sha256 == sha256, a.c.trashed_at.is_(None))
                  .order_by(a.c.created_at, a.c.id).limit(1))
         async with self.catalog.connect() as conn:
             return (await conn.execute(query)).scalar_one_or_none()
 
+    async def examine(self, path: Path, filename: str, *, ascii_text: bool = False,
+                      pre_render: bool | None = None) -> tuple[FileKind, Probe, list[Rendered]]:
+        """What a file is (sniffed from its bytes, refused unless allowed), its probe, and its previews: the same
+        checks for a new asset and for a new version of one."""
+        # in a worker thread: the text check reads the whole file, which must not stall other requests
+        kind = await anyio.to_thread.run_sync(
+            lambda: sniff(path, filename, ascii_text=ascii_text, archive=self.settings.archive_limits()),
+            limiter=self.cpu,
+        )
+        if kind is None:
+            raise UnsupportedMediaType(
+                f"This file type is not allowed. Allowed types: {ALLOWED_FORMATS}.",
+                code="asset_content_type_not_allowed", allowed=list(KINDS),
+            )
+        info = await anyio.to_thread.run_sync(
+            lambda: probe(path, kind, max_pixels=self.settings.max_pixels, archive=self.settings.archive_limits()),
+            limiter=self.cpu,
+        )
+        # the preview (and responsive sizes) go through the render path, as ordinary cached derivatives
+        previews = await self.render.for_ingest(path, kind.format, width=info.width, pre_render=pre_render)
+        return kind, info, previews
+
     async def _store_new(self, principal: Principal, staged: StagedFile, filename: str, options: IngestOptions) -> Asset:
         try:
-            # in a worker thread: the text check reads the whole file, which must not stall other requests
-            kind = await anyio.to_thread.run_sync(
-                lambda: sniff(staged.path, filename, ascii_text=staged.ascii_text, archive=self.settings.archive_limits()),
-                limiter=self.cpu,
-            )
-            if kind is None:
-                raise UnsupportedMediaType(
-                    f"This file type is not allowed. Allowed types: {ALLOWED_FORMATS}.",
-                    code="asset_content_type_not_allowed", allowed=list(KINDS),
-                )
-            info = await anyio.to_thread.run_sync(
-                lambda: probe(staged.path, kind, max_pixels=self.settings.max_pixels, archive=self.settings.archive_limits()),
-                limiter=self.cpu,
-            )
-            # the preview (and responsive sizes) go through the render path, as ordinary cached derivatives
-            previews = await self.render.for_ingest(
-                staged.path, kind.format, width=info.width, pre_render=options.config.pre_render_sizes
-            )
+            kind, info, previews = await self.examine(staged.path, filename, ascii_text=staged.ascii_text,
+                                                      pre_render=options.config.pre_render_sizes)
             location = await self._location(info, options)
             return await self._commit(principal, staged, filename, kind, info, previews, location, options)
         finally:

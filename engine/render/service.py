@@ -180,8 +180,9 @@ class RenderService:
         self.deliveries.add(result.content.account_id, result.content.asset_id, result.content.size)
 
     def subscriber(self) -> Subscriber:
-        """Remembered rows and hot bytes of an edited or deleted asset are dropped at once."""
-        return Subscriber("render-memo", frozenset({EventType.ASSET_UPDATED, EventType.ASSET_DELETED}), self._forget)
+        """Remembered rows and hot bytes of an edited, trashed or deleted asset are dropped at once."""
+        kinds = frozenset({EventType.ASSET_UPDATED, EventType.ASSET_DELETED, EventType.ASSET_TRASHED})
+        return Subscriber("render-memo", kinds, self._forget)
 
     async def _forget(self, events: list[Event]) -> None:
         asset_ids = [event.data["asset_id"] for event in events]
@@ -224,7 +225,8 @@ class RenderService:
 
     async def _asset(self, asset_id: str, account_id: str | None) -> sa.Row:
         a = tables.assets
-        where = [a.c.id == asset_id] + ([a.c.account_id == account_id] if account_id else [])
+        # a trashed asset renders for no one (its derivatives stay until it is purged or restored)
+        where = [a.c.id == asset_id, a.c.trashed_at.is_(None)] + ([a.c.account_id == account_id] if account_id else [])
         query = sa.select(a.c.id, a.c.account_id, a.c.format, a.c.blob_key, a.c.filename, a.c.ai, a.c.type)
         async with self.catalog.connect() as conn:
             row = (await conn.execute(query.where(*where))).first()

@@ -19,9 +19,13 @@ def _moment(value: date | datetime) -> datetime:
     return datetime.combine(value, time.min, tzinfo=UTC)
 
 
+TRASHED_STATUS = "trashed"  # the index's status of an asset in the trash (the catalog keeps its own status)
+
+
 def where_clause(filters: SearchFilters) -> str | None:
-    """Entry point; ``None`` when nothing filters. Every value is a typed number/enum or passes through ``quote``."""
-    parts: list[str] = []
+    """Entry point. Every value is a typed number/enum or passes through ``quote``. Trashed assets (kept in the
+    index with their vectors, so a restore needs no new analysis) never match."""
+    parts: list[str] = [f"status <> {quote(TRASHED_STATUS)}"]
     if filters.type:
         parts.append(f"type = {quote(filters.type.value)}")
     if filters.status:

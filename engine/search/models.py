@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from engine.assets.models import AssetStatus, AssetType
 from engine.assets.taken import Moment
+from engine.library.models import HexColour
 
 
 class Near(BaseModel):
@@ -46,6 +47,8 @@ class SearchFilters(BaseModel):
     near: Near | None = None
     place: str | None = Field(default=None, max_length=200, description="Words of the place label, e.g. 'Cambridge'.")
     status: AssetStatus | None = None
+    color: HexColour | None = Field(default=None, description="Hex, in the palette.")
+    color_distance: float = Field(default=20.0, gt=0, le=100, description="Delta E.")
 
     @model_validator(mode="before")
     @classmethod

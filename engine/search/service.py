@@ -19,7 +19,7 @@ from engine.enrich import ModelStore
 from engine.enrich.model_store import CLIP, TEXT
 from engine.search.filters import where_clause
 from engine.search.fusion import rrf
-from engine.search.index import ROW_COLUMNS, SearchIndex, from_micros
+from engine.search.index import ROW_COLUMNS, SearchIndex, _and, _id_in, from_micros
 from engine.search.models import DATE_PAIRS, SearchFilters, SearchHit, SearchRequest, SearchResponse
 from engine.search.query_parser import parse_query
 from engine.search.settings import SearchSettings
@@ -61,13 +61,23 @@ class SearchService:
         self.refiner = refiner
         self.limiter = anyio.CapacityLimiter(4)
         self._vectors_seen: set[tuple[str, str]] = set()  # (account, flag) once any row has that vector
+        # (account, hex colour, distance) -> ids of assets with it in their palette; set by the engine (library)
+        self.colours: Callable[[str, str, float], Awaitable[list[str]]] | None = None
 
     async def _run(self, fn: Callable[[], T]) -> T:
         return await anyio.to_thread.run_sync(fn, limiter=self.limiter)
 
+    async def _where(self, account_id: str, filters: SearchFilters) -> str | None:
+        """The index predicate; a colour filter becomes the ids whose stored palette has it (``colours``)."""
+        where = where_clause(filters)
+        if filters.color and self.colours is not None:
+            ids = await self.colours(account_id, filters.color, filters.color_distance)
+            where = _and(where, _id_in(ids) if ids else "id IS NULL")
+        return where
+
     async def ranked(self, account_id: str, query: str, filters: SearchFilters) -> Ranked:
         """Every match (up to the candidate pool), best first, the paths that ran and which found each match."""
-        where = where_clause(filters)
+        where = await self._where(account_id, filters)
         if not query.strip():
             ids = await self.index.filtered(account_id, where, self.settings.candidates)
             return Ranked([(i, 1.0) for i in ids], ["filter"], {i: ["filter"] for i in ids})
@@ -190,7 +200,7 @@ class SearchService:
                            columns: list[str]) -> tuple[list[dict[str, Any]], int]:
         """A query that is only filters: one page, newest first, sorted and cut inside the index, and the
         total counted there; the other matches never leave it."""
-        where = where_clause(filters)
+        where = await self._where(account_id, filters)
         rows = await self.index.filtered_rows(account_id, where, limit=limit, offset=offset, columns=columns)
         return rows, await self.index.count(account_id, where)
 

@@ -12,9 +12,11 @@ from engine.admission import RequestPriority
 from picsha_mcp import __version__
 from picsha_mcp.rest import access, account_settings, api_keys, assets, auth, documents, generate, usage
 from picsha_mcp.rest import jobs as jobs_routes
+from picsha_mcp.rest import library as library_routes
 from picsha_mcp.rest import pipelines as pipeline_routes
 from picsha_mcp.rest import render as render_routes
 from picsha_mcp.rest import scrape as scrape_routes
+from picsha_mcp.rest import shares as share_routes
 from picsha_mcp.rest import search as search_routes
 from picsha_mcp.rest import tools as tool_routes
 from picsha_mcp.rest import webhooks as webhook_routes
@@ -57,7 +59,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.limits.any_rate():  # no limit configured: no headers to add, no middleware to pass
         app.add_middleware(RateLimitHeaders)
     app.include_router(jobs_routes.router)  # before assets: /v1/assets/skills is not an asset id
+    app.include_router(library_routes.assets)  # before assets: /v1/assets/trash is not an asset id
     app.include_router(assets.router)
+    app.include_router(library_routes.folders)
+    app.include_router(library_routes.collections)
+    app.include_router(share_routes.router)
+    app.include_router(share_routes.public)
     app.include_router(render_routes.router)
     app.include_router(documents.router)
     app.include_router(search_routes.router)

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from engine.assets import Asset, AssetPage, AssetPatch, AssetStatus, AssetType, ListQuery
 from engine.assets.taken import Moment
 from engine.assets.models import MAX_PAGE, BatchDeleteResult, SortField, SortOrder, UsageStats
+from engine.library.models import LibraryFilter
 from picsha_mcp.rest.delivery import PRIVATE_CACHE, SIGNED_CACHE, authorize, stream_content
 from picsha_mcp.rest.jobs import JOB_ID_HEADER
 from picsha_mcp.rest.deps import EngineDep, PrincipalDep, caller
@@ -21,6 +22,10 @@ from picsha_mcp.rest.access import needs
 router = APIRouter(prefix="/v1/assets", tags=["assets"])
 TAKEN_AFTER = ListQuery.model_fields["taken_after"].description
 TAKEN_BEFORE = ListQuery.model_fields["taken_before"].description
+PURGE = ("Delete for good at once (the asset, its versions, derivatives and, unless another asset shares "
+         "them, its blobs), whether in the trash or not; false: move to the trash.")
+FOLDER, COLLECTION, COLOR, COLOR_DISTANCE = (LibraryFilter.model_fields[name].description for name in (
+    "folder_id", "collection_id", "color", "color_distance"))
 
 
 def json_model(model: BaseModel, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -73,10 +78,21 @@ async def list_assets(
     taken_before: Annotated[Moment | None, Query(description=TAKEN_BEFORE)] = None,
     sort: SortField = SortField.CREATED_AT,
     order: SortOrder = SortOrder.DESC,
+    folder_id: Annotated[str | None, Query(description=FOLDER)] = None,
+    collection_id: Annotated[str | None, Query(description=COLLECTION)] = None,
+    color: Annotated[str | None, Query(description=COLOR)] = None,
+    color_distance: Annotated[float, Query(gt=0, le=100, description=COLOR_DISTANCE)] = 20.0,
 ) -> Response:
+    """The library's live assets (trashed ones: ``GET /v1/assets/trash``). With words in ``q`` and no folder,
+    collection or colour: the hybrid search in relevance order; with those, ``q`` matches words of the
+    filename, description and alt text."""
     engine, principal = await caller(request)
     query = ListQuery(page=page, page_size=page_size, q=q, type=type, status=status, taken_after=taken_after,
                       taken_before=taken_before, sort=sort, order=order)
+    narrowing = LibraryFilter.model_validate({"folder_id": folder_id, "collection_id": collection_id, "color": color,
+                                              "color_distance": color_distance})
+    if narrowing.narrows():
+        return json_model(await engine.library.list(principal, query, narrowing))
     if q and q.strip():  # words: the same hybrid search as POST /v1/search, in relevance order
         async with engine.admission.searches.enter():
             return json_model(await engine.search.asset_page(principal, query))
@@ -92,9 +108,16 @@ async def usage_stats(engine: EngineDep, principal: PrincipalDep) -> UsageStats:
 @router.post("/batch-delete", response_model=BatchDeleteResult)
 @needs(Scope.ASSETS_WRITE)
 async def batch_delete(
-    engine: EngineDep, principal: PrincipalDep, ids: Annotated[list[str], Body(embed=True, max_length=1000)]
+    engine: EngineDep, principal: PrincipalDep, ids: Annotated[list[str], Body(embed=True, max_length=1000)],
+    purge: Annotated[bool, Body(embed=True, description=PURGE)] = False,
 ) -> BatchDeleteResult:
-    return await engine.assets.batch_delete(principal, ids)
+    """Move the assets to the trash (``deleted`` counts those moved), or with ``purge: true`` delete them for
+    good (trashed ones too). ``POST /v1/assets/bulk`` does this and more."""
+    if purge:
+        return await engine.library.trash.purge(principal, ids)
+    moved = await engine.library.trash.trash(principal, ids)
+    return BatchDeleteResult(requested=len(ids), deleted=len(moved), not_found_ids=[i for i in dict.fromkeys(ids)
+                                                                                   if i not in moved])
 
 
 @router.get("/{asset_id}", response_model=Asset)
@@ -112,9 +135,14 @@ async def update_asset(asset_id: str, patch: AssetPatch, engine: EngineDep, prin
 
 @router.delete("/{asset_id}", response_model=Asset)
 @needs(Scope.ASSETS_WRITE)
-async def delete_asset(asset_id: str, engine: EngineDep, principal: PrincipalDep) -> Asset:
-    """Delete the asset, its derivatives and (unless another asset shares it) its blob."""
-    return await engine.assets.delete(principal, asset_id)
+async def delete_asset(asset_id: str, engine: EngineDep, principal: PrincipalDep,
+                       purge: Annotated[bool, Query(description=PURGE)] = False) -> Response:
+    """Move the asset to the trash (the answer carries ``trashed_at``; ``POST .../restore`` brings it back;
+    it is deleted for good after ``PICSHA_TRASH__KEEP_DAYS`` days). With ``purge=true`` it is deleted for good
+    at once, as the picsha spec's DELETE did."""
+    if purge:
+        return json_model(await engine.library.trash.purge_one(principal, asset_id))
+    return json_model(await engine.library.trash.trash_one(principal, asset_id))
 
 
 @router.get("/{asset_id}/content")

@@ -43,6 +43,8 @@ class AssetToolRequest(BaseModel):
     asset_ids: list[str] | None = Field(default=None, min_length=1, max_length=200)
     settings: dict[str, Any] = Field(default_factory=dict)
     save: bool = Field(default=True, description="Store the result as new assets (else answer the file).")
+    as_version: bool = Field(default=False, description="Save the one result as the one asset's new file version "
+                             "(its old file is kept: GET /v1/assets/{id}/versions) instead of a new asset.")
 
     @model_validator(mode="after")
     def _one_source(self) -> AssetToolRequest:
@@ -121,6 +123,11 @@ async def run_tool(spec: ImageToolSpec, request: Request, engine: Engine, princi
     except ValidationError as error:
         raise validation_error(error) from error
     steps = [(spec.operation, settings_of(spec, given.settings))]
+    if given.as_version:
+        if len(given.ids) != 1:
+            raise InvalidInput("as_version saves onto one asset: give asset_id.", code="tool_input_count")
+        asset = await engine.imaging.run_onto(principal, steps, given.ids[0], label=spec.id)
+        return JSONResponse(asset.model_dump(mode="json"))
     return await run_on_assets(engine, principal, steps, given.ids, save=given.save, gives=spec.operation.gives,
                                derived=Derived(tool=spec.id, settings=given.settings))
 

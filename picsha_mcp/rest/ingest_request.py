@@ -19,7 +19,7 @@ from engine.ingest.staging import too_large
 from picsha_mcp.rest.body_cap import check_declared, declared_length, read_capped
 from picsha_mcp.rest.errors import validation_error
 from picsha_mcp.rest.json_text import parse_json
-from picsha_mcp.rest.multipart_upload import read_multipart
+from picsha_mcp.rest.multipart_upload import MultipartUpload, read_multipart
 from tools_manifest.schema import self_contained
 
 MULTIPART_OVERHEAD = 64 * 1024
@@ -82,11 +82,18 @@ def _check_length(request: Request, engine: Engine, overhead: int = 0) -> None:
         raise too_large(limit)
 
 
-async def _multipart(request: Request, engine: Engine, principal: Principal) -> tuple[Asset, bool]:
+async def multipart_file(request: Request, engine: Engine) -> MultipartUpload:
+    """A form's staged 'file' part (and its other fields), under the upload size limit; 400 without one."""
     _check_length(request, engine, MULTIPART_OVERHEAD)
     upload = await read_multipart(request, engine.ingest.staging_writer())
     if upload.staged is None:
         raise InvalidInput("The form has no 'file' field with a file in it.", code="asset_file_required")
+    return upload
+
+
+async def _multipart(request: Request, engine: Engine, principal: Principal) -> tuple[Asset, bool]:
+    upload = await multipart_file(request, engine)
+    assert upload.staged is not None
     text = upload.fields
     try:
         options = _options(

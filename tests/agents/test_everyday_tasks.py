@@ -53,7 +53,7 @@ async def test_everyday_tasks_over_stdio(tmp_path: Path) -> None:
     invoice = by_task(steps, "find the ACME invoice")
     assert filenames(invoice)[0] == INVOICE and invoice.data["results"][0]["why"]
 
-    assert by_task(steps, "find the biggest photo").data["items"][0]["filename"] == "paris-louvre.jpg"
+    assert by_task(steps, "find the biggest photo").data["results"][0]["filename"] == "paris-louvre.jpg"
     preview = by_task(steps, "preview the biggest photo")
     assert len(preview.images) == 1  # the default preview: a thumb
     assert render.images == [] and render.data["format"] == "avif" and render.data["width"] == 1200
@@ -64,10 +64,10 @@ async def test_everyday_tasks_over_stdio(tmp_path: Path) -> None:
     assert original.status_code == 200 and original.content == (folder / uploads[0].data["filename"]).read_bytes()
 
     listed = by_task(steps, "list everything")
-    assert len(listed.data["items"]) == 19 and all("urls" not in row for row in listed.data["items"])
-    loose = by_task(steps, "delete a file (a loose confirmation)")
+    assert len(listed.data["results"]) == 19 and all("urls" not in row for row in listed.data["results"])
+    loose = by_task(steps, "delete a file for good (a loose confirmation)")
     assert loose.result.is_error and "confirm" in loose.text
-    assert not by_task(steps, "delete a file").result.is_error
+    assert by_task(steps, "delete a file").data["done"] == 1
     assert by_task(steps, "ask what was spent").data["breakdown"]["storage_gb"] > 0
 
     waited = by_task(steps, "upload and wait for the analysis")
@@ -82,4 +82,4 @@ async def test_everyday_tasks_over_stdio(tmp_path: Path) -> None:
     encoding = tiktoken.get_encoding("cl100k_base")
     sizes = {f"{step.task}: {step.tool}": len(encoding.encode(step.text)) for step in steps}
     assert max(sizes.values()) <= DEFAULT_RESULT_BUDGET, sizes
-    assert sizes["list everything: list_assets"] * 20 / len(listed.data["items"]) <= LIST_PAGE_BUDGET, sizes
+    assert sizes["list everything: search_assets"] * 20 / len(listed.data["results"]) <= LIST_PAGE_BUDGET, sizes

@@ -158,7 +158,7 @@ def test_kill_during_a_batch_delete(tmp_path: Path) -> None:
     with picsha_server(env, tmp_path / "first.log") as server, httpx2.Client(base_url=server.url, timeout=60) as http:
         items = http.get("/v1/assets", params={"page_size": 100}, headers=headers).json()["items"]
         doomed = [item["id"] for item in items if item["filename"] < "30"]
-        in_background(lambda: http.post("/v1/assets/batch-delete", headers=headers, json={"ids": doomed}))
+        in_background(lambda: http.post("/v1/assets/batch-delete", headers=headers, json={"ids": doomed, "purge": True}))
         time.sleep(0.15)
         kill(server)
     with picsha_server(env, tmp_path / "second.log") as server, httpx2.Client(base_url=server.url, timeout=60) as http:

@@ -39,7 +39,7 @@ async def test_the_listed_schemas_are_described_and_said_once(server: PicshaServ
 
     asset_schemas = [name for name, tool in tools.items() if tool.output_schema and "meta" in tool.output_schema["properties"]]
     assert asset_schemas == ["get_asset"]  # upload, update and delete say "Output: as get_asset."
-    assert all("Output: as get_asset." in tools[name].description for name in ("upload_asset", "update_asset", "delete_asset"))
+    assert all("Output: as get_asset." in tools[name].description for name in ("upload_asset", "update_asset"))
 
 
 async def test_old_names_and_covered_tools_are_not_shown_but_still_work(server: PicshaServer) -> None:

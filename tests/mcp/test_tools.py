@@ -23,7 +23,7 @@ async def test_list_matches_the_registry_with_annotations(server: PicshaServer) 
     async with Client(server) as client:
         listed = {tool.name: tool for tool in (await client.list_tools()).tools}
         assert list(listed) == [spec.id for spec in all_tools() if spec.listed]
-        delete = listed["delete_asset"].annotations  # hints left out mean MCP's defaults (destructive, ...)
+        delete = listed["organize_assets"].annotations  # hints left out mean MCP's defaults (destructive, ...)
         assert delete is not None and delete.destructive_hint is None and delete.read_only_hint is None
         assert delete.idempotent_hint is True and delete.open_world_hint is False
         get = listed["get_asset"].annotations
@@ -55,7 +55,9 @@ async def test_upload_get_update_list_delete(server: PicshaServer) -> None:
         await upload(client, 64, 64, name="second.jpg")
         page = ok(await client.call_tool("list_assets", {"page_size": 1, "sort": "size", "order": "asc"}))
         assert page["total"] == 2 and len(page["items"]) == 1 and page["items"][0]["filename"] == "second.jpg"
-        jsonschema.validate(page, tools["list_assets"].output_schema)
+        smallest = ok(await client.call_tool("search_assets", {"sort": "smallest", "limit": 1}))
+        assert smallest["total"] == 2 and [row["filename"] for row in smallest["results"]] == ["second.jpg"]
+        jsonschema.validate(smallest, tools["search_assets"].output_schema)
 
         refused = await client.call_tool("delete_asset", {"id": asset["id"]})
         assert error_of(refused)["code"] == "confirmation_required"

@@ -35,7 +35,7 @@ async def test_edits_and_deletes_succeed_while_the_index_is_broken_and_it_catche
     index.write_text("not a folder: every index write fails")  # a real fault under the index, not a mock
     try:
         edited = await api.http.patch(f"/v1/assets/{kept['id']}", headers=headers, json={"tags": ["lighthouse"]})
-        deleted = await api.http.delete(f"/v1/assets/{gone['id']}", headers=headers)
+        deleted = await api.http.delete(f"/v1/assets/{gone['id']}?purge=true", headers=headers)
         blob_left = await api.engine.store.exists(original_key(gone["meta"]["sha256"]))
         retries = await _retry_jobs(api)
     finally:

@@ -134,11 +134,11 @@ async def test_delete_removes_rows_blob_and_derivatives(api: ApiClient) -> None:
     store = api.engine.store
     blob = f"originals/{asset['meta']['sha256'][:2]}/{asset['meta']['sha256']}"
     assert await store.exists(blob)
-    deleted = await api.http.delete(f"/v1/assets/{asset['id']}", headers=headers)
-    assert deleted.status_code == 200 and deleted.json()["status"] == "ready"
+    deleted = await api.http.delete(f"/v1/assets/{asset['id']}?purge=true", headers=headers)
+    assert deleted.status_code == 200 and deleted.json()["status"] == "ready" and "trashed_at" not in deleted.json()
     assert not await store.exists(blob)
     assert not [p for p in (api.engine.settings.data_dir / "blobs").rglob("*") if p.is_file()]
-    again = await api.http.delete(f"/v1/assets/{asset['id']}", headers=headers)
+    again = await api.http.delete(f"/v1/assets/{asset['id']}?purge=true", headers=headers)
     assert again.json()["error"]["code"] == "asset_not_found"
 
 

@@ -127,11 +127,11 @@ async def test_same_bytes_twice_give_two_assets_and_one_blob(api: ApiClient, set
     second = (await upload(api, headers, data)).json()
     assert first["id"] != second["id"] and first["meta"]["sha256"] == second["meta"]["sha256"]
     assert len(data_files(settings)["originals"]) == 1
-    await api.http.delete(f"/v1/assets/{first['id']}", headers=headers)
+    await api.http.delete(f"/v1/assets/{first['id']}?purge=true", headers=headers)
     assert len(data_files(settings)["originals"]) == 1, "the blob stays while another asset uses it"
     content = await api.http.get(f"/v1/assets/{second['id']}/content", headers=headers)
     assert content.content == data
-    await api.http.delete(f"/v1/assets/{second['id']}", headers=headers)
+    await api.http.delete(f"/v1/assets/{second['id']}?purge=true", headers=headers)
     assert data_files(settings)["originals"] == []
 
 

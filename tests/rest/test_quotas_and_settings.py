@@ -32,12 +32,14 @@ async def test_storage_quota_refuses_before_storing_and_deletes_free_it(shared_s
         refused = await upload(api, headers, other)
         listed = (await api.http.get("/v1/assets", headers=headers)).json()["total"]
         await api.http.delete(f"/v1/assets/{first['id']}", headers=headers)
+        still_in_trash = await upload(api, headers, other)  # the trash still holds its bytes
+        await api.http.delete(f"/v1/assets/{first['id']}?purge=true", headers=headers)
         after_delete = await upload(api, headers, other)
         usage = (await api.http.get("/v1/usage", headers=headers)).json()
     assert refused.status_code == 402 and listed == 1
     error = refused.json()["error"]
     assert error["code"] == "quota_exceeded" and error["quota"] == "storage_bytes" and error["used"] == len(PICTURE)
-    assert after_delete.status_code == 201
+    assert still_in_trash.status_code == 402 and after_delete.status_code == 201
     assert usage["breakdown"]["storage_gb"] == pytest.approx(len(other) / 1e9, abs=1e-6)
 
 

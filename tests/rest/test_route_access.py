@@ -28,8 +28,10 @@ APP = create_app(Settings(data_dir=Path("unused")))
 ROUTES = [context for context in iter_route_contexts(APP.routes) if isinstance(context.original_route, APIRoute)]
 CALLS = [(method, route) for route in ROUTES for method in sorted(route.methods)]
 TUS = {"Tus-Resumable": "1.0.0", "X-HTTP-Method-Override": "DELETE"}  # what TUS routes ask first
-ID_PARAMS = {"asset_id", "job_id", "pipeline_id", "webhook_id", "schedule_id", "upload_id", "key_id", "user_id", "team_id"}
-OTHER_PARAMS = {"tool_id": "resize", "name": "tags", "key": "max_upload_bytes"}  # path parts that name no account's data
+ID_PARAMS = {"asset_id", "job_id", "pipeline_id", "webhook_id", "schedule_id", "upload_id", "key_id", "user_id", "team_id",
+             "folder_id", "collection_id", "share_id"}
+OTHER_PARAMS = {"tool_id": "resize", "name": "tags", "key": "max_upload_bytes", "tag": "x", "version": "1",
+                "token": "not-a-share"}  # path parts that name no account's data
 
 
 def params_of(route: RouteContext) -> list[str]:
@@ -110,6 +112,11 @@ REQUESTS: dict[str, dict[str, Any]] = {
     "PUT /v1/auth/users/{user_id}": {"json": {"role": "user"}},
     "POST /v1/auth/users/{user_id}/reset-password": {"json": {"new_password": "long enough now"}},
     "PUT /v1/auth/teams/{team_id}": {"json": {"name": "renamed"}},
+    "PATCH /v1/folders/{folder_id}": {"json": {"name": "renamed"}},
+    "PATCH /v1/collections/{collection_id}": {"json": {"name": "renamed"}},
+    "POST /v1/collections/{collection_id}/assets": {"json": {"asset_ids": ["as_x"]}},
+    "POST /v1/assets/{asset_id}/tags": {"json": {"tags": ["x"]}},
+    "PUT /v1/assets/{asset_id}/file": {"files": {"file": ("b.png", image_bytes(20, 10, "png"), "image/png")}},
     "PATCH /v1/upload/resumable/{upload_id}": {
         "content": b"x", "headers": {"Content-Type": "application/offset+octet-stream", "Upload-Offset": "0"}},
 }
@@ -134,7 +141,10 @@ async def ids_of(api: ApiClient, owner: Tenant) -> dict[str, str]:
     upload = await http.post("/v1/upload/resumable", headers=h | TUS | {"Upload-Length": "10"})
     key = (await http.post("/v1/api-keys", headers=h, json={"name": "k"})).json()
     team = (await http.post("/v1/auth/teams", headers=h, json={"name": "t"})).json()
-    return {"asset_id": asset["id"], "job_id": job_id, "pipeline_id": pipeline["id"], "webhook_id": webhook["id"],
+    folder = (await http.post("/v1/folders", headers=h, json={"name": "f"})).json()
+    collection = (await http.post("/v1/collections", headers=h, json={"name": "c"})).json()
+    share = (await http.post("/v1/shares", headers=h, json={"target_type": "asset", "target_id": asset["id"]})).json()
+    return {"folder_id": folder["id"], "collection_id": collection["id"], "share_id": share["id"],"asset_id": asset["id"], "job_id": job_id, "pipeline_id": pipeline["id"], "webhook_id": webhook["id"],
             "schedule_id": schedule["schedule_id"], "upload_id": upload.headers["Location"].rsplit("/", 1)[1],
             "key_id": key["id"], "user_id": owner.user_id, "team_id": team["id"]}
 

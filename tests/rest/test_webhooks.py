@@ -122,14 +122,14 @@ async def test_upload_and_delete_arrive_signed(api: ApiClient, receiver: Receive
     headers = await api.account()
     hook = await register(api, headers, receiver.url("/hook"))
     assert hook["secret"].startswith("whsec_") and hook["enabled"] and hook["id"].startswith("wh_")
-    assert hook["events"] == ["asset.ready", "asset.failed", "asset.updated", "asset.deleted", "job.completed",
-                              "job.failed"]
+    assert hook["events"] == ["asset.ready", "asset.failed", "asset.updated", "asset.deleted", "asset.trashed",
+                              "asset.restored", "job.completed", "job.failed"]
     listed = (await api.http.get("/v1/webhooks", headers=headers)).json()
     assert [h["id"] for h in listed] == [hook["id"]] and "secret" not in listed[0]
 
     asset_id = await upload(api, headers)
     await settled_log(api, headers, hook["id"])
-    assert (await api.http.delete(f"/v1/assets/{asset_id}", headers=headers)).status_code == 200
+    assert (await api.http.delete(f"/v1/assets/{asset_id}?purge=true", headers=headers)).status_code == 200
     log = await settled_log(api, headers, hook["id"])
 
     ready, deleted = (call.verified(hook["secret"]) for call in receiver.to("/hook"))
@@ -147,7 +147,8 @@ async def test_only_the_events_asked_for_are_delivered(api: ApiClient, receiver:
     hook = await register(api, headers, receiver.url("/deleted-only"), events=["asset.deleted"])
     assert hook["events"] == ["asset.deleted"]
     asset_id = await upload(api, headers)
-    await api.http.delete(f"/v1/assets/{asset_id}", headers=headers)
+    await api.http.delete(f"/v1/assets/{asset_id}", headers=headers)  # to the trash: asset.trashed, not deleted
+    await api.http.delete(f"/v1/assets/{asset_id}?purge=true", headers=headers)
     log = await settled_log(api, headers, hook["id"])
     assert [d["event"] for d in log["items"]] == ["asset.deleted"]
     assert [c.verified(hook["secret"])["type"] for c in receiver.to("/deleted-only")] == ["asset.deleted"]

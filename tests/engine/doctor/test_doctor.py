@@ -64,6 +64,17 @@ async def test_a_healthy_catalog_is_clean(engine: Engine) -> None:
     assert report.clean and report.findings == [] and report.assets == 1 and report.derivatives >= 1
 
 
+async def test_an_earlier_file_version_holds_its_original(engine: Engine) -> None:
+    asset_id = await ingest(engine, image_bytes(64, 48, "png"))
+    principal = Principal(account_id=engine.owner_account_id)
+    await engine.library.versions.replace_bytes(principal, asset_id, image_bytes(65, 48, "png"), "b.png")
+    await age_derivatives(engine, asset_id)
+    report = await check(engine, repair=True)
+    assert report.findings == [], report.findings
+    first = (await engine.library.versions.list(principal, asset_id)).items[1].sha256
+    assert await engine.store.exists(original_key(first))
+
+
 async def test_a_missing_original_marks_the_asset_failed_and_keeps_it(engine: Engine) -> None:
     asset_id = await ingest(engine, image_bytes(64, 48, "png"))
     row = await asset_row(engine, asset_id)

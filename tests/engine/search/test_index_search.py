@@ -54,7 +54,7 @@ def test_fusion_prefers_what_both_paths_rank_high() -> None:
 
 
 async def test_full_text_and_vector_paths_stay_inside_the_account(index: SearchIndex) -> None:
-    assert where_clause(SearchFilters()) is None
+    assert where_clause(SearchFilters()) == "status <> 'trashed'"  # trashed assets stay indexed, never found
     assert "as_other" not in {i for i, _ in await index.full_text("acct_a", "beach", None, 50)}
     nearest = await index.nearest("acct_a", "text_vec", np.array(unit(0)), None, 50, min_similarity=0.5)
     assert [i for i, _ in nearest] == ["as_beach", "as_dunes"]  # as_plain has no vector; as_other is acct_b
