@@ -16,6 +16,7 @@ from picsha_mcp.rest import render as render_routes
 from picsha_mcp.rest import scrape as scrape_routes
 from picsha_mcp.rest import search as search_routes
 from picsha_mcp.rest import tools as tool_routes
+from picsha_mcp.rest import web as web_page
 from picsha_mcp.rest import webhooks as webhook_routes
 from picsha_mcp.rest.content_headers import NoSniff
 from picsha_mcp.rest.errors import install_error_handlers
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tool_routes.router)
     app.router.routes.append(mcp_route)
     app.include_router(tus_router)
+    app.include_router(web_page.router(settings.public_url))  # the media library page at /
 
     @app.get("/healthz", include_in_schema=False)
     async def health() -> dict[str, str]:

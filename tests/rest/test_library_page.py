@@ -1,0 +1,188 @@
+"""The media library page in a real browser: Debian's Chromium driven by Playwright, against uvicorn.
+
+Sign in with a key, upload three files through the file chooser, see their thumbnails load, search, open an
+asset, edit its tags, delete (or trash and restore, where the server has a trash), with screenshots checked
+for content. Skips without Chromium or Playwright on a developer's machine; fails in CI.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx2
+import pytest
+from PIL import Image, ImageStat
+
+from tests.conftest import LiveServer
+from tests.factories import image_bytes, make_key
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+try:
+    from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
+except ImportError:  # pragma: no cover - the test extra installs it
+    sync_playwright = None  # type: ignore[assignment]
+
+pytestmark = pytest.mark.browser
+
+
+def _need_browser() -> None:
+    missing = "Playwright" if sync_playwright is None else None if os.path.exists(CHROMIUM) else "Chromium"
+    if missing is None:
+        return
+    message = f"{missing} is not installed (make chromium; pip install -e '.[test]')"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    _need_browser()
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, device_scale_factor=1)
+    opened = context.new_page()
+    problems: list[str] = []
+    opened.on("console", lambda message: _note(message, problems))
+    opened.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    opened.problems = problems  # type: ignore[attr-defined]
+    yield opened
+    context.close()
+
+
+def _note(message: ConsoleMessage, problems: list[str]) -> None:
+    text = message.text
+    # 404s are the page asking for routes this server may lack (it hides what needs them)
+    if message.type == "error" and "404" not in text:
+        problems.append(text)
+
+
+def _key(server: LiveServer) -> str:
+    """A key of a new account; made on another thread, as Playwright's sync API holds this one's event loop."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(make_key, server.settings).result()
+
+
+def _screenshot_has_content(page: Page, path: Path) -> None:
+    page.screenshot(path=str(path))
+    image = Image.open(path).convert("L")
+    stat = ImageStat.Stat(image)
+    assert stat.stddev[0] > 12, f"{path.name} looks blank (pixel deviation {stat.stddev[0]:.1f})"
+
+
+def _files(folder: Path) -> list[Path]:
+    files = [("harbour.jpg", image_bytes(900, 600, "jpeg")), ("meadow.png", image_bytes(640, 640, "png")),
+             ("sunset.webp", image_bytes(800, 500, "webp"))]
+    paths = []
+    for name, data in files:
+        path = folder / name
+        path.write_bytes(data)
+        paths.append(path)
+    return paths
+
+
+def _thumbnails_loaded(page: Page) -> int:
+    return page.evaluate(
+        "() => [...document.querySelectorAll('.tile:not([hidden]) img')]"
+        ".filter(img => !img.hidden && img.complete && img.naturalWidth > 0).length"
+    )
+
+
+def test_sign_in_upload_search_edit_and_delete(live_server: LiveServer, page: Page, tmp_path: Path) -> None:
+    key = _key(live_server)
+    page.goto(live_server.url + "/")
+
+    # sign in with the key (this server has no user logins: the form for them stays hidden)
+    page.get_by_label("API key").fill(key)
+    page.get_by_role("button", name="Open the library").click()
+    expect(page.locator("#library")).to_be_visible()
+    expect(page.locator("#status")).to_contain_text("Nothing here yet")
+    assert page.evaluate("() => sessionStorage.getItem('picsha.token')") == key
+
+    # upload three files through the dashboard's file chooser
+    page.get_by_role("button", name="Upload").click()
+    with page.expect_file_chooser() as chooser:
+        page.locator(".uppy-Dashboard-browse").first.click()
+    chooser.value.set_files([str(path) for path in _files(tmp_path)])
+    expect(page.locator(".uppy-StatusBar")).to_contain_text("Complete", timeout=30_000)
+    page.keyboard.press("Escape")
+    expect(page.locator("#status")).to_contain_text("3 assets", timeout=15_000)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.tile:not([hidden]) img')].filter(i => i.complete && i.naturalWidth > 0).length === 3",
+        timeout=15_000,
+    )
+    names = page.locator(".tile:not([hidden]) .name").all_inner_texts()
+    assert sorted(names) == ["harbour.jpg", "meadow.png", "sunset.webp"]
+    _screenshot_has_content(page, tmp_path / "grid.png")
+
+    # search as you type: the hybrid search narrows the grid to the matching file
+    page.get_by_label("Search the library").fill("meadow")
+    expect(page.locator(".tile:not([hidden]) .name")).to_have_text(["meadow.png"], timeout=10_000)
+    assert _thumbnails_loaded(page) == 1 or page.wait_for_function(
+        "() => document.querySelector('.tile:not([hidden]) img').naturalWidth > 0")
+
+    # open it: the large preview loads; add a tag and remove it again
+    page.get_by_role("button", name="Open meadow.png").click()
+    dialog = page.get_by_role("dialog", name="meadow.png")
+    expect(dialog).to_be_visible()
+    page.wait_for_function("() => document.querySelector('.big-img')?.naturalWidth > 0", timeout=15_000)
+    expect(dialog.get_by_role("heading", name="What Picsha understood")).to_be_visible()
+    dialog.get_by_label("New tags").fill("summer, field")
+    dialog.get_by_role("button", name="Add", exact=True).click()
+    expect(dialog.get_by_role("list", name="Tags")).to_contain_text("summer")
+    dialog.get_by_role("button", name="Remove tag field").click()
+    expect(dialog.get_by_role("button", name="Remove tag field")).to_have_count(0)
+    page.wait_for_function("() => document.querySelector('.render-preview')?.naturalWidth > 0", timeout=15_000)
+    signed = dialog.locator("#render-url").input_value()
+    assert "sig=" in signed and "/render?" in signed
+    _screenshot_has_content(page, tmp_path / "asset.png")
+    headers = {"Authorization": f"Bearer {key}"}
+    with httpx2.Client(base_url=live_server.url, timeout=30) as http:
+        listed = http.get("/v1/assets", headers=headers).json()["items"]
+        meadow = next(item for item in listed if item["filename"] == "meadow.png")
+        assert meadow["tags"] == ["summer"]
+        rendered = http.get(signed)  # the copyable link works without a key
+        assert rendered.status_code == 200 and Image.open(io.BytesIO(rendered.content)).width == 800
+        has_trash = http.get("/v1/assets/trash", headers=headers).status_code == 200
+
+    # delete it: to the trash and back where the server has one, else for good (after the confirmation)
+    page.once("dialog", lambda confirm: confirm.accept())
+    dialog.get_by_role("button", name="Move to trash" if has_trash else "Delete").click()
+    expect(dialog).to_be_hidden()
+    page.get_by_label("Search the library").fill("")
+    expect(page.locator("#status")).to_contain_text("2 assets", timeout=10_000)
+    if has_trash:
+        page.get_by_role("button", name="Trash").click()
+        page.get_by_role("button", name="Open meadow.png").click()
+        page.get_by_role("button", name="Restore").click()
+        page.get_by_role("button", name="All assets").click()
+        expect(page.locator("#status")).to_contain_text("3 assets", timeout=10_000)
+    assert page.problems == []  # type: ignore[attr-defined]
+
+
+def test_the_page_keeps_its_csp_with_uppy_loaded(live_server: LiveServer, page: Page) -> None:
+    """Uppy's bundle and every module run under the strict CSP: no violation is reported while it loads."""
+    key = _key(live_server)
+    page.add_init_script(
+        "window.__violations = []; document.addEventListener('securitypolicyviolation', e => "
+        "window.__violations.push(e.violatedDirective + ' ' + e.blockedURI));"
+    )
+    page.goto(live_server.url + "/")
+    page.get_by_label("API key").fill(key)
+    page.keyboard.press("Enter")
+    page.get_by_role("button", name="Upload").click()
+    expect(page.locator(".uppy-Dashboard-inner")).to_be_visible()
+    assert page.evaluate("() => window.__violations") == []
+    assert page.problems == []  # type: ignore[attr-defined]
