@@ -24,7 +24,7 @@ BASE_MARK = "{{BASE}}"  # index.html's placeholder for /web/<digest>
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
 COMPRESSIBLE = (".js", ".mjs", ".css", ".html", ".svg")
-SKIPPED = frozenset({"SHA256SUMS"})  # the vendor folder's checksums are for make, not for browsers
+SKIPPED = frozenset({"SHA256SUMS", "README.md"})  # notes on the vendored files, for people and make
 TYPES = {".mjs": "text/javascript", ".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
 
 

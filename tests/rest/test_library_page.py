@@ -117,7 +117,8 @@ def test_sign_in_upload_search_edit_and_delete(live_server: LiveServer, page: Pa
         page.locator(".uppy-Dashboard-browse").first.click()
     chooser.value.set_files([str(path) for path in _files(tmp_path)])
     expect(page.locator(".uppy-StatusBar")).to_contain_text("Complete", timeout=30_000)
-    page.keyboard.press("Escape")
+    page.get_by_role("button", name="Done").click()
+    expect(page.locator(".uppy-Dashboard-inner")).to_be_hidden()
     expect(page.locator("#status")).to_contain_text("3 assets", timeout=15_000)
     page.wait_for_function(
         "() => [...document.querySelectorAll('.tile:not([hidden]) img')].filter(i => i.complete && i.naturalWidth > 0).length === 3",
