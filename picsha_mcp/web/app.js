@@ -5,6 +5,7 @@ import { Grid } from './grid.js';
 import { openAsset } from './panel.js';
 import { bulk } from './bulk.js';
 import { loadSidebar } from './sidebar.js';
+import { setupUploads } from './upload.js';
 
 const $ = (selector) => document.querySelector(selector);
 const state = { view: 'all', folderId: null, collectionId: null, uppy: null };
@@ -95,15 +96,12 @@ async function enter() {
   $('#library').hidden = false;
   $('#signin-error').textContent = '';
   $('#who').textContent = state.user?.username ?? state.user?.name ?? 'API key';
+  reload(); // the grid first: what the server offers besides only changes the side bar and the buttons
   await probeFeatures();
   $('#trash-entry').hidden = !features.trash;
   for (const button of document.querySelectorAll('[data-needs]')) button.hidden = !features[button.dataset.needs];
   loadSidebar({ onPick: pickPlace, current: () => state });
-  if (!state.uppy) {
-    const { setupUploads } = await import('./upload.js'); // Uppy's bundle only once signed in
-    state.uppy = setupUploads({ trigger: '#upload-button', onUploaded: () => grid.refresh(), folderId: () => state.folderId });
-  }
-  reload();
+  state.uppy ??= setupUploads({ button: $('#upload-button'), onUploaded: () => grid.refresh(), folderId: () => state.folderId });
 }
 
 // -- what the grid shows ----------------------------------------------------------------------

@@ -1,13 +1,40 @@
 // Uploads: Uppy's dashboard (drag and drop of files and folders, per-file progress) over TUS, so a
 // dropped connection resumes where it stopped instead of starting again.
+//
+// Uppy's bundle (600 kB) is loaded when it is first needed: the Upload button, or files dragged over the
+// page (a drag takes long enough for it to arrive before the drop). Evaluating it is one long main-thread
+// task, which should not land while the grid is loading or scrolling.
 
-import { Dashboard, DropTarget, Tus, Uppy } from './vendor/uppy/uppy.min.mjs';
 import { session } from './api.js';
 
-export function setupUploads({ trigger, onUploaded, folderId }) {
+let loading = null;
+let ready = null;
+
+export function setupUploads({ button, onUploaded, folderId }) {
+  const uppy = () => {
+    loading ??= import('./vendor/uppy/uppy.min.mjs').then((bundle) => {
+      ready = make(bundle, { onUploaded, folderId });
+      return ready;
+    });
+    return loading;
+  };
+  button.addEventListener('click', async () => (await uppy()).getPlugin('Dashboard').openModal());
+  const early = (event) => { if (event.dataTransfer?.types?.includes('Files')) uppy(); };
+  document.addEventListener('dragenter', early);
+  // A drop that arrives before Uppy does: keep the browser from opening the file, and hand the files over.
+  document.addEventListener('dragover', (event) => event.preventDefault());
+  document.addEventListener('drop', async (event) => {
+    event.preventDefault();
+    if (ready) return; // Uppy's drop target has it
+    const files = [...(event.dataTransfer?.files ?? [])];
+    (await uppy()).addFiles(files.map((file) => ({ name: file.name, type: file.type, data: file, source: 'drop' })));
+  });
+  return { cancelAll: () => ready?.cancelAll() };
+}
+
+function make({ Dashboard, DropTarget, Tus, Uppy }, { onUploaded, folderId }) {
   const uppy = new Uppy({ id: 'picsha', autoProceed: true, allowMultipleUploadBatches: true });
   uppy.use(Dashboard, {
-    trigger,
     closeAfterFinish: false,
     closeModalOnClickOutside: true,
     fileManagerSelectionType: 'both', // files and whole folders
