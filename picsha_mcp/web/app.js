@@ -8,12 +8,14 @@ import { loadSidebar } from './sidebar.js';
 import { setupUploads } from './upload.js';
 
 const $ = (selector) => document.querySelector(selector);
-const state = { view: 'all', folderId: null, collectionId: null, uppy: null };
+const state = { view: 'all', folderId: null, collectionId: null };
 
 const grid = new Grid($('#grid'), {
   onOpen: (item) => openAsset(item.id, { onChanged: () => grid.refresh(), inTrash: state.view === 'trash' }),
   onSelectionChange: (selected) => showBulk(selected),
 });
+
+const uploads = setupUploads({ button: $('#upload-button'), onUploaded: () => grid.refresh(), folderId: () => state.folderId });
 
 // -- signing in -------------------------------------------------------------------------------
 
@@ -87,7 +89,7 @@ $('#key-form').addEventListener('submit', async (event) => {
 
 $('#signout').addEventListener('click', async () => {
   try { await api('POST', '/v1/auth/logout'); } catch { /* a key has no session to end */ }
-  state.uppy?.cancelAll();
+  uploads.cancelAll();
   signedOut('Signed out.');
 });
 
@@ -101,7 +103,6 @@ async function enter() {
   $('#trash-entry').hidden = !features.trash;
   for (const button of document.querySelectorAll('[data-needs]')) button.hidden = !features[button.dataset.needs];
   loadSidebar({ onPick: pickPlace, current: () => state });
-  state.uppy ??= setupUploads({ button: $('#upload-button'), onUploaded: () => grid.refresh(), folderId: () => state.folderId });
 }
 
 // -- what the grid shows ----------------------------------------------------------------------

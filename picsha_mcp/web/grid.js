@@ -26,9 +26,10 @@ export class Grid {
     this.focusIndex = 0;
     this.reset();
     root.setAttribute('role', 'list');
-    root.addEventListener('scroll', () => this.schedule(), { passive: true });
+    root.addEventListener('scroll', () => this.scrolled(), { passive: true });
     root.addEventListener('keydown', (event) => this.onKey(event));
     new ResizeObserver(() => { this.measure(); this.schedule(); }).observe(root);
+    this.measure();
   }
 
   reset() {
@@ -58,16 +59,29 @@ export class Grid {
     return shown;
   }
 
+  // While scrolling, tiles take no pointer events: the browser then skips hit-testing them on every frame.
+  scrolled() {
+    if (!this.scrolling) { this.scrolling = true; this.root.classList.add('scrolling'); }
+    clearTimeout(this.scrollEnd);
+    this.scrollEnd = setTimeout(() => { this.scrolling = false; this.root.classList.remove('scrolling'); }, 150);
+    this.schedule();
+  }
+
+  // Sizes are read here (on resize) and kept, so a frame while scrolling reads only scrollTop.
   measure() {
+    if (this.root.clientWidth === 0) return; // not shown yet: measured again when it is
+    this.viewHeight = this.root.clientHeight;
     const width = this.root.clientWidth - GAP * 2;
     this.columns = Math.max(1, Math.floor((width + GAP) / (MIN_TILE + GAP)));
     this.tileWidth = Math.floor((width - GAP * (this.columns - 1)) / this.columns);
     this.rowHeight = this.tileWidth + CAPTION + GAP;
     const step = thumbStep(this.tileWidth);
-    if (step !== this.thumbSize) {
+    if (this.thumbSize && step !== this.thumbSize) {
       this.thumbSize = step;
-      for (const item of this.items) if (item) item.thumb = undefined;
+      const loaded = this.items.filter(Boolean);
+      this.sizeThumbs(loaded).then(() => { for (const tile of this.tiles.values()) tile.key = ''; this.schedule(); });
     }
+    this.thumbSize = step;
   }
 
   schedule() {
@@ -96,8 +110,7 @@ export class Grid {
 
   // The API's own thumbnail link (made at upload) when it is big enough, else one signed for this size.
   async sizeThumbs(items) {
-    if (!this.thumbSize) this.measure();
-    const size = this.thumbSize;
+    const size = this.thumbSize ?? 256;
     const wanted = items.filter((item) => item.thumb && size > (item.thumbSize ?? 256));
     const links = await renderLinks(wanted.map((item) => item.id),
       { w: size, h: size, fit: 'inside', format: 'webp', q: 80 });
@@ -105,14 +118,14 @@ export class Grid {
   }
 
   update() {
-    if (!this.columns) this.measure();
+    if (!this.columns) return; // not measured yet (hidden)
+    const top = this.root.scrollTop; // the one read of layout, before any write
     const total = this.total ?? 0;
     const rows = Math.ceil(total / this.columns);
-    this.sizer.style.height = `${rows * this.rowHeight + GAP}px`;
-    this.root.setAttribute('aria-rowcount', String(rows));
-    const top = this.root.scrollTop;
+    const height = `${rows * this.rowHeight + GAP}px`;
+    if (this.sizer.style.height !== height) this.sizer.style.height = height;
     const firstRow = Math.max(0, Math.floor(top / this.rowHeight) - OVERSCAN_ROWS);
-    const lastRow = Math.min(rows - 1, Math.ceil((top + this.root.clientHeight) / this.rowHeight) + OVERSCAN_ROWS);
+    const lastRow = Math.min(rows - 1, Math.ceil((top + this.viewHeight) / this.rowHeight) + OVERSCAN_ROWS);
     const first = firstRow * this.columns;
     const last = Math.min(total - 1, (lastRow + 1) * this.columns - 1);
     for (const [index, tile] of this.tiles) {
@@ -135,6 +148,7 @@ export class Grid {
 
   release(tile) {
     tile.hidden = true;
+    tile.index = -1;
     tile.dataset.index = '';
     this.spare.push(tile);
   }
@@ -165,18 +179,22 @@ export class Grid {
 
   paint(tile, index) {
     const item = this.items[index];
-    const key = item ? `${item.id}|${item.sizedThumb}|${item.status}|${this.selected.has(item.id)}|${this.tileWidth}` : `empty|${this.tileWidth}`;
+    const key = item ? `${item.id}|${item.sizedThumb}|${item.status}|${this.selected.has(item.id)}|${this.tileWidth}|${this.columns}` : `-|${this.tileWidth}|${this.columns}`;
+    if (tile.index === index && tile.key === key) return;
     const column = index % this.columns;
     const row = Math.floor(index / this.columns);
     tile.style.transform = `translate(${GAP + column * (this.tileWidth + GAP)}px, ${GAP + row * this.rowHeight}px)`;
-    tile.style.width = `${this.tileWidth}px`;
-    if (tile.dataset.index === String(index) && tile.dataset.key === key) return;
+    if (tile.width !== this.tileWidth) {
+      tile.width = this.tileWidth;
+      tile.style.width = `${this.tileWidth}px`;
+      tile.parts.open.firstChild.style.height = `${this.tileWidth}px`;
+    }
+    tile.index = index;
+    tile.key = key;
     tile.dataset.index = String(index);
-    tile.dataset.key = key;
     tile.setAttribute('aria-posinset', String(index + 1));
     tile.setAttribute('aria-setsize', String(this.total ?? 0));
     const { img, icon, name, badge, open, check } = tile.parts;
-    open.querySelector('.frame').style.height = `${this.tileWidth}px`;
     if (!item) {
       tile.classList.add('loading');
       img.removeAttribute('src');

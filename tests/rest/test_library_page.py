@@ -113,6 +113,7 @@ def test_sign_in_upload_search_edit_and_delete(live_server: LiveServer, page: Pa
 
     # upload three files through the dashboard's file chooser
     page.get_by_role("button", name="Upload").click()
+    expect(page.locator(".uppy-Dashboard-inner")).to_be_visible(timeout=30_000)
     with page.expect_file_chooser() as chooser:
         page.locator(".uppy-Dashboard-browse").first.click()
     chooser.value.set_files([str(path) for path in _files(tmp_path)])
@@ -184,6 +185,6 @@ def test_the_page_keeps_its_csp_with_uppy_loaded(live_server: LiveServer, page: 
     page.get_by_label("API key").fill(key)
     page.keyboard.press("Enter")
     page.get_by_role("button", name="Upload").click()
-    expect(page.locator(".uppy-Dashboard-inner")).to_be_visible()
+    expect(page.locator(".uppy-Dashboard-inner")).to_be_visible(timeout=30_000)
     assert page.evaluate("() => window.__violations") == []
     assert page.problems == []  # type: ignore[attr-defined]
