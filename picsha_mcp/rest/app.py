@@ -59,7 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tool_routes.router)
     app.router.routes.append(mcp_route)
     app.include_router(tus_router)
-    app.include_router(web_page.router(settings.public_url))  # the media library page at /
+    app.router.routes.extend(web_page.routes(settings.public_url))  # the media library page at /
 
     @app.get("/healthz", include_in_schema=False)
     async def health() -> dict[str, str]:

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Request, Response
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from engine.errors import NotFound
 
@@ -87,20 +89,20 @@ class WebPage:
         return Response(body, media_type=file.content_type, headers=headers)
 
 
-def router(public_url: str, root: Path = WEB_DIR) -> APIRouter:
+def routes(public_url: str, root: Path = WEB_DIR) -> list[Route]:
+    """Plain Starlette routes, not API routes: public files, outside the OpenAPI document and the API's auth."""
     page = WebPage(root, public_url)
-    routes = APIRouter(include_in_schema=False)
 
-    @routes.get("/")
     async def index(request: Request) -> Response:
         return page.answer(request, page.index, REVALIDATE)
 
-    @routes.get("/web/{digest}/{name:path}")
-    async def web_file(digest: str, name: str, request: Request) -> Response:
+    async def web_file(request: Request) -> Response:
+        digest, name = request.path_params["digest"], request.path_params["name"]
         file = page.files.get(name)
         if file is None:
             raise NotFound(f"No file {name!r} in the web page.", code="not_found")
         # An older page may still ask with its own digest: answer today's file, but let no cache keep it.
         return page.answer(request, file, IMMUTABLE if digest == page.digest else REVALIDATE)
 
-    return routes
+    return [Route("/", index, methods=["GET", "HEAD"]),
+            Route("/web/{digest}/{name:path}", web_file, methods=["GET", "HEAD"])]

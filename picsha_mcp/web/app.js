@@ -165,7 +165,17 @@ function reload() {
   return grid.show(source);
 }
 
+// Analyses run after an upload: while some shown asset is still processing, look again now and then.
+let recheck = 0;
+function recheckWhileProcessing() {
+  clearTimeout(recheck);
+  if (grid.items.some((item) => item && (item.status === 'processing' || item.status === 'pending'))) {
+    recheck = setTimeout(() => { if (!grid.scrolling && !document.hidden) grid.refresh(); else recheckWhileProcessing(); }, 4000);
+  }
+}
+
 $('#grid').addEventListener('loaded', (event) => {
+  recheckWhileProcessing();
   const { total } = event.detail;
   const where = state.view === 'trash' ? ' in the trash' : '';
   $('#status').textContent = total === 0 ? `Nothing here yet${where}. Drop files anywhere to upload.`

@@ -52,11 +52,17 @@ export class Grid {
     return this.load(0);
   }
 
+  // Fetch again what is in view, keeping the tiles shown until their fresh page arrives (no flicker).
   refresh() {
-    const top = this.root.scrollTop;
-    const shown = this.show(this.source);
-    this.root.scrollTop = top;
-    return shown;
+    if (this.total === null) return this.show(this.source);
+    this.generation += 1;
+    this.abort?.abort();
+    this.abort = new AbortController();
+    this.pages = new Map();
+    const top = Math.floor(this.root.scrollTop / this.rowHeight) * this.columns;
+    const loading = this.load(Math.floor(top / PAGE)); // the page in view, even when the grid was empty
+    this.update();
+    return loading;
   }
 
   // While scrolling, tiles take no pointer events: the browser then skips hit-testing them on every frame.
@@ -99,6 +105,7 @@ export class Grid {
       await this.sizeThumbs(items);
       if (generation !== this.generation) return;
       items.forEach((item, offset) => { this.items[page * PAGE + offset] = item; });
+      if (this.items.length > total) this.items.length = total;
       this.pages.set(page, 'done');
       this.root.dispatchEvent(new CustomEvent('loaded', { detail: { total } }));
     } catch (error) {

@@ -22,11 +22,27 @@ export async function openAsset(id, { onChanged, inTrash = false }) {
   draw(asset, inTrash);
   if (!dialog.open) dialog.showModal();
   dialog.querySelector('.close').focus();
+  if (asset.status === 'processing' || asset.status === 'pending') watch(asset);
+}
+
+// While analyses run, what Picsha understood is redrawn as they finish (the rest, maybe being edited, stays).
+function watch(asset) {
+  const again = async () => {
+    if (!dialog.open || dialog.dataset.id !== asset.id) return;
+    let fresh;
+    try { fresh = await api('GET', `/v1/assets/${asset.id}`); } catch { return; }
+    dialog.querySelector('.asset-head .meta').textContent = describe(fresh);
+    dialog.querySelector('#understood-title')?.parentElement.replaceWith(understood(fresh));
+    if (fresh.status === 'processing' || fresh.status === 'pending') setTimeout(again, 2000);
+    else changed();
+  };
+  setTimeout(again, 2000);
 }
 
 function draw(asset, inTrash) {
   const title = el('h2', { id: 'asset-title' }, asset.filename);
   const close = el('button', { type: 'button', class: 'close', 'aria-label': 'Close', onclick: () => dialog.close() }, '×');
+  dialog.dataset.id = asset.id;
   dialog.replaceChildren(
     el('header', { class: 'asset-head' }, title, el('span', { class: 'meta' }, describe(asset)), close),
     el('div', { class: 'asset-body' },
