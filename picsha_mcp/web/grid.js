@@ -9,6 +9,7 @@ const MIN_TILE = 168;
 const GAP = 12;
 const CAPTION = 30;
 const OVERSCAN_ROWS = 3;
+const FRAME_BUDGET_MS = 6;
 const TYPE_ICON = { image: '🖼', document: '📄', text: '📝' };
 
 export class Grid {
@@ -20,6 +21,7 @@ export class Grid {
     this.selected = new Set();
     this.tiles = new Map(); // index -> tile element in view
     this.spare = [];
+    this.pendingImages = new Map(); // tile -> the image URL it waits to start
     this.source = null;
     this.generation = 0;
     this.frame = 0;
@@ -126,6 +128,7 @@ export class Grid {
 
   update() {
     if (!this.columns) return; // not measured yet (hidden)
+    const started = performance.now();
     const top = this.root.scrollTop; // the one read of layout, before any write
     const total = this.total ?? 0;
     const rows = Math.ceil(total / this.columns);
@@ -145,6 +148,23 @@ export class Grid {
       if (!tile) { tile = this.acquire(); this.tiles.set(index, tile); }
       this.paint(tile, index);
     }
+    this.startImages(started, Math.floor(top / this.rowHeight) * this.columns,
+      Math.ceil((top + this.viewHeight) / this.rowHeight) * this.columns);
+  }
+
+  // Starting an image load costs the main thread about a millisecond (more on a busy machine): a fast
+  // scroll brings twenty new tiles a frame. Images start in view first, within a few milliseconds a frame;
+  // the rest go on in the next frames (the tiles show their names meanwhile).
+  startImages(started, viewFirst, viewLast) {
+    const inView = (tile) => tile.index >= viewFirst && tile.index < viewLast;
+    const order = [...this.pendingImages.keys()].sort((a, b) => inView(b) - inView(a));
+    for (const tile of order) {
+      if (performance.now() - started > FRAME_BUDGET_MS) { this.schedule(); return; }
+      const { img } = tile.parts;
+      img.src = this.pendingImages.get(tile);
+      img.hidden = false;
+      this.pendingImages.delete(tile);
+    }
   }
 
   acquire() {
@@ -155,6 +175,7 @@ export class Grid {
 
   release(tile) {
     tile.hidden = true;
+    this.pendingImages.delete(tile);
     tile.index = -1;
     tile.dataset.index = '';
     this.spare.push(tile);
@@ -206,6 +227,7 @@ export class Grid {
       tile.classList.add('loading');
       img.removeAttribute('src');
       img.hidden = true;
+      this.pendingImages.delete(tile);
       name.textContent = '';
       badge.textContent = '';
       check.hidden = true;
@@ -225,10 +247,11 @@ export class Grid {
     badge.textContent = item.status === 'ready' ? '' : item.status;
     const src = local(item.sizedThumb);
     if (src) {
-      img.hidden = false;
       img.alt = item.filename;
-      if (img.getAttribute('src') !== src) img.src = src;
+      if (img.getAttribute('src') === src) img.hidden = false;
+      else { img.hidden = true; this.pendingImages.set(tile, src); }
     } else {
+      this.pendingImages.delete(tile);
       img.hidden = true;
       img.removeAttribute('src');
     }
