@@ -10,6 +10,7 @@ const GAP = 12;
 const CAPTION = 30;
 const OVERSCAN_ROWS = 3;
 const FRAME_BUDGET_MS = 6;
+const FLING_MS = 250;
 const TYPE_ICON = { image: '🖼', document: '📄', text: '📝' };
 
 export class Grid {
@@ -68,10 +69,25 @@ export class Grid {
   }
 
   // While scrolling, tiles take no pointer events: the browser then skips hit-testing them on every frame.
+  // A fling (more than a screen every FLING_MS) starts no images: each costs the main thread a response
+  // and a decode for a picture that is gone a frame later; they start as it slows down or stops.
   scrolled() {
     if (!this.scrolling) { this.scrolling = true; this.root.classList.add('scrolling'); }
+    const now = performance.now();
+    const top = this.root.scrollTop;
+    if (this.lastScroll) {
+      const speed = Math.abs(top - this.lastScroll.top) / Math.max(1, now - this.lastScroll.at);
+      this.flinging = speed > this.viewHeight / FLING_MS;
+    }
+    this.lastScroll = { top, at: now };
     clearTimeout(this.scrollEnd);
-    this.scrollEnd = setTimeout(() => { this.scrolling = false; this.root.classList.remove('scrolling'); }, 150);
+    this.scrollEnd = setTimeout(() => {
+      this.scrolling = false;
+      this.flinging = false;
+      this.lastScroll = null;
+      this.root.classList.remove('scrolling');
+      this.schedule();
+    }, 120);
     this.schedule();
   }
 
@@ -156,6 +172,7 @@ export class Grid {
   // scroll brings twenty new tiles a frame. Images start in view first, within a few milliseconds a frame;
   // the rest go on in the next frames (the tiles show their names meanwhile).
   startImages(started, viewFirst, viewLast) {
+    if (this.flinging) return;
     const inView = (tile) => tile.index >= viewFirst && tile.index < viewLast;
     const order = [...this.pendingImages.keys()].sort((a, b) => inView(b) - inView(a));
     for (const tile of order) {
