@@ -64,10 +64,10 @@ export async function probeFeatures() {
   const probe = async (path) => {
     try { await api('GET', path); return true; } catch (error) { return !(error instanceof ApiError && error.status === 404); }
   };
-  const [trash, folders, collections] = await Promise.all([
-    probe('/v1/assets/trash?page_size=1'), probe('/v1/folders'), probe('/v1/collections'),
+  const [trash, folders, collections, shares] = await Promise.all([
+    probe('/v1/assets/trash?page_size=1'), probe('/v1/folders'), probe('/v1/collections'), probe('/v1/shares'),
   ]);
-  Object.assign(features, { trash, folders, collections, bulk: trash, shares: collections });
+  Object.assign(features, { trash, folders, collections, bulk: trash, shares });
   return features;
 }
 

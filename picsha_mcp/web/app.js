@@ -152,12 +152,12 @@ function reload() {
   let source;
   if (state.view === 'trash') {
     source = listSource('/v1/assets/trash', {});
-  } else if (text || chosen.tags.length || chosen.place || chosen.color) {
+  } else if (text || chosen.tags.length || chosen.place || (chosen.color && !state.folderId && !state.collectionId)) {
     source = searchSource(text, chosen);
-  } else {
+  } else { // a folder or collection is a list's filter (the list takes a colour too)
     source = listSource('/v1/assets', {
       type: chosen.type, taken_after: chosen.taken_after, taken_before: chosen.taken_before,
-      folder_id: state.folderId, collection_id: state.collectionId,
+      folder_id: state.folderId, collection_id: state.collectionId, color: chosen.color,
     });
   }
   grid.clearSelection();

@@ -229,9 +229,17 @@ function versions(asset) {
   if (!features.versions) return section;
   api('GET', `/v1/assets/${asset.id}/versions`).then((answer) => {
     const items = answer?.items ?? answer?.versions ?? answer ?? [];
+    const restore = (version) => el('button', { type: 'button', onclick: async () => {
+      try {
+        await api('POST', `/v1/assets/${asset.id}/versions/${version.version}/restore`);
+        toast(`Version ${version.version} restored as the current one.`);
+        dialog.close();
+        changed();
+      } catch (error) { toast(error.message, 'error'); }
+    } }, 'Restore');
     section.append(el('ol', { class: 'versions' }, items.map((version) => el('li', {},
-      `${version.number ?? version.version ?? ''} ${new Date(version.created_at).toLocaleString()} · ${version.filename ?? ''}`,
-      version.current ? ' (current)' : ''))));
+      `${version.version ?? ''} · ${new Date(version.created_at).toLocaleString()} · ${version.filename ?? ''} `,
+      version.current ? '(current)' : restore(version)))));
     section.hidden = items.length === 0;
   }).catch((error) => { if (isMissingRoute(error)) features.versions = false; });
   return section;
