@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import statistics
 import subprocess
@@ -39,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 from engine import Engine, Settings  # noqa: E402
 from engine.assets import IngestConfig, IngestOptions  # noqa: E402
 from engine.auth import Principal  # noqa: E402
+from tests.processes import picsha, picsha_env, stop_process, wait_until_serving  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 WORDS = ("harbour boat sunset beach mountain invoice receipt garden street market bridge river forest snow "
@@ -89,20 +89,13 @@ async def seed(data_dir: Path, count: int) -> str:
 
 
 def serve(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PICSHA_")}
-    env |= {"PICSHA_DATA_DIR": str(data_dir), "PICSHA_PUBLIC_URL": f"http://127.0.0.1:{port}"}
-    log = (data_dir / "serve.log").open("wb")
-    process = subprocess.Popen([sys.executable, "-m", "picsha_mcp.cli", "serve", "--port", str(port)],
-                               env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if httpx2.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return process
-        except httpx2.TransportError:
-            time.sleep(0.2)
-    process.kill()
-    raise SystemExit(f"picsha serve did not start; see {data_dir / 'serve.log'}")
+    url = f"http://127.0.0.1:{port}"
+    log = data_dir / "serve.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(picsha("serve", "--port", str(port)), env=picsha_env(data_dir, PICSHA_PUBLIC_URL=url),
+                                   stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+    wait_until_serving(url, process, log)
+    return process
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -263,8 +256,7 @@ def main() -> None:
         api = api_numbers(url, key, args.searches)
         page = browser_numbers(url, key, args.scroll_s, args.wheel_px)
     finally:
-        server.terminate()
-        server.wait(30)
+        stop_process(server)
     print(f"\n{page['status']}, Chromium {CHROMIUM}, loopback")
     print(f"first page, thumbnails requested: {page['first_page_ready_ms']:.0f} ms (median of 5, page files cached); "
           f"{page['first_page_ready_cold_ms']:.0f} ms with an empty cache (target <= 1000 ms)")
