@@ -11,7 +11,8 @@ const $ = (selector) => document.querySelector(selector);
 const state = { view: 'all', folderId: null, collectionId: null };
 
 const grid = new Grid($('#grid'), {
-  onOpen: (item) => openAsset(item.id, { onChanged: () => grid.refresh(), inTrash: state.view === 'trash' }),
+  // A trashed asset is only in the trash's list (GET /v1/assets/{id} answers 404): it opens from that answer.
+  onOpen: (item) => openAsset(item.id, { onChanged: () => grid.refresh(), known: state.view === 'trash' ? item.full : null }),
   onSelectionChange: (selected) => showBulk(selected),
 });
 
@@ -119,7 +120,7 @@ function filters() {
 
 const fromAsset = (asset) => ({
   id: asset.id, filename: asset.filename, type: asset.type, status: asset.status, tags: asset.tags,
-  thumb: asset.urls?.thumbnail,
+  thumb: asset.urls?.thumbnail, full: asset,
 });
 const fromHit = (hit) => ({ id: hit.id, filename: hit.filename, type: hit.type, status: hit.status, tags: hit.tags, thumb: hit.url });
 

@@ -10,11 +10,12 @@ let changed = () => {};
 
 dialog.addEventListener('close', () => { dialog.replaceChildren(); });
 
-export async function openAsset(id, { onChanged, inTrash = false }) {
+export async function openAsset(id, { onChanged, known = null }) {
   changed = onChanged;
-  let asset;
+  const inTrash = Boolean(known);
+  let asset = known;
   try {
-    asset = await api('GET', `/v1/assets/${id}`);
+    asset ??= await api('GET', `/v1/assets/${id}`);
   } catch (error) {
     toast(error.message, 'error');
     return;
@@ -47,8 +48,8 @@ function draw(asset, inTrash) {
     el('header', { class: 'asset-head' }, title, el('span', { class: 'meta' }, describe(asset)), close),
     el('div', { class: 'asset-body' },
       el('div', { class: 'asset-preview' }, preview(asset), actions(asset, inTrash)),
-      el('div', { class: 'asset-info' },
-        understood(asset), editing(asset), renderSection(asset), versions(asset), toolsSection(asset, () => changed()))),
+      el('div', { class: 'asset-info' }, inTrash ? understood(asset) // in the trash: restore or delete, nothing else
+        : [understood(asset), editing(asset), renderSection(asset), versions(asset), toolsSection(asset, () => changed())])),
   );
 }
 
