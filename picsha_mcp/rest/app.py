@@ -13,6 +13,7 @@ from picsha_mcp.rest import assets, documents, generate, usage
 from picsha_mcp.rest import jobs as jobs_routes
 from picsha_mcp.rest import pipelines as pipeline_routes
 from picsha_mcp.rest import render as render_routes
+from picsha_mcp.rest import render_links
 from picsha_mcp.rest import scrape as scrape_routes
 from picsha_mcp.rest import search as search_routes
 from picsha_mcp.rest import tools as tool_routes
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(jobs_routes.router)  # before assets: /v1/assets/skills is not an asset id
     app.include_router(assets.router)
     app.include_router(render_routes.router)
+    app.include_router(render_links.router)
     app.include_router(documents.router)
     app.include_router(search_routes.router)
     app.include_router(usage.router)

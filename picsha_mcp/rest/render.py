@@ -10,7 +10,6 @@ from collections.abc import Awaitable
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
 from starlette.background import BackgroundTask
 
 from engine import Engine
@@ -19,7 +18,7 @@ from engine.render import RenderParams, RenderResult
 from engine.render.params import VALID
 from picsha_mcp.rest.content_headers import attachment, content_headers
 from picsha_mcp.rest.delivery import PRIVATE_CACHE, SIGNED_CACHE, stream_content
-from picsha_mcp.rest.deps import EngineDep, PrincipalDep, get_principal
+from picsha_mcp.rest.deps import get_principal
 
 router = APIRouter(prefix="/v1/assets", tags=["render"])
 T = TypeVar("T")
@@ -70,27 +69,6 @@ async def render_asset(asset_id: str, request: Request) -> Response:
     if params.download:
         response.headers["Content-Disposition"] = attachment(result.download_name)
     return response
-
-
-class RenderLinksRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    asset_ids: list[str] = Field(min_length=1, max_length=200)
-    params: dict[str, str | int | float | bool] = Field(
-        default_factory=dict, description="Render parameters, as the render query takes them (w, h, fit, format, ...).")
-    ttl_s: int | None = Field(default=None, ge=60, le=30 * 86400, description="Expiry in seconds; default: the server's.")
-
-
-class RenderLinks(BaseModel):
-    links: dict[str, str] = Field(description="Asset id -> signed render URL; ids not in this account are left out.")
-
-
-@router.post("/render-links", response_model=RenderLinks)
-async def render_links(given: RenderLinksRequest, engine: EngineDep, principal: PrincipalDep) -> RenderLinks:
-    """Signed render URLs of many assets with the same parameters (grids of thumbnails at the screen's size)."""
-    params = RenderParams.from_query({name: str(value).lower() if isinstance(value, bool) else str(value)
-                                      for name, value in given.params.items()})
-    return RenderLinks(links=await engine.render.signed_urls(principal, given.asset_ids, params, ttl_s=given.ttl_s))
 
 
 CLIENT_GONE = 499  # the answer to a request whose client left before it was done (nobody receives it)
