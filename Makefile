@@ -4,7 +4,7 @@ PYTHON ?= python3
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 
-.PHONY: install libreoffice serve test bench-ingest bench-render clean tus-js bench-tus mcp-inspector tiktoken-cache bench-tools bench-scrape
+.PHONY: install libreoffice chromium web-vendor bench-library serve test bench-ingest bench-render clean tus-js bench-tus mcp-inspector tiktoken-cache bench-tools bench-scrape
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,10 +30,30 @@ libreoffice:
 	  echo "LibreOffice could not be installed: office files get no PDF view (the document tests fail in CI)"; \
 	else echo "LibreOffice not found: office files get no PDF view. Install it: sudo apt-get install --no-install-recommends $(LIBREOFFICE_PACKAGES)"; fi
 
+# Debian's Chromium for the web page's browser tests (Playwright drives it; its own browser download is never
+# used): installed when this is root with apt-get, else the command to run is printed.
+chromium:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; } || \
+	  echo "Chromium could not be installed: the browser tests fail in CI"; \
+	else echo "Chromium not found: the browser tests will be skipped. Install it: sudo apt-get install chromium"; fi
+
+# The web page's vendored Uppy bundle, fetched again from the npm registry and checked against the committed
+# hashes (picsha_mcp/web/vendor/uppy/SHA256SUMS): the committed files are exactly the published package's.
+UPPY_VERSION := 6.0.1
+UPPY_DIR := picsha_mcp/web/vendor/uppy
+
+web-vendor:
+	@tmp=$$(mktemp -d) && cd $$tmp && npm pack --silent uppy@$(UPPY_VERSION) >/dev/null && tar xzf uppy-$(UPPY_VERSION).tgz && \
+	cp package/dist/uppy.min.mjs package/dist/uppy.min.css package/LICENSE $(CURDIR)/$(UPPY_DIR)/ && rm -rf $$tmp
+	cd $(UPPY_DIR) && sha256sum -c SHA256SUMS
+
 serve: install libreoffice
 	$(VENV)/bin/picsha serve
 
-test: install libreoffice tus-js mcp-inspector tiktoken-cache
+test: install libreoffice chromium tus-js mcp-inspector tiktoken-cache
 	$(VENV)/bin/pytest -q
 
 # Real TUS clients and the reference server (tus-js-client, @tus/server) for tests and bench/tus.py.
@@ -70,6 +90,9 @@ bench-ingest: install
 bench-scrape: install
 	$(PIP) install --quiet -c constraints.txt -e ".[bench]"
 	$(VENV)/bin/python bench/scrape.py
+
+bench-library: install chromium
+	$(VENV)/bin/python bench/library.py
 
 bench-render: install
 	$(VENV)/bin/python bench/render.py

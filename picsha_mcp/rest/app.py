@@ -15,10 +15,12 @@ from picsha_mcp.rest import jobs as jobs_routes
 from picsha_mcp.rest import library as library_routes
 from picsha_mcp.rest import pipelines as pipeline_routes
 from picsha_mcp.rest import render as render_routes
+from picsha_mcp.rest import render_links
 from picsha_mcp.rest import scrape as scrape_routes
 from picsha_mcp.rest import shares as share_routes
 from picsha_mcp.rest import search as search_routes
 from picsha_mcp.rest import tools as tool_routes
+from picsha_mcp.rest import web as web_page
 from picsha_mcp.rest import webhooks as webhook_routes
 from picsha_mcp.rest.content_headers import NoSniff
 from picsha_mcp.rest.errors import install_error_handlers
@@ -66,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(share_routes.router)
     app.include_router(share_routes.public)
     app.include_router(render_routes.router)
+    app.include_router(render_links.router)
     app.include_router(documents.router)
     app.include_router(search_routes.router)
     app.include_router(usage.router)
@@ -79,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api_keys.router)
     app.router.routes.append(mcp_route)
     app.include_router(tus_router)
+    app.router.routes.extend(web_page.routes(settings.public_url))  # the media library page at /
 
     @app.get("/healthz", include_in_schema=False)
     @needs(Access.PUBLIC)
