@@ -62,14 +62,21 @@ class BlobReferences:
         Every hold moves ``collect_after`` forward, so the value a hold wrote is still there only while no
         later hold came; ``release_hold`` relies on that.
         """
+        return (await self.hold_many({sha256: blob_key}, grace_s=grace_s))[sha256]
+
+    async def hold_many(self, blob_keys: Mapping[str, str], *, grace_s: float) -> dict[str, Hold]:
+        """``hold`` for many blobs (sha256 -> key) in one transaction: a group of files written together."""
         b = tables.blobs
-        until = now() + timedelta(seconds=grace_s)
+        holds: dict[str, Hold] = {}
         async with self.catalog.begin() as conn:
-            found, before = await self._lock(conn, sha256, blob_key, until)
-            if found:
-                until = until if before is None else max(until, before + timedelta(microseconds=1))
-                await conn.execute(b.update().where(b.c.sha256 == sha256).values(collect_after=until))
-        return Hold(sha256=sha256, until=until, before=before)
+            for sha256 in sorted(blob_keys):  # one order in every process: two groups never wait on each other
+                until = now() + timedelta(seconds=grace_s)
+                found, before = await self._lock(conn, sha256, blob_keys[sha256], until)
+                if found:
+                    until = until if before is None else max(until, before + timedelta(microseconds=1))
+                    await conn.execute(b.update().where(b.c.sha256 == sha256).values(collect_after=until))
+                holds[sha256] = Hold(sha256=sha256, until=until, before=before)
+        return holds
 
     async def _lock(
         self, conn: AsyncConnection, sha256: str, blob_key: str, until: datetime
