@@ -42,6 +42,7 @@ from engine.storage import BlobStore, original_key
 from engine.usage import UsageKind, UsageLedger
 
 BASE64_CHUNK = 4 * 1024 * 1024  # characters decoded per worker-thread call
+PREPARED_AT_ONCE = 4
 
 
 class AnalysisPlanner(Protocol):
@@ -99,6 +100,9 @@ class IngestService:
         self.work_dir = work_dir
         self.render = render
         self.cpu = anyio.CapacityLimiter(4)
+        # Files of one group prepared at once: their previews queue in the render pool beside on-request
+        # renders, and a whole group there at once would fill its queue (those renders would get 503 busy).
+        self.preparing = anyio.CapacityLimiter(PREPARED_AT_ONCE)
         self.analysis = analysis
         self.conversions = conversions
 
@@ -194,6 +198,10 @@ class IngestService:
 
     async def _prepare(self, file: Incoming) -> Prepared:
         """Everything before the bytes are kept: sniffed type, limits, previews, place."""
+        async with self.preparing:
+            return await self._prepare_now(file)
+
+    async def _prepare_now(self, file: Incoming) -> Prepared:
         staged, filename, options = file.staged, file.filename, file.options
         # in a worker thread: the text check reads the whole file, which must not stall other requests
         kind = await anyio.to_thread.run_sync(
