@@ -132,3 +132,19 @@ async def test_a_scrape_job_answers_the_spec_status_from_queued_to_failed(scrape
     assert job["job_status"] == "cancelled" and job["status"] == "failed" and job["success"] is False
     assert job["finished_at"] is not None
 
+
+
+async def test_the_pipeline_action_scrape_feeds_later_steps(scrape_api: ApiClient, site: Site) -> None:
+    headers = await scrape_api.account()
+    answer = await scrape_api.http.post("/v1/pipeline", headers=headers, json={"steps": [
+        {"name": "scrape", "action": "scrape", "params": {"url": site.url("/"), "sniper_mode": False, "crawl_depth": 1,
+                                                          "keyword_filter": "level", "wait_s": 60}},
+        {"name": "first", "action": "get_asset", "params": {"id": "$scrape.asset_ids.0"}},
+    ]})
+    assert answer.status_code == 200, answer.text
+    run = answer.json()["pipeline"]
+    assert [step["status"] for step in run["steps"]] == ["ok", "ok"], run
+    scraped = run["steps"][0]["output"]
+    assert scraped["status"] == "completed" and scraped["urls"] == [site.url("/img/level1.jpg")]
+    assert run["steps"][1]["output"]["id"] == scraped["asset_ids"][0]
+    assert run["steps"][1]["output"]["metadata"]["source_url"] == scraped["urls"][0]
