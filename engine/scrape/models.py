@@ -97,11 +97,9 @@ class Skipped(BaseModel):
     detail: str | None = None
 
 
-class ScrapeResult(BaseModel):
-    """A scrape job's ``result``: the spec's shape plus what was skipped and why, and the crawl's totals."""
+class ScrapeTotals(BaseModel):
+    """What was skipped and why, and the crawl's totals."""
 
-    status: ScrapeStatus
-    assets: ScrapedAssets
     skipped: list[Skipped] = Field(default_factory=list, description="The first skips, each with its reason.")
     skipped_count: dict[str, int] = Field(default_factory=dict, description="Every skip, counted by reason.")
     pages_visited: int = 0
@@ -110,13 +108,20 @@ class ScrapeResult(BaseModel):
     note: str | None = Field(default=None, description="Why nothing was stored, when nothing was.")
 
 
+class ScrapeResult(ScrapeTotals):
+    """A scrape job's ``result``: the spec's shape plus what was skipped and why, and the crawl's totals."""
+
+    status: ScrapeStatus
+    assets: ScrapedAssets
+
+
 SPEC_STATUS = {JobStatus.QUEUED: ScrapeStatus.QUEUED, JobStatus.RUNNING: ScrapeStatus.PROCESSING,
                JobStatus.READY: ScrapeStatus.COMPLETED, JobStatus.FAILED: ScrapeStatus.FAILED,
                JobStatus.CANCELLED: ScrapeStatus.FAILED}
 """A scrape job's state in the spec's words (it has no "cancelled": a cancelled scrape did not complete)."""
 
 
-class ScrapeJob(Job):
+class ScrapeJob(Job, ScrapeTotals):
     """``GET /v1/jobs/{id}`` of a scrape job: the job as every job answers it, with the spec's fields at the
     top level. ``status`` is the spec's (queued, processing, completed, failed: ``SPEC_STATUS``); the job
     system's own state is ``job_status``, and ``finished_at`` is set once it ended, whichever the words."""
@@ -126,12 +131,6 @@ class ScrapeJob(Job):
     job_id: str = Field(description="The job's id (as ``id``), named as the spec names it.")
     success: bool = Field(description="False once the job failed or was cancelled.")
     assets: ScrapedAssets = Field(description="The files stored so far: all of them once completed.")
-    skipped: list[Skipped] = Field(default_factory=list, description="The first skips, each with its reason.")
-    skipped_count: dict[str, int] = Field(default_factory=dict, description="Every skip, counted by reason.")
-    pages_visited: int = 0
-    files_found: int = 0
-    bytes_fetched: int = 0
-    note: str | None = Field(default=None, description="Why nothing was stored, when nothing was.")
 
     @classmethod
     def of(cls, job: Job) -> ScrapeJob:
