@@ -309,8 +309,7 @@ class IngestService:
         their storage charges and, where they have any, their analysis jobs (written with the row, so neither
         exists alone)."""
         await conn.execute(tables.assets.insert(), [new.row for new in rows])
-        for new in rows:
-            await self.assets.blobs.release_hold(conn, holds[new.sha256])
+        await self.assets.blobs.release_holds(conn, [holds[new.sha256] for new in rows])
         derivatives = [derivative for new in rows for derivative in new.derivatives]
         if derivatives:
             await conn.execute(tables.derivatives.insert(), derivatives)

@@ -5,6 +5,7 @@ the one that failed, with nothing half-written."""
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -19,7 +20,8 @@ from engine.events import Event, EventType
 from engine.ingest.groups import IngestGroups
 from engine.ingest.service import Incoming
 from engine.ingest.staging import StagedFile
-from tests.factories import image_bytes
+from engine.settings import CatalogSettings
+from tests.factories import image_bytes, make_settings
 
 
 async def staged(engine: Engine, data: bytes) -> StagedFile:
@@ -109,3 +111,23 @@ async def test_groups_answer_each_caller_with_its_own_file(engine: Engine, owner
     assert [a.meta.width for a in answers[:7] if isinstance(a, Asset)] == [10 + n for n in range(7)]
     assert isinstance(answers[7], PicshaError)
     assert groups.running == 0 and not groups.waiting
+
+
+async def test_a_group_on_postgresql_holds_new_and_known_blobs(postgres_url: str, tmp_path: Path) -> None:
+    """The group's hold (rows locked in one order, new ones inserted with RETURNING) and its release, on
+    PostgreSQL: bytes another account already stored and new ones in one group."""
+    settings = make_settings(tmp_path, catalog=CatalogSettings(url=postgres_url))
+    async with Engine.open(settings) as engine:
+        owner = Principal(account_id=engine.owner_account_id)
+        other = Principal(account_id=await engine.keys.create_account("other"))
+        known = image_bytes(33, 21, "png")
+        await engine.ingest.from_staged(other, await staged(engine, known), "theirs.png", IngestOptions())
+        files = [await incoming(engine, known, "known.png"), await incoming(engine, image_bytes(34, 21, "png"), "new.png")]
+        outcomes = await engine.ingest.from_staged_many(owner, files)
+        assert all(isinstance(outcome, Asset) for outcome in outcomes), outcomes
+        b = tables.blobs
+        async with engine.catalog.connect() as conn:
+            held = dict((await conn.execute(sa.select(b.c.sha256, b.c.collect_after))).tuples().all())
+        # every hold given back: nothing left due while assets hold the bytes
+        assert {outcome.meta.sha256 for outcome in outcomes if isinstance(outcome, Asset)} <= set(held)
+        assert all(held[o.meta.sha256] is None for o in outcomes if isinstance(o, Asset))
