@@ -1,8 +1,9 @@
-"""The one ingest path every source funnels into.
+"""The one ingest path every source funnels into, for one file or a group of them (``from_staged_many``).
 
-Order matters for crash safety: stage -> sniff -> probe (limits) -> derive -> hold the blob -> store blobs ->
+Order matters for crash safety: stage -> sniff -> probe (limits) -> derive -> hold the blobs -> store blobs ->
 one catalog transaction. A crash before the transaction leaves no row (and a blob collected once its hold
-runs out); a row is only written once its blobs exist.
+runs out); a row is only written once its blobs exist. A group goes through the same steps together: each
+file is checked alone, then one hold, the blob writes at once, one transaction, one index write.
 """
 
 from __future__ import annotations
