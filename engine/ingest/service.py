@@ -223,7 +223,10 @@ class IngestService:
             staged.path, kind.format, width=info.width, pre_render=options.config.pre_render_sizes
         )
         location = await self._location(info, options)
-        return Prepared(file, kind, info, previews, location)
+        # what runs after the row (its analyses; an office file's conversion) is known before anything is kept
+        skills = self.analysis.plan(options, kind.type.value)
+        converts = self.conversions is not None and self.conversions.converts(kind.format)
+        return Prepared(file, kind, info, previews, location, skills, converts)
 
     async def _location(self, info: Probe, options: IngestOptions) -> dict[str, object] | None:
         if info.gps is None:
@@ -296,7 +299,7 @@ class IngestService:
             config=options.config.model_dump(exclude_none=True), created_at=stamp, updated_at=stamp,
         )
         row["taken_at"], row["taken_offset"] = taken_from(exif, staged.modified_at or stamp)
-        skills = self.analysis.plan(options, kind.type.value)
+        skills = prepared.skills
         if skills:
             row["status"] = AssetStatus.PROCESSING.value
         outcome = Analysis(pending=skills, skipped=self.analysis.not_planned(options, kind.type.value, skills))
@@ -318,8 +321,7 @@ class IngestService:
             await self.ledger.record(account_id=new.row["account_id"], asset_id=new.asset_id,
                                      kind=UsageKind.STORAGE, quantity=new.row["size"], conn=conn)
             new.job_id = None
-            kind = new.prepared.kind
-            converts = self.conversions is not None and self.conversions.converts(kind.format)
+            converts = new.prepared.converts
             if new.skills or converts:
                 # an office file's job converts it first, then runs the same analyses
                 job_kind = self.conversions.job_kind_name if converts and self.conversions else None
@@ -345,6 +347,8 @@ class Prepared:
     info: Probe
     previews: list[Rendered]
     location: dict[str, object] | None
+    skills: list[str]
+    converts: bool
 
 
 @dataclass(eq=False)
