@@ -62,14 +62,44 @@ class BlobReferences:
         Every hold moves ``collect_after`` forward, so the value a hold wrote is still there only while no
         later hold came; ``release_hold`` relies on that.
         """
+        return (await self.hold_many({sha256: blob_key}, grace_s=grace_s))[sha256]
+
+    async def hold_many(self, blob_keys: Mapping[str, str], *, grace_s: float) -> dict[str, Hold]:
+        """``hold`` for many blobs (sha256 -> key) in one transaction and a few statements: a group of files
+        written together."""
         b = tables.blobs
+        shas = sorted(blob_keys)
         until = now() + timedelta(seconds=grace_s)
         async with self.catalog.begin() as conn:
-            found, before = await self._lock(conn, sha256, blob_key, until)
-            if found:
-                until = until if before is None else max(until, before + timedelta(microseconds=1))
-                await conn.execute(b.update().where(b.c.sha256 == sha256).values(collect_after=until))
-        return Hold(sha256=sha256, until=until, before=before)
+            before = await self._locked(conn, shas)
+            missing = [sha for sha in shas if sha not in before]
+            if missing:
+                insert = upsert.insert(conn, b).values(
+                    [{"sha256": sha, "blob_key": blob_keys[sha], "collect_after": until} for sha in missing])
+                made = set((await conn.execute(
+                    insert.on_conflict_do_nothing(index_elements=[b.c.sha256]).returning(b.c.sha256))).scalars())
+                for sha in missing:
+                    if sha not in made:  # another ingest wrote its row meanwhile: locked as any that was there
+                        _found, before[sha] = await self._lock(conn, sha, blob_keys[sha], until)
+            holds = {sha: Hold(sha256=sha, until=until, before=None) for sha in missing if sha not in before}
+            moved: dict[datetime, list[str]] = {}
+            for sha, was in before.items():
+                mine = until if was is None else max(until, was + timedelta(microseconds=1))
+                moved.setdefault(mine, []).append(sha)
+                holds[sha] = Hold(sha256=sha, until=mine, before=was)
+            for mine, group in moved.items():
+                await conn.execute(b.update().where(b.c.sha256.in_(group)).values(collect_after=mine))
+        return holds
+
+    async def _locked(self, conn: AsyncConnection, shas: list[str]) -> dict[str, datetime | None]:
+        """Lock the rows of ``shas`` that exist, in one order in every process (two groups never wait on
+        each other): sha256 -> its collect_after."""
+        b = tables.blobs
+        if conn.dialect.name != "postgresql":  # SQLite has no row locks: take its write lock, as any write does
+            await conn.execute(b.update().where(b.c.sha256.in_(shas)).values(blob_key=b.c.blob_key))
+        locked = (sa.select(b.c.sha256, b.c.collect_after).where(b.c.sha256.in_(shas)).order_by(b.c.sha256)
+                  .with_for_update())
+        return {row.sha256: utc(row.collect_after) for row in await conn.execute(locked)}
 
     async def _lock(
         self, conn: AsyncConnection, sha256: str, blob_key: str, until: datetime
@@ -91,14 +121,21 @@ class BlobReferences:
         was before the hold unless a later hold moved it (that ingest gives it back in its turn), so a
         delete right after collects at once while any ingest still writing keeps its protection.
         """
+        await self.release_holds(conn, [hold])
+
+    async def release_holds(self, conn: AsyncConnection, holds: list[Hold]) -> None:
+        """``release_hold`` for many (a group's rows, in one transaction); refused if any one ran out."""
         b = tables.blobs
-        locked = sa.select(b.c.collect_after).where(b.c.sha256 == hold.sha256).with_for_update()
-        row = (await conn.execute(locked)).first()
-        if row is None:
+        now_at = await self._locked(conn, [hold.sha256 for hold in holds])
+        if any(hold.sha256 not in now_at for hold in holds):
             raise Busy("The upload took longer than its storage hold and its bytes were released; send it again.",
                        code="ingest_hold_expired")
-        if utc(row.collect_after) == hold.until:
-            await conn.execute(b.update().where(b.c.sha256 == hold.sha256).values(collect_after=hold.before))
+        back: dict[datetime | None, list[str]] = {}
+        for hold in holds:
+            if now_at[hold.sha256] == hold.until:
+                back.setdefault(hold.before, []).append(hold.sha256)
+        for before, group in back.items():
+            await conn.execute(b.update().where(b.c.sha256.in_(group)).values(collect_after=before))
 
     # -- delete ------------------------------------------------------------------------------------
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import anyio
@@ -193,17 +193,36 @@ class EnrichService:
                                       payload={"skills": skills, "flags": flags, "key_id": calling_key()},
                                       requested=True)
 
-    async def committed(self, account_id: str, asset_id: str, job_id: str | None) -> None:
-        """After the ingest transaction: the asset becomes findable by its words now, by meaning later."""
-        if job_id:
-            await self.jobs.submit(job_id)
+    async def committed(self, account_id: str, jobs: Mapping[str, str | None]) -> None:
+        """After an ingest transaction (asset id -> its analysis job, if any): the assets become findable by
+        their words now, in one index write, by meaning later; those without a job are ready, in one event
+        batch."""
+        for job_id in jobs.values():
+            if job_id:
+                await self.jobs.submit(job_id)
         try:
-            await self.index_now(account_id, asset_id)
-        except Exception:  # the row is committed; ``picsha reindex`` repairs a missed index write
-            log.exception("indexing %s failed", asset_id)
-        if not job_id:
-            await self.events.publish(Event(type=EventType.ASSET_READY, account_id=account_id,
-                                            data={"asset_id": asset_id, "status": AssetStatus.READY.value}))
+            await self._index_new(account_id, list(jobs))
+        except Exception:  # the rows are committed; ``picsha reindex`` repairs a missed index write
+            log.exception("indexing %s failed", ", ".join(jobs))
+        ready = [Event(type=EventType.ASSET_READY, account_id=account_id,
+                       data={"asset_id": asset_id, "status": AssetStatus.READY.value})
+                 for asset_id, job_id in jobs.items() if not job_id]
+        if ready:
+            await self.events.publish(*ready)
+
+    async def _index_new(self, account_id: str, asset_ids: list[str]) -> None:
+        a, d = tables.assets, tables.derivatives
+        records_query = sa.select(*(a.c[f] for f in RECORD_FIELDS)).where(a.c.id.in_(asset_ids),
+                                                                            a.c.account_id == account_id)
+        thumbs_query = sa.select(d.c.asset_id).where(d.c.asset_id.in_(asset_ids), d.c.kind == THUMBNAIL_KIND)
+        async with self.catalog.connect() as conn:
+            records = [AssetRecord(**{f: getattr(row, f) for f in RECORD_FIELDS})
+                       for row in (await conn.execute(records_query)).all()]
+            with_thumbnail = set((await conn.execute(thumbs_query)).scalars())
+        rows = [await self.index_row(record, derived_text(record), record.status, None, None,
+                                     has_thumbnail=record.id in with_thumbnail) for record in records]
+        await self.index.upsert_many(rows)
+        self._maybe_maintain()
 
     async def index_now(self, account_id: str, asset_id: str, *, embed: bool = False) -> None:
         """Write the asset's current words (and status) to the index; its vectors stay as they are unless
@@ -390,11 +409,14 @@ class EnrichService:
         return AssetRecord(**{f: getattr(row, f) for f in RECORD_FIELDS})
 
     async def index_row(self, record: AssetRecord, text: str, status: str, text_vec: list[float] | None,
-                         clip_vec: list[float] | None) -> IndexRow:
+                        clip_vec: list[float] | None, *, has_thumbnail: bool | None = None) -> IndexRow:
+        """``has_thumbnail``: given by a caller that read it for many assets at once, else read here."""
         d = tables.derivatives
-        async with self.catalog.connect() as conn:
-            thumbs = await conn.scalar(sa.select(sa.func.count()).select_from(d)
-                                       .where(d.c.asset_id == record.id, d.c.kind == THUMBNAIL_KIND))
+        thumbs = has_thumbnail
+        if thumbs is None:
+            async with self.catalog.connect() as conn:
+                thumbs = bool(await conn.scalar(sa.select(sa.func.count()).select_from(d)
+                                                .where(d.c.asset_id == record.id, d.c.kind == THUMBNAIL_KIND)))
         location = record.location or {}
         return IndexRow(
             id=record.id, account_id=record.account_id, type=record.type,

@@ -1,25 +1,29 @@
-"""The one ingest path every source funnels into.
+"""The one ingest path every source funnels into, for one file or a group of them (``from_staged_many``).
 
-Order matters for crash safety: stage -> sniff -> probe (limits) -> derive -> hold the blob -> store blobs ->
+Order matters for crash safety: stage -> sniff -> probe (limits) -> derive -> hold the blobs -> store blobs ->
 one catalog transaction. A crash before the transaction leaves no row (and a blob collected once its hold
-runs out); a row is only written once its blobs exist.
+runs out); a row is only written once its blobs exist. A group goes through the same steps together: each
+file is checked alone, then one hold, the blob writes at once, one transaction, one index write.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path, PurePath
-from typing import Protocol
+from typing import Any, Protocol
 
 import anyio
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from engine.assets.models import ANALYSIS_KEY, Analysis, Asset, AssetStatus, IngestOptions, OnDuplicate
-from engine.assets.service import AssetService
+from engine.assets.blobs import Hold
+from engine.assets.service import AssetService, not_found
 from engine.assets.taken import taken_from
 from engine.auth.keys import Principal
 from engine.catalog import Catalog, tables
@@ -40,6 +44,7 @@ from engine.storage import BlobStore, original_key
 from engine.usage import UsageKind, UsageLedger
 
 BASE64_CHUNK = 4 * 1024 * 1024  # characters decoded per worker-thread call
+PREPARED_AT_ONCE = 4
 
 
 class AnalysisPlanner(Protocol):
@@ -54,7 +59,9 @@ class AnalysisPlanner(Protocol):
         kind: str | None = None,
     ) -> str: ...
 
-    async def committed(self, account_id: str, asset_id: str, job_id: str | None) -> None: ...
+    async def committed(self, account_id: str, jobs: Mapping[str, str | None]) -> None: ...
+
+    async def admit(self, account_id: str) -> None: ...
 
 
 def clean_filename(name: str | None) -> str:
@@ -98,6 +105,9 @@ class IngestService:
         self.work_dir = work_dir
         self.render = render
         self.cpu = anyio.CapacityLimiter(4)
+        # Files of one group prepared at once: their previews queue in the render pool beside on-request
+        # renders, and a whole group there at once would fill its queue (those renders would get 503 busy).
+        self.preparing = anyio.CapacityLimiter(PREPARED_AT_ONCE)
         self.analysis = analysis
         self.conversions = conversions
         self.plans = plans  # the account's upload limit, quotas and default analyses (None: none apply)
@@ -137,26 +147,83 @@ class IngestService:
     # -- the path ----------------------------------------------------------------------------------
 
     async def from_staged(self, principal: Principal, staged: StagedFile, filename: str, options: IngestOptions) -> Asset:
-        earlier = await self._same_bytes(principal.account_id, staged.sha256)
-        if earlier is not None and options.on_duplicate is OnDuplicate.REUSE:
-            staged.discard()
-            return (await self.assets.get(principal, earlier)).model_copy(update={"duplicate_of": earlier})
-        if self.plans is not None:  # the account's upload limit, storage quota and default analyses
-            try:
-                options = await self.plans.upload(principal, staged.size, options)
-            except BaseException:
-                staged.discard()
-                raise
-        asset = await self._store_new(principal, staged, filename, options)
-        return asset.model_copy(update={"duplicate_of": earlier}) if earlier else asset
+        outcome = (await self.from_staged_many(principal, [Incoming(staged, filename, options)]))[0]
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
 
-    async def _same_bytes(self, account_id: str, sha256: str) -> str | None:
-        """The account's first asset with these bytes, if any."""
+    async def from_staged_many(self, principal: Principal, files: Sequence[Incoming]) -> list[Asset | Exception]:
+        """Many staged files of one account, each checked alone (a refused file fails alone, as its own
+        answer), stored together: one hold, blob writes at once, one catalog transaction, one index write and
+        one event batch for the group. Every staged file is consumed."""
+        outcomes: list[Asset | Exception | None] = [None] * len(files)
+        waiting = list(range(len(files)))
+        while waiting:
+            # A second file with the same bytes goes in the next round, where the first one is "earlier".
+            firsts: dict[str, int] = {}
+            for index in waiting:
+                firsts.setdefault(files[index].staged.sha256, index)
+            waiting = [index for index in waiting if firsts[files[index].staged.sha256] != index]
+            await self._round(principal, files, list(firsts.values()), outcomes)
+        return [outcome if outcome is not None else RuntimeError("not ingested") for outcome in outcomes]
+
+    async def _round(self, principal: Principal, files: Sequence[Incoming], chosen: list[int],
+                     outcomes: list[Asset | Exception | None]) -> None:
+        earlier = await self._same_bytes(principal.account_id, [files[i].staged.sha256 for i in chosen])
+        reused = [i for i in chosen if files[i].staged.sha256 in earlier
+                  and files[i].options.on_duplicate is OnDuplicate.REUSE]
+        for index in reused:
+            files[index].staged.discard()
+        found = {a.id: a for a in await self.assets.get_many(principal, [earlier[files[i].staged.sha256] for i in reused])}
+        for index in reused:
+            first = earlier[files[index].staged.sha256]
+            outcomes[index] = found[first].model_copy(update={"duplicate_of": first}) if first in found else not_found(first)
+        new = [i for i in chosen if i not in set(reused)]
+        try:
+            prepared = await asyncio.gather(*(self._prepare(principal, files[i]) for i in new), return_exceptions=True)
+            ready = [p for p in prepared if isinstance(p, Prepared)]
+            stored = await self._commit(principal, ready) if ready else {}
+        finally:
+            for index in new:
+                files[index].staged.discard()
+        for index, made in zip(new, prepared, strict=True):
+            if isinstance(made, BaseException) and not isinstance(made, Exception):
+                raise made  # cancelled: not an answer
+            outcome = made if isinstance(made, Exception) else stored[id(made)]
+            first = earlier.get(files[index].staged.sha256)
+            outcomes[index] = outcome.model_copy(update={"duplicate_of": first}) if first and isinstance(
+                outcome, Asset) else outcome
+
+    async def _same_bytes(self, account_id: str, hashes: list[str]) -> dict[str, str]:
+        """The account's first asset with each of these bytes, where it has one."""
         a = tables.assets
-        query = (sa.select(a.c.id).where(a.c.account_id == account_id, a.c.sha256 == sha256, a.c.trashed_at.is_(None))
-                 .order_by(a.c.created_at, a.c.id).limit(1))
+        query = (sa.select(a.c.sha256, a.c.id).where(a.c.account_id == account_id, a.c.sha256.in_(hashes),
+                                                   a.c.trashed_at.is_(None))
+                 .order_by(a.c.created_at.desc(), a.c.id.desc()))
         async with self.catalog.connect() as conn:
-            return (await conn.execute(query)).scalar_one_or_none()
+            return dict((await conn.execute(query)).tuples().all())  # the last of each sha256 wins: the first
+
+    async def _prepare(self, principal: Principal, file: Incoming) -> Prepared:
+        """Everything before the bytes are kept: the account's limits, sniffed type, pixel limits, previews,
+        place; refused here, before anything is stored."""
+        async with self.preparing:
+            return await self._prepare_now(principal, file)
+
+    async def _prepare_now(self, principal: Principal, file: Incoming) -> Prepared:
+        if self.plans is not None:  # the account's upload limit, storage quota and default analyses
+            file = replace(file, options=await self.plans.upload(principal, file.staged.size, file.options))
+        staged, filename, options = file.staged, file.filename, file.options
+        kind, info, previews = await self.examine(staged.path, filename, ascii_text=staged.ascii_text,
+                                                  pre_render=options.config.pre_render_sizes)
+        location = await self._location(info, options)
+        # what runs after the row (its analyses; an office file's conversion) is known before anything is kept
+        skills = self.analysis.plan(options, kind.type.value)
+        converts = self.conversions is not None and self.conversions.converts(kind.format)
+        if skills and self.plans is not None:
+            await self.plans.analyses(principal)  # within the month's AI operations
+        if skills or converts:  # the account's job backlog has room (checked again when the job is written)
+            await self.analysis.admit(principal.account_id)
+        return Prepared(file, kind, info, previews, location, skills, converts)
 
     async def examine(self, path: Path, filename: str, *, ascii_text: bool = False,
                       pre_render: bool | None = None) -> tuple[FileKind, Probe, list[Rendered]]:
@@ -180,15 +247,6 @@ class IngestService:
         previews = await self.render.for_ingest(path, kind.format, width=info.width, pre_render=pre_render)
         return kind, info, previews
 
-    async def _store_new(self, principal: Principal, staged: StagedFile, filename: str, options: IngestOptions) -> Asset:
-        try:
-            kind, info, previews = await self.examine(staged.path, filename, ascii_text=staged.ascii_text,
-                                                      pre_render=options.config.pre_render_sizes)
-            location = await self._location(info, options)
-            return await self._commit(principal, staged, filename, kind, info, previews, location, options)
-        finally:
-            staged.discard()
-
     async def _location(self, info: Probe, options: IngestOptions) -> dict[str, object] | None:
         if info.gps is None:
             return None
@@ -198,65 +256,135 @@ class IngestService:
         place = await anyio.to_thread.run_sync(self.geocoder.lookup, lat, lon)
         return {"lat": lat, "lon": lon, "label": place.label}
 
-    async def _commit(
-        self,
-        principal: Principal,
-        staged: StagedFile,
-        filename: str,
-        kind: FileKind,
-        info: Probe,
-        previews: list[Rendered],
-        location: dict[str, object] | None,
-        options: IngestOptions,
-    ) -> Asset:
+    async def _commit(self, principal: Principal, group: list[Prepared]) -> dict[int, Asset | Exception]:
+        """Hold the blobs, write them, then one transaction for the rows (id of each prepared -> its answer).
+
+        A row is only written once its bytes exist; should the group's transaction fail, each file is
+        written in a transaction of its own, so one bad row never costs the others theirs."""
+        hold = await self.assets.blobs.hold_many({p.file.staged.sha256: original_key(p.file.staged.sha256)
+                                                  for p in group}, grace_s=self.settings.blob_grace_s)
+        # the holds are committed before the bytes are written, so no collector in any process takes them
+        written = await asyncio.gather(*(self._write_blobs(principal, p) for p in group), return_exceptions=True)
+        outcomes: dict[int, Asset | Exception] = {}
+        rows: list[NewRow] = []
+        for prepared, result in zip(group, written, strict=True):
+            if isinstance(result, BaseException) and not isinstance(result, Exception):
+                raise result
+            if isinstance(result, Exception):
+                outcomes[id(prepared)] = result
+            else:
+                rows.append(result)
+        committed: list[NewRow] = []
+        try:
+            if rows:
+                async with self.catalog.begin() as conn:
+                    await self._insert(conn, rows, hold)
+                committed = rows
+        except Exception as error:
+            if len(rows) == 1:
+                outcomes[id(rows[0].prepared)] = error
+            else:
+                for row in rows:
+                    try:
+                        async with self.catalog.begin() as conn:
+                            await self._insert(conn, [row], hold)
+                        committed.append(row)
+                    except Exception as alone:
+                        outcomes[id(row.prepared)] = alone
+        if committed:
+            await self.analysis.committed(principal.account_id,
+                                          {row.asset_id: row.job_id if row.skills else None for row in committed})
+            for row in committed:
+                if row.job_id and not row.skills and self.conversions is not None:  # a conversion alone:
+                    await self.conversions.submit(row.job_id)  # the asset is ready meanwhile
+            answers = {a.id: a for a in await self.assets.get_many(principal, [row.asset_id for row in committed])}
+            for row in committed:
+                outcomes[id(row.prepared)] = answers.get(row.asset_id) or not_found(row.asset_id)
+        return outcomes
+
+    async def _write_blobs(self, principal: Principal, prepared: Prepared) -> NewRow:
+        """The original's bytes and its previews' (each durably written), and the row that will hold them."""
+        staged, kind, info, options = prepared.file.staged, prepared.kind, prepared.info, prepared.file.options
         asset_id = new_id(IdPrefix.ASSET)
         blob_key = original_key(staged.sha256)
         stamp = now()
         exif = dict(info.exif) | ({"pages": info.pages} if info.pages else {})
         row = dict(
             id=asset_id, account_id=principal.account_id, status=AssetStatus.READY.value, type=kind.type.value,
-            filename=filename, content_type=kind.content_type, format=kind.format, size=staged.size,
+            filename=prepared.file.filename, content_type=kind.content_type, format=kind.format, size=staged.size,
             width=info.width, height=info.height, sha256=staged.sha256, blob_key=blob_key, exif=exif,
-            location=location, tags=options.tags, metadata=options.metadata, description=options.description,
-            alt_text=options.alt_text, is_public=options.is_public, ai={},
+            location=prepared.location, tags=options.tags, metadata=options.metadata,
+            description=options.description, alt_text=options.alt_text, is_public=options.is_public, ai={},
             config=options.config.model_dump(exclude_none=True), created_at=stamp, updated_at=stamp,
         )
         row["taken_at"], row["taken_offset"] = taken_from(exif, staged.modified_at or stamp)
-        skills = self.analysis.plan(options, kind.type.value)
-        if skills and self.plans is not None:
-            await self.plans.analyses(principal)  # within the month's AI operations, before anything is stored
+        skills = prepared.skills
         if skills:
             row["status"] = AssetStatus.PROCESSING.value
         outcome = Analysis(pending=skills, skipped=self.analysis.not_planned(options, kind.type.value, skills))
         row["ai"] = {ANALYSIS_KEY: outcome.model_dump(exclude_defaults=True)}
-        job_id: str | None = None
-        converts = self.conversions is not None and self.conversions.converts(kind.format)
-        if skills or converts:  # refused now, before any byte is written, rather than in the transaction below
-            await self.analysis.admit(principal.account_id)
-        # the hold is committed before the bytes are written, so no collector in any process takes them
-        hold = await self.assets.blobs.hold(staged.sha256, blob_key, grace_s=self.settings.blob_grace_s)
         await self.store.put_file(blob_key, staged.path)
-        derivatives = [await self.render.cache.store_blob(asset_id, principal.account_id, p) for p in previews]
-        async with self.catalog.begin() as conn:
-            await conn.execute(tables.assets.insert().values(**row))
-            await self.assets.blobs.release_hold(conn, hold)
-            for derivative in derivatives:
-                await conn.execute(tables.derivatives.insert().values(**derivative))
-            await self.ledger.record(
-                account_id=principal.account_id, asset_id=asset_id, kind=UsageKind.STORAGE,
-                quantity=staged.size, conn=conn,
-            )
-            if skills or converts:  # the job is written with the row, so neither exists alone
+        derivatives = [await self.render.cache.store_blob(asset_id, principal.account_id, p) for p in prepared.previews]
+        return NewRow(prepared=prepared, row=row, derivatives=derivatives, skills=skills)
+
+    async def _insert(self, conn: AsyncConnection, rows: list[NewRow], holds: Mapping[str, Hold]) -> None:
+        """The assets' rows, in the caller's transaction: the assets, their holds given back, their previews,
+        their storage charges and, where they have any, their analysis jobs (written with the row, so neither
+        exists alone)."""
+        await conn.execute(tables.assets.insert(), [new.row for new in rows])
+        await self.assets.blobs.release_holds(conn, [holds[new.sha256] for new in rows])
+        derivatives = [derivative for new in rows for derivative in new.derivatives]
+        if derivatives:
+            await conn.execute(tables.derivatives.insert(), derivatives)
+        for new in rows:
+            await self.ledger.record(account_id=new.row["account_id"], asset_id=new.asset_id,
+                                     kind=UsageKind.STORAGE, quantity=new.row["size"], conn=conn)
+            new.job_id = None
+            converts = new.prepared.converts
+            if new.skills or converts:
                 # an office file's job converts it first, then runs the same analyses
                 job_kind = self.conversions.job_kind_name if converts and self.conversions else None
-                job_id = await self.analysis.schedule(
-                    conn, account_id=principal.account_id, asset_id=asset_id, skills=skills, options=options,
-                    kind=job_kind,
+                new.job_id = await self.analysis.schedule(
+                    conn, account_id=new.row["account_id"], asset_id=new.asset_id, skills=new.skills,
+                    options=new.prepared.file.options, kind=job_kind,
                 )
-        await self.analysis.committed(principal.account_id, asset_id, job_id if skills else None)
-        if job_id and not skills and self.conversions is not None:  # a conversion alone: the asset is ready meanwhile
-            await self.conversions.submit(job_id)
-        return await self.assets.get(principal, asset_id)
+
+
+@dataclass
+class Incoming:
+    """A staged file for ``from_staged_many``: its bytes, its cleaned name, the caller's options."""
+
+    staged: StagedFile
+    filename: str
+    options: IngestOptions
+
+
+@dataclass(eq=False)
+class Prepared:
+    file: Incoming
+    kind: FileKind
+    info: Probe
+    previews: list[Rendered]
+    location: dict[str, object] | None
+    skills: list[str]
+    converts: bool
+
+
+@dataclass(eq=False)
+class NewRow:
+    prepared: Prepared
+    row: dict[str, Any]
+    derivatives: list[dict[str, object]]
+    skills: list[str]
+    job_id: str | None = None
+
+    @property
+    def asset_id(self) -> str:
+        return str(self.row["id"])
+
+    @property
+    def sha256(self) -> str:
+        return str(self.prepared.file.staged.sha256)
 
 
 def _decode_piece(text: str) -> tuple[bytes, str]:

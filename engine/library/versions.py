@@ -139,7 +139,7 @@ class Versions:
             for preview in previews:
                 stored_row = await self.ingest.render.cache.store_blob(asset_id, principal.account_id, preview)
                 await conn.execute(d.insert().values(**stored_row))
-        await self.ingest.analysis.committed(principal.account_id, asset_id, job_id if skills else None)
+        await self.ingest.analysis.committed(principal.account_id, {asset_id: job_id if skills else None})
         if job_id and not skills and conversions is not None:
             await conversions.submit(job_id)
         return await self.assets.get(principal, asset_id)

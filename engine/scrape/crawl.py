@@ -31,7 +31,9 @@ from engine.scrape.urls import filename_of, site_of
 log = logging.getLogger("picsha.scrape")
 
 MAX_LISTED_SKIPS = 200
-STORES_AT_ONCE = 4
+# Files handed to the store at once: enough to fill the ingest's groups (``IngestGroups``) while one is being
+# committed; a bound on the staged files waiting on disk.
+STORES_AT_ONCE = 128
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 
 Store = Callable[[StagedFile, str, str, str], Awaitable[ScrapedFile]]
@@ -79,7 +81,6 @@ class Crawl:
         self.keyword = request.keyword_filter.lower() if request.keyword_filter else None
         self.start_site = ""
         self.group: asyncio.TaskGroup | None = None
-        # Stores at once: ingest's CPU steps are bounded by its own limiter; this bounds its catalog writes.
         self.storing = asyncio.Semaphore(STORES_AT_ONCE)
 
     @property

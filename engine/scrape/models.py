@@ -9,6 +9,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from engine.assets.models import IngestConfig, Metadata
+from engine.jobs.models import Job, JobStatus
 
 SCRAPE_KIND = "scrape"
 MAX_DEPTH = 2
@@ -96,17 +97,49 @@ class Skipped(BaseModel):
     detail: str | None = None
 
 
-class ScrapeResult(BaseModel):
-    """A scrape job's ``result``: the spec's shape plus what was skipped and why, and the crawl's totals."""
+class ScrapeTotals(BaseModel):
+    """What was skipped and why, and the crawl's totals."""
 
-    status: ScrapeStatus
-    assets: ScrapedAssets
     skipped: list[Skipped] = Field(default_factory=list, description="The first skips, each with its reason.")
     skipped_count: dict[str, int] = Field(default_factory=dict, description="Every skip, counted by reason.")
     pages_visited: int = 0
     files_found: int = 0
     bytes_fetched: int = 0
     note: str | None = Field(default=None, description="Why nothing was stored, when nothing was.")
+
+
+class ScrapeResult(ScrapeTotals):
+    """A scrape job's ``result``: the spec's shape plus what was skipped and why, and the crawl's totals."""
+
+    status: ScrapeStatus
+    assets: ScrapedAssets
+
+
+SPEC_STATUS = {JobStatus.QUEUED: ScrapeStatus.QUEUED, JobStatus.RUNNING: ScrapeStatus.PROCESSING,
+               JobStatus.READY: ScrapeStatus.COMPLETED, JobStatus.FAILED: ScrapeStatus.FAILED,
+               JobStatus.CANCELLED: ScrapeStatus.FAILED}
+"""A scrape job's state in the spec's words (it has no "cancelled": a cancelled scrape did not complete)."""
+
+
+class ScrapeJob(Job, ScrapeTotals):
+    """``GET /v1/jobs/{id}`` of a scrape job: the job as every job answers it, with the spec's fields at the
+    top level. ``status`` is the spec's (queued, processing, completed, failed: ``SPEC_STATUS``); the job
+    system's own state is ``job_status``, and ``finished_at`` is set once it ended, whichever the words."""
+
+    status: ScrapeStatus  # type: ignore[assignment]  # the spec's words for this kind of job
+    job_status: JobStatus = Field(description="The job system's state: queued, running, ready, failed, cancelled.")
+    job_id: str = Field(description="The job's id (as ``id``), named as the spec names it.")
+    success: bool = Field(description="False once the job failed or was cancelled.")
+    assets: ScrapedAssets = Field(description="The files stored so far: all of them once completed.")
+
+    @classmethod
+    def of(cls, job: Job) -> ScrapeJob:
+        found = ScrapeResult.model_validate(job.result) if job.result else None
+        status = SPEC_STATUS[job.status]
+        totals = found.model_dump(exclude={"status", "assets"}) if found else {}
+        return cls(**{**job.model_dump(exclude={"status"}), "account_id": job.account_id}, **totals,
+                   status=status, job_status=job.status, job_id=job.id, success=status is not ScrapeStatus.FAILED,
+                   assets=found.assets if found else ScrapedAssets(count=0, items=[]))
 
 
 class Cadence(StrEnum):

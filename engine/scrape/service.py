@@ -25,6 +25,7 @@ from engine.catalog.database import now, utc
 from engine.enrich.service import EnrichService
 from engine.errors import Busy, Conflict, InvalidInput, NotFound, PicshaError
 from engine.ingest.fetch import OutboundPolicy, check_url
+from engine.ingest.groups import IngestGroups
 from engine.ingest.service import IngestService, clean_filename
 from engine.ingest.staging import StagedFile
 from engine.jobs import JobContext, JobKind, JobPolicy, JobRunner, JobStatus
@@ -146,10 +147,12 @@ class ScrapeService:
         if request.ai_labeling:
             config = ANALYSIS_FOR_LABELS.model_copy(update=config.model_dump(exclude_none=True))
 
+        groups = IngestGroups(self.ingest, principal)  # files stored in groups as the crawl finds them
+
         async def store(staged: StagedFile, filename: str, url: str, page: str) -> ScrapedFile:
             metadata = {**request.metadata, "source_url": url, "source_page": page, "scrape_job_id": ctx.id}
             options = IngestOptions(config=config, tags=request.tags, metadata=metadata)
-            asset = await self.ingest.from_staged(principal, staged, clean_filename(filename), options)
+            asset = await groups.add(staged, clean_filename(filename), options)
             if schedule_id is not None:
                 await self.schedules.remember(schedule_id, asset.meta.sha256)
             return ScrapedFile(id=asset.id, filename=asset.filename, url=url, source_page=page, type=asset.type.value,
@@ -165,6 +168,7 @@ class ScrapeService:
         try:
             note = await self._run(ctx, crawl, normalise(request.url) or request.url)
         finally:
+            await groups.aclose()
             await fetcher.aclose()
         if request.ai_labeling:
             await self._label(principal, crawl.tally)

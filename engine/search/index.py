@@ -322,15 +322,26 @@ class SearchIndex:
         Upserts that arrive while another is being written wait for the next write and go in it together (one
         ``merge_insert`` per account): a commit costs the same for one row as for many, so a bulk ingest does
         not pay one per asset."""
-        if row.clip_vec is not None and len(row.clip_vec) != self.clip_dim:
-            raise ValueError(f"CLIP vectors here have {self.clip_dim} dimensions, got {len(row.clip_vec)}")
-        table = await self.table_for(row.account_id, create=True)
-        wanted = keep_vectors and (row.text_vec is None or row.clip_vec is None)
-        written: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiting.append((row, wanted, table, written))
+        await self.upsert_many([row], keep_vectors=keep_vectors)
+
+    async def upsert_many(self, rows: list[IndexRow], *, keep_vectors: bool = True) -> None:
+        """``upsert`` for many rows at once (a group of new assets): they go in the same write."""
+        for row in rows:
+            if row.clip_vec is not None and len(row.clip_vec) != self.clip_dim:
+                raise ValueError(f"CLIP vectors here have {self.clip_dim} dimensions, got {len(row.clip_vec)}")
+        loop = asyncio.get_running_loop()
+        futures: list[asyncio.Future[None]] = []
+        for row in rows:
+            table = await self.table_for(row.account_id, create=True)
+            wanted = keep_vectors and (row.text_vec is None or row.clip_vec is None)
+            written: asyncio.Future[None] = loop.create_future()
+            self._waiting.append((row, wanted, table, written))
+            futures.append(written)
+        if not futures:
+            return
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_waiting(), name="picsha-index-upserts")
-        await asyncio.shield(written)  # a caller that stops waiting does not stop the others' write
+        await asyncio.shield(asyncio.gather(*futures))  # a caller that stops waiting does not stop the others' write
 
     async def _write_waiting(self) -> None:
         async with self._write_lock:

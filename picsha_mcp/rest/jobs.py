@@ -13,6 +13,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from engine.enrich.service import SkillRun
 from engine.enrich.skills import Skill
 from engine.jobs import Job, JobProgress
+from engine.scrape.models import SCRAPE_KIND, ScrapeJob
 from picsha_mcp.rest.deps import EngineDep, PrincipalDep
 from engine.auth.scopes import Scope
 from picsha_mcp.rest.access import needs
@@ -23,11 +24,14 @@ JOB_ID_HEADER = "X-Job-Id"
 """Every response that starts a job names it here."""
 
 
-@router.get("/jobs/{job_id}", response_model=Job)
+@router.get("/jobs/{job_id}", response_model=ScrapeJob | Job)
 @needs(Scope.ASSETS_READ)
-async def get_job(job_id: str, engine: EngineDep, principal: PrincipalDep) -> Job:
-    """A background job: status, progress (0-100), message, per-step results, result or error."""
-    return await engine.jobs.get(principal.account_id, job_id)
+async def get_job(job_id: str, engine: EngineDep, principal: PrincipalDep) -> ScrapeJob | Job:
+    """A background job: status, progress (0-100), message, per-step results, result or error. A scrape job
+    answers in the spec's shape as well: ``status`` queued, processing, completed or failed (the job system's
+    own is ``job_status``), ``assets {count, items}``, what was skipped and why, pages visited, bytes fetched."""
+    job = await engine.jobs.get(principal.account_id, job_id)
+    return ScrapeJob.of(job) if job.kind == SCRAPE_KIND else job
 
 
 @router.post("/jobs/{job_id}/cancel", response_model=Job, responses={409: {"description": "The job already finished."}})

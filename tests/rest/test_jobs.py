@@ -32,6 +32,7 @@ async def test_upload_answers_202_processing_then_the_job_finishes(brain_api: Ap
     await brain_api.engine.jobs.wait(job_id, 120)
     job = (await brain_api.http.get(job_url, headers=headers)).json()
     assert job["status"] == "ready" and job["asset_id"] == created.json()["id"] and job["error"] is None
+    assert "job_status" not in job and "assets" not in job  # the spec's scrape fields are for scrape jobs only
     assert [s["name"] for s in job["steps"]] == ["load", "colors", "faces", "clip", "caption", "index"]
     assert all(set(s) >= {"name", "ok", "error", "duration_ms"} for s in job["steps"])
     asset = (await brain_api.http.get(f"/v1/assets/{created.json()['id']}", headers=headers)).json()

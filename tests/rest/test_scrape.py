@@ -46,6 +46,11 @@ async def test_scrape_answers_202_and_the_job_in_the_spec_shape(scrape_api: ApiC
     assert result["pages_visited"] == 2 and result["bytes_fetched"] > 0
     assert result["skipped_count"]["filtered"] >= 10
     assert all(set(s) >= {"url", "reason"} for s in result["skipped"])
+    # the spec's fields at the top level too: its status words, the files, what was skipped
+    assert job["status"] == "completed" and job["job_status"] == "ready" and job["success"] is True
+    assert job["job_id"] == job["id"] == body["job_id"] and job["kind"] == "scrape"
+    assert job["assets"] == result["assets"] and job["skipped_count"] == result["skipped_count"]
+    assert job["pages_visited"] == 2 and job["bytes_fetched"] == result["bytes_fetched"]
     other = await scrape_api.account("other")
     assert (await scrape_api.http.get(body["poll_url"], headers=other)).json()["error"]["code"] == "job_not_found"
 
@@ -103,3 +108,43 @@ async def test_schedules_over_rest(scrape_api: ApiClient, site: Site) -> None:
     gone = await scrape_api.http.delete(f"/v1/automation/schedules/{schedule_id}", headers=other)
     assert gone.status_code == 404 and gone.json()["error"]["code"] == "schedule_not_found"
     assert (await scrape_api.http.delete(f"/v1/automation/schedules/{schedule_id}", headers=headers)).status_code == 200
+
+
+async def test_a_scrape_job_answers_the_spec_status_from_queued_to_failed(scrape_api: ApiClient, site: Site) -> None:
+    """queued -> queued, running -> processing, ready -> completed, failed and cancelled -> failed."""
+    from engine.jobs import JobStatus
+    from engine.scrape.models import SPEC_STATUS, ScrapeStatus
+
+    assert SPEC_STATUS == {JobStatus.QUEUED: ScrapeStatus.QUEUED, JobStatus.RUNNING: ScrapeStatus.PROCESSING,
+                           JobStatus.READY: ScrapeStatus.COMPLETED, JobStatus.FAILED: ScrapeStatus.FAILED,
+                           JobStatus.CANCELLED: ScrapeStatus.FAILED}
+    headers = await scrape_api.account()
+    started = (await scrape_api.http.post("/v1/scrape", headers=headers, json={
+        "url": site.url("/slow.html"), "force": True})).json()
+    early = (await scrape_api.http.get(started["poll_url"], headers=headers)).json()
+    assert early["status"] in ("queued", "processing") and early["success"] is True
+    assert early["job_status"] in ("queued", "running") and early["finished_at"] is None
+    assert set(early["assets"]) == {"count", "items"}
+    cancelled = await scrape_api.http.post(f"/v1/jobs/{started['job_id']}/cancel", headers=headers)
+    assert cancelled.status_code == 200, cancelled.text
+    await scrape_api.engine.jobs.wait(started["job_id"], 60)
+    job = (await scrape_api.http.get(started["poll_url"], headers=headers)).json()
+    assert job["job_status"] == "cancelled" and job["status"] == "failed" and job["success"] is False
+    assert job["finished_at"] is not None
+
+
+
+async def test_the_pipeline_action_scrape_feeds_later_steps(scrape_api: ApiClient, site: Site) -> None:
+    headers = await scrape_api.account()
+    answer = await scrape_api.http.post("/v1/pipeline", headers=headers, json={"steps": [
+        {"name": "scrape", "action": "scrape", "params": {"url": site.url("/"), "sniper_mode": False, "crawl_depth": 1,
+                                                          "keyword_filter": "level", "wait_s": 60}},
+        {"name": "first", "action": "get_asset", "params": {"id": "$scrape.asset_ids.0"}},
+    ]})
+    assert answer.status_code == 200, answer.text
+    run = answer.json()["pipeline"]
+    assert [step["status"] for step in run["steps"]] == ["ok", "ok"], run
+    scraped = run["steps"][0]["output"]
+    assert scraped["status"] == "completed" and scraped["urls"] == [site.url("/img/level1.jpg")]
+    assert run["steps"][1]["output"]["id"] == scraped["asset_ids"][0]
+    assert run["steps"][1]["output"]["metadata"]["source_url"] == scraped["urls"][0]

@@ -114,3 +114,11 @@ async def test_ai_labeling_names_each_file_from_its_analysis(engine: Engine, own
     assert item.ai_label and asset.ai.caption
     assert item.filename == asset.filename != "level1.jpg"
     assert item.filename.endswith(f"_{item.id[-4:]}.jpg")
+
+
+async def test_a_page_robots_forbids_completes_with_zero_assets_and_says_why(engine: Engine, owner: Principal,
+                                                                             site: Site) -> None:
+    result = await scrape(engine, owner, url=site.url("/private/page.html"))
+    assert result.status.value == "completed" and result.assets.count == 0 and result.pages_visited == 0
+    assert result.skipped_count == {"robots": 1} and site.hits["/private/page.html"] == 0
+    assert result.note is not None and "robots" in result.note
