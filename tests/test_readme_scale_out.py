@@ -104,7 +104,7 @@ def test_the_readme_scale_out_section_works_as_written(database: str, tmp_path: 
         from_a = httpx2.get(signed, timeout=30)
         from_b = httpx2.get(signed.replace(a, b), timeout=30)
         with httpx2.Client(timeout=60, headers=headers) as http:
-            assert http.delete(f"{a}/v1/assets/{asset_id}").status_code == 200
+            assert http.delete(f"{a}/v1/assets/{asset_id}?purge=true").status_code == 200  # not to the trash: gone
         s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{s3_port}", region_name="us-east-1",
                           aws_access_key_id="testing", aws_secret_access_key="testing")
         listed = s3.list_objects_v2(Bucket="picsha", Prefix="originals/")

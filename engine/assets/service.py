@@ -262,10 +262,11 @@ class AssetService:
             for table in (d, v, c):
                 await conn.execute(table.delete().where(table.c.asset_id.in_(ids)))
             await conn.execute(a.delete().where(a.c.id.in_(ids)))
+            released = {row.sha256: row.blob_key for row in [*earlier, *rows]}
+            # blobs, then the storage meter: the order an ingest's transaction takes them in (no deadlock)
+            await self.blobs.release(conn, released)
             # every version's bytes were metered as they arrived: all of them stop now
             await self.ledger.released(conn, principal.account_id, sum(int(row.size) for row in [*earlier, *rows]))
-            released = {row.sha256: row.blob_key for row in [*earlier, *rows]}
-            await self.blobs.release(conn, released)
         await self.events.publish(*(Event(type=EventType.ASSET_DELETED, account_id=principal.account_id,
                                           data={"asset_id": asset_id}) for asset_id in ids))
         for asset_id in ids:

@@ -112,6 +112,7 @@ async def _chosen(engine: Engine, principal: Principal, steps: Any, pipeline_id:
         pipeline = _file_pipeline((await engine.pipelines.get(principal, str(pipeline_id))).steps)
     else:
         pipeline = _file_pipeline(steps)
+    steps_of(pipeline)  # every step valid (a bad one is a 400 naming it) before any is admitted
     for step in pipeline.steps:  # each tool turned on for the account, its work within quota and rate
         await admit_tool(engine, principal, tool_or_404(step.toolId))
     return pipeline
