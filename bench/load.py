@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import random
 import statistics
@@ -212,6 +213,8 @@ async def main(args: argparse.Namespace) -> int:
     from bench.routes import hammer, recovery  # noqa: PLC0415 (bench.routes imports this module)
 
     settings = {f"PICSHA_ENRICH__DEFAULTS__{flag}": "true" for flag in ANALYSES} if args.analyses else {}
+    if args.server_gc == "plain":
+        settings["PICSHA_ADMISSION__FREEZE_HEAP"] = "false"
     with tempfile.TemporaryDirectory() as folder:
         port = __import__("tests.conftest", fromlist=["free_port"]).free_port()
         server, key = start_server(Path(folder) / "data", port, workers=args.workers, **settings)
@@ -252,4 +255,9 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--workers", type=int, default=None, help="picsha serve --workers (default: its own)")
     parser.add_argument("--analyses", action="store_true", help="run the default analyses on every upload")
+    parser.add_argument("--server-gc", choices=("frozen", "plain"), default="frozen",
+                        help="plain: the server does not freeze its long-lived heap (PICSHA_ADMISSION__FREEZE_HEAP)")
+    # The clients' own full collections would show up as server latency: this process freezes its heap too.
+    gc.collect()
+    gc.freeze()
     sys.exit(asyncio.run(main(parser.parse_args())))

@@ -27,6 +27,8 @@ def make_settings(tmp_path: Path, **overrides: object) -> Settings:
     # An app served inside the test process would lower the priority of the test runner's own threads (the
     # priority sweep is tested in tests/engine/admission and through picsha serve, in processes of its own).
     base.admission.compute_nice = 0
+    # Nor freeze the test runner's heap at each app start (tests/engine/admission/test_heap.py tests it).
+    base.admission.freeze_heap = False
     # Passwords are still argon2id, at the smallest cost it allows: tests log in often.
     base.accounts.argon2_memory_kib, base.accounts.argon2_time_cost = 1024, 1
     return base.model_copy(update=overrides)

@@ -22,6 +22,13 @@ class AdmissionSettings(BaseModel):
         default=5, ge=0, le=19, description="A server process's threads that do not answer requests (renders, "
         "embeddings, previews, in-process analyses) run this much nicer than its event loop, so cheap requests "
         "are answered first under load (Linux; 0: all alike).")
+    freeze_heap: bool = Field(
+        default=True, description="A server process collects once at start and freezes what survives, so the "
+        "full garbage collections under load walk only newer objects instead of stalling every request for "
+        "tens to hundreds of ms.")
+    refreeze_after_ms: float = Field(
+        default=20.0, ge=1, le=10_000, description="A full collection slower than this freezes its survivors "
+        "too (after lazy imports or model loads).")
 
 
 class Gate:

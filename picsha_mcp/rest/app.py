@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from engine import Engine, Settings
-from engine.admission import RequestPriority
+from engine.admission import LongLivedHeap, RequestPriority
 from picsha_mcp import __version__
 from picsha_mcp.rest import access, account_settings, api_keys, assets, auth, documents, generate, usage
 from picsha_mcp.rest import jobs as jobs_routes
@@ -40,10 +40,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.engine = engine
             priority = RequestPriority(settings.admission.compute_nice)
             priority.start()
+            heap = LongLivedHeap(refreeze_after_ms=settings.admission.refreeze_after_ms)
+            if settings.admission.freeze_heap:
+                heap.start()
             try:
                 async with mcp_server.session_manager.run():  # mounted apps' lifespans do not run
                     yield
             finally:
+                heap.stop()
                 await priority.stop()
 
     app = FastAPI(
