@@ -42,32 +42,38 @@ class Memo:
 
 
 class HotBytes:
-    """The bytes of small, recently served derivatives, within a memory budget (least recently used go)."""
+    """The bytes of small, recently served derivatives, within a memory budget (least recently used go).
 
-    def __init__(self, *, ttl_s: float, budget_bytes: int, largest_bytes: int):
-        self.ttl_s = ttl_s
+    An entry holds the id of the derivative row its bytes were read for, and is served only for that row: a
+    derivative stored again under the same key (the asset's original restored in another process, say) is a
+    new row, and its old bytes are never served for it. So the entries need no time to live, only the rows
+    do (``Memo``). With one, each entry expired every few seconds and sent a request to the store, through
+    worker-thread hops that wait behind the heavy threads under load: that was the tail of cached renders.
+    """
+
+    def __init__(self, *, budget_bytes: int, largest_bytes: int):
         self.budget = budget_bytes
         self.largest = largest_bytes
         self.used = 0
-        self._entries: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+        self._entries: OrderedDict[str, tuple[str, bytes]] = OrderedDict()
 
-    def get(self, blob_key: str) -> bytes | None:
+    def get(self, blob_key: str, derivative_id: str | None) -> bytes | None:
         entry = self._entries.get(blob_key)
-        if entry is None or entry[0] < time.monotonic():
+        if entry is None or derivative_id is None or entry[0] != derivative_id:
             return None
         self._entries.move_to_end(blob_key)
         return entry[1]
 
-    def put(self, blob_key: str, data: bytes) -> None:
-        if self.ttl_s <= 0 or len(data) > self.largest:
+    def put(self, blob_key: str, derivative_id: str, data: bytes) -> None:
+        if self.budget <= 0 or len(data) > self.largest:
             return
-        previous = self._entries.pop(blob_key, None)  # an expired entry is replaced, not kept forever
+        previous = self._entries.pop(blob_key, None)
         if previous is not None:
             self.used -= len(previous[1])
-        self._entries[blob_key] = (time.monotonic() + self.ttl_s, data)
+        self._entries[blob_key] = (derivative_id, data)
         self.used += len(data)
         while self.used > self.budget and self._entries:
-            _key, (_expiry, dropped) = self._entries.popitem(last=False)
+            _key, (_id, dropped) = self._entries.popitem(last=False)
             self.used -= len(dropped)
 
     def forget(self, asset_ids: list[str]) -> None:

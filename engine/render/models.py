@@ -18,6 +18,7 @@ class RenderResult:
     download_name: str  # generated from the original name and the output format
     cached: bool  # True when no render ran for this request
     negotiated: bool  # format=auto: the answer depends on Accept (send Vary: Accept)
+    derivative_id: str | None = None  # the stored row's id; None while the derivative is on its way to the store
 
     @property
     def etag(self) -> str:

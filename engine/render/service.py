@@ -78,9 +78,7 @@ class RenderService:
         )
         self.memo = Memo(ttl_s=settings.memo_ttl_s, size=settings.memo_size)
         self.deliveries = DeliveryLedger(catalog, ledger)
-        self.hot = HotBytes(
-            ttl_s=settings.memo_ttl_s, budget_bytes=settings.hot_bytes_mb * 1024 * 1024, largest_bytes=512 * 1024
-        )
+        self.hot = HotBytes(budget_bytes=settings.hot_bytes_mb * 1024 * 1024, largest_bytes=512 * 1024)
         pyvips.cache_set_max_mem(settings.vips_cache_max_mb * 1024 * 1024)
 
     # -- links ---------------------------------------------------------------------------------
@@ -179,10 +177,11 @@ class RenderService:
     async def read(self, result: RenderResult) -> bytes:
         """The derivative's bytes (for small answers sent whole); ``delivered`` accounts for them."""
         key = result.content.blob_key
-        data = self.hot.get(key) or self.writer.data(result.content.asset_id, result.content.sha256)
+        data = self.hot.get(key, result.derivative_id) or self.writer.data(result.content.asset_id, result.content.sha256)
         if data is None:
             data = await self.store.read_bytes(key)
-            self.hot.put(key, data)
+            if result.derivative_id is not None:
+                self.hot.put(key, result.derivative_id, data)
         return data
 
     async def delivered(self, result: RenderResult) -> None:
@@ -227,7 +226,7 @@ class RenderService:
 
         def remember(row: sa.Row, data: bytes) -> None:
             self.memo.put(asset.id, key, row)
-            self.hot.put(row.blob_key, data)
+            self.hot.put(row.blob_key, row.id, data)
 
         try:
             return await self.writer.store(asset.id, asset.account_id, rendered, remember, also=bill)
@@ -280,6 +279,7 @@ class RenderService:
         return RenderResult(
             content=content, format=fmt, width=row.width, height=row.height, download_name=content.filename,
             cached=cached, negotiated=params.format is OutputFormat.AUTO,
+            derivative_id=row.id if isinstance(row, sa.Row) else None,
         )
 
     # -- ingest --------------------------------------------------------------------------------

@@ -82,6 +82,11 @@ class LocalBlobStore(BlobStore):
                     remaining -= len(chunk)
                 yield chunk
 
+    async def read_bytes(self, key: str) -> bytes:
+        # One worker-thread trip for the whole file (open, read, close), not one per step as ``read`` takes:
+        # under load each trip waits for a worker thread behind the heavy ones.
+        return await anyio.to_thread.run_sync(self._path(key).read_bytes)
+
     async def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 

@@ -23,22 +23,25 @@ def test_memo_is_bounded_expires_and_forgets_deleted_assets() -> None:
 
 
 def test_hot_bytes_keep_within_the_budget_and_skip_large_blobs() -> None:
-    hot = HotBytes(ttl_s=60, budget_bytes=10, largest_bytes=6)
-    hot.put("derivatives/as_a/1.webp", b"aaaa")
-    hot.put("derivatives/as_b/1.webp", b"bbbb")
-    hot.put("derivatives/as_c/1.webp", b"cccccc")  # over budget: the oldest goes
-    hot.put("derivatives/as_d/1.webp", b"d" * 7)  # larger than any entry may be
-    assert hot.get("derivatives/as_a/1.webp") is None and hot.get("derivatives/as_b/1.webp") == b"bbbb"
-    assert hot.get("derivatives/as_d/1.webp") is None and hot.used == 10
+    hot = HotBytes(budget_bytes=10, largest_bytes=6)
+    hot.put("derivatives/as_a/1.webp", "dv_a", b"aaaa")
+    hot.put("derivatives/as_b/1.webp", "dv_b", b"bbbb")
+    hot.put("derivatives/as_c/1.webp", "dv_c", b"cccccc")  # over budget: the oldest goes
+    hot.put("derivatives/as_d/1.webp", "dv_d", b"d" * 7)  # larger than any entry may be
+    assert hot.get("derivatives/as_a/1.webp", "dv_a") is None and hot.get("derivatives/as_b/1.webp", "dv_b") == b"bbbb"
+    assert hot.get("derivatives/as_d/1.webp", "dv_d") is None and hot.used == 10
     hot.forget(["as_c"])
-    assert hot.get("derivatives/as_c/1.webp") is None and hot.used == 4
+    assert hot.get("derivatives/as_c/1.webp", "dv_c") is None and hot.used == 4
 
 
-def test_hot_bytes_take_back_an_expired_entry() -> None:
-    hot = HotBytes(ttl_s=0.01, budget_bytes=100, largest_bytes=50)
-    hot.put("derivatives/as_a/1.webp", b"aaaa")
+def test_hot_bytes_serve_only_the_row_they_were_read_for_and_do_not_expire() -> None:
+    hot = HotBytes(budget_bytes=100, largest_bytes=50)
+    hot.put("derivatives/as_a/1.webp", "dv_old", b"aaaa")
     time.sleep(0.02)
-    assert hot.get("derivatives/as_a/1.webp") is None  # expired: the caller reads the store and puts it back
-    hot.ttl_s = 60
-    hot.put("derivatives/as_a/1.webp", b"aaaa")
-    assert hot.get("derivatives/as_a/1.webp") == b"aaaa" and hot.used == 4
+    assert hot.get("derivatives/as_a/1.webp", "dv_old") == b"aaaa"  # no time to live: the row is checked instead
+    # stored again under the same key (its original restored elsewhere): a new row, so the old bytes never answer
+    assert hot.get("derivatives/as_a/1.webp", "dv_new") is None
+    assert hot.get("derivatives/as_a/1.webp", None) is None  # a derivative still on its way to the store
+    hot.put("derivatives/as_a/1.webp", "dv_new", b"bb")
+    assert hot.get("derivatives/as_a/1.webp", "dv_new") == b"bb" and hot.used == 2
+    assert hot.get("derivatives/as_a/1.webp", "dv_old") is None

@@ -239,3 +239,37 @@ async def test_a_render_whose_blob_cannot_be_stored_is_still_billed(
         billed = (await conn.execute(sa.select(u.c.detail).where(u.c.asset_id == asset.id, u.c.kind == "render"))).all()
     assert [row.detail["width"] for row in billed] == [120]
     assert result.content.sha256 not in {row.params_hash for row in await _derivatives(engine, asset.id)}  # no row
+
+
+async def test_a_cached_render_past_its_memo_time_is_checked_in_the_catalog_but_read_from_memory(
+    engine: Engine, owner: Principal, add_asset: Add, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asset = await add_asset(image_bytes(400, 300), "photo.jpg")
+    params = RenderParams(w=100, format="webp")
+    await engine.render.render(asset.id, params, principal=owner, accept=None)
+    hit = await engine.render.render(asset.id, params, principal=owner, accept=None)
+    expected = await engine.store.read_bytes(hit.content.blob_key)
+    store_reads: list[str] = []
+    read_bytes = engine.store.read_bytes
+
+    async def counted(key: str) -> bytes:
+        store_reads.append(key)
+        return await read_bytes(key)
+
+    monkeypatch.setattr(engine.store, "read_bytes", counted)
+    engine.render.memo.forget([asset.id])  # the remembered rows expired: the next hit asks the catalog
+    again = await engine.render.render(asset.id, params, principal=owner, accept=None)
+    assert again.cached and again.derivative_id == hit.derivative_id is not None
+    assert await engine.render.read(again) == expected and store_reads == []
+    # The derivative stored anew under the same key (as after its original was restored elsewhere): a new row,
+    # whose bytes are read from the store, never the old row's from memory.
+    d = tables.derivatives
+    async with engine.catalog.begin() as conn:
+        await conn.execute(sa.delete(d).where(d.c.id == hit.derivative_id))
+    engine.render.memo.forget([asset.id])
+    anew = await engine.render.render(asset.id, params, principal=owner, accept=None)
+    engine.render.memo.forget([asset.id])
+    found = await engine.render.render(asset.id, params, principal=owner, accept=None)
+    assert found.derivative_id not in (None, hit.derivative_id) and not anew.cached
+    assert engine.render.hot.get(hit.content.blob_key, hit.derivative_id) is None
+    assert await engine.render.read(found) == expected
