@@ -61,8 +61,7 @@ class DerivativeCache:
     async def find(self, asset_id: str, params_hash: str) -> sa.Row | None:
         d = tables.derivatives
         query = sa.select(d).where(d.c.asset_id == asset_id, d.c.params_hash == params_hash)
-        async with self.catalog.connect() as conn:
-            return (await conn.execute(query)).first()
+        return await self.catalog.read(lambda conn: conn.execute(query).first())  # one trip, on a reader
 
     async def store_blob(self, asset_id: str, account_id: str, rendered: Rendered) -> dict[str, object]:
         """Write the blob; return the row to insert (the caller inserts it, possibly in its own transaction)."""

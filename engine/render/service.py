@@ -238,8 +238,8 @@ class RenderService:
         # a trashed asset renders for no one (its derivatives stay until it is purged or restored)
         where = [a.c.id == asset_id, a.c.trashed_at.is_(None)] + ([a.c.account_id == account_id] if account_id else [])
         query = sa.select(a.c.id, a.c.account_id, a.c.format, a.c.blob_key, a.c.filename, a.c.ai, a.c.type)
-        async with self.catalog.connect() as conn:
-            row = (await conn.execute(query.where(*where))).first()
+        query = query.where(*where)
+        row = await self.catalog.read(lambda conn: conn.execute(query).first())
         if row is None:
             raise not_found(asset_id)
         return row
