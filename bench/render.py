@@ -430,14 +430,18 @@ def picsha_in_process(case: Case, q: int, env: dict[str, str]) -> bytes:
     return run(ctx).data
 
 
-def bytes_at(case: Case, env: dict[str, str], target_ssim: float) -> float | None:
-    """Picsha's output bytes at the peer's SSIM, interpolated between the two qualities ``q`` around it:
-    the bytes of two encoders compared at equal quality, not at equal ``q`` (whose scales differ)."""
+def rate_curve(case: Case, env: dict[str, str]) -> list[tuple[float, int]]:
+    """(SSIM, bytes) of Picsha's output at qualities around ``case.q``, lowest SSIM first."""
     points = []
     for q in range(case.q - 12, case.q + 13, 4):
         data = picsha_in_process(case, q, env)
         points.append((quality(case, data)[0], len(data)))
-    points.sort()
+    return sorted(points)
+
+
+def bytes_at(points: list[tuple[float, int]], target_ssim: float) -> float | None:
+    """Picsha's bytes at the peer's SSIM, interpolated between the two ``q`` around it: two encoders'
+    bytes compared at equal quality, not at equal ``q`` (their scales differ)."""
     for (s0, b0), (s1, b1) in zip(points, points[1:]):
         if s0 <= target_ssim <= s1 and s1 > s0:
             return b0 + (b1 - b0) * (target_ssim - s0) / (s1 - s0)
@@ -464,7 +468,8 @@ def report_case(case: Case, tallies: dict[str, Tally], picshas: list[Picsha]) ->
               f"p50 {mine.p50() / peers[quickest].p50():.2f} (vs {quickest}; target <= 1.05), "
               f"bytes {len(mine.output) / len(best.output):.2f} at SSIM {scores[name]:.4f} vs {scores[fastest]:.4f}")
         if not case.face:  # a crop's SSIM says where it cut more than how well it encoded
-            equal = [(peer, bytes_at(case, picsha.env, scores[peer])) for peer in peers]
+            curve = rate_curve(case, picsha.env)
+            equal = [(peer, bytes_at(curve, scores[peer])) for peer in peers]
             print("    at equal SSIM, Picsha's bytes / the peer's (target <= 1.05): " + ", ".join(
                 f"{peer.split(' (')[0]} {b / len(tallies[peer].output):.2f}" if b else f"{peer.split(' (')[0]} n/a"
                 for peer, b in equal))
@@ -492,11 +497,36 @@ def peers_run(args: argparse.Namespace, scratch: Path) -> None:
         for case in cases:
             tallies = bench_case(case, ways, args.requests, args.rounds)
             report_case(case, tallies, picshas)
+            for picsha in picshas:
+                print(f"  where {picsha.name}'s time goes: {breakdown(case, picsha.env)}")
             time.sleep(2)
         print(f"load average after: {os.getloadavg()[0]:.2f}")
     finally:
         for way in ways:
             way.close()
+
+
+def breakdown(case: Case, env: dict[str, str], repeats: int = 7) -> str:
+    """Median time of each render step in this process (one thread), for "where the time goes"."""
+    import statistics
+
+    from engine.render.context import RenderContext, Source
+    from engine.render.pipeline import STEPS
+    from engine.render.settings import RenderSettings
+
+    prefix = "PICSHA_RENDER__"
+    settings = RenderSettings(**{k.removeprefix(prefix).lower(): v for k, v in env.items() if k.startswith(prefix)})
+    source = Source(path=case.source, format="png" if case.source.suffix == ".png" else "jpeg")
+    times: dict[str, list[float]] = {step.__name__: [] for step in STEPS}
+    for _ in range(repeats):
+        ctx = RenderContext(params=Picsha.params_of(case), source=source, settings=settings, output_format=case.format)
+        for step in STEPS:
+            start = time.perf_counter()
+            step(ctx)
+            times[step.__name__].append(time.perf_counter() - start)
+    medians = {name: statistics.median(values) * 1000 for name, values in times.items()}
+    shown = ", ".join(f"{name} {ms:.1f}" for name, ms in medians.items() if ms >= 0.5)
+    return f"{sum(medians.values()):.1f} ms in process ({shown})"
 
 
 # -- cached render beside a static file -----------------------------------------------------------------
