@@ -467,6 +467,11 @@ def report_case(case: Case, tallies: dict[str, Tally], picshas: list[Picsha]) ->
         print(f"  {name} / best peer: ops/s {mine.rps() / best.rps():.2f} (vs {fastest}; target >= 1), "
               f"p50 {mine.p50() / peers[quickest].p50():.2f} (vs {quickest}; target <= 1.05), "
               f"bytes {len(mine.output) / len(best.output):.2f} at SSIM {scores[name]:.4f} vs {scores[fastest]:.4f}")
+        served = {peer: peers[peer] for peer in peers if "HTTP" in peer}  # peers that pay for a server too
+        if served:
+            rival, hurried = max(served, key=lambda n: served[n].rps()), min(served, key=lambda n: served[n].p50())
+            print(f"    against the served peers only: ops/s {mine.rps() / served[rival].rps():.2f} (vs {rival}), "
+                  f"p50 {mine.p50() / served[hurried].p50():.2f} (vs {hurried})")
         if not case.face:  # a crop's SSIM says where it cut more than how well it encoded
             curve = rate_curve(case, picsha.env)
             equal = [(peer, bytes_at(curve, scores[peer])) for peer in peers]
