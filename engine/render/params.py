@@ -251,12 +251,15 @@ class RenderParams(BaseModel):
             out[name] = _to_text(value)
         return dict(sorted(out.items()))
 
-    def cache_key(self, resolved_format: str) -> str:
-        """The derivative key: the normalised parameters plus the format ``auto`` resolved to."""
+    def cache_key(self, resolved_format: str, encoder: str = "") -> str:
+        """The derivative key: the normalised parameters plus the format ``auto`` resolved to, and the
+        encoder settings of that format (``EncoderSettings.signature``), so that changing them does not serve
+        derivatives encoded the old way."""
         query = {k: v for k, v in self.to_query().items() if k not in _NOT_IN_CACHE_KEY}
         query["format"] = resolved_format
         canonical = "&".join(f"{k}={v}" for k, v in sorted(query.items()))
-        return hashlib.sha256(f"v{PIPELINE_VERSION}?{canonical}".encode()).hexdigest()
+        suffix = f"#{encoder}" if encoder else ""
+        return hashlib.sha256(f"v{PIPELINE_VERSION}?{canonical}{suffix}".encode()).hexdigest()
 
     @property
     def has_watermark(self) -> bool:

@@ -80,6 +80,12 @@ class RenderService:
         self.deliveries = DeliveryLedger(catalog, ledger)
         self.hot = HotBytes(budget_bytes=settings.hot_bytes_mb * 1024 * 1024, largest_bytes=512 * 1024)
         pyvips.cache_set_max_mem(settings.vips_cache_max_mb * 1024 * 1024)
+        if settings.vips_concurrency:
+            pyvips.concurrency_set(settings.vips_concurrency)
+
+    def cache_key(self, params: RenderParams, fmt: str) -> str:
+        """The derivative key of ``params`` rendered to ``fmt`` with this service's encoder settings."""
+        return params.cache_key(fmt, self.settings.encoder_signature(fmt))
 
     # -- links ---------------------------------------------------------------------------------
 
@@ -114,7 +120,7 @@ class RenderService:
         """
         asset = await self._remembered_asset(asset_id, principal.account_id if principal else None)
         fmt = negotiate(params.format, accept, asset.format)
-        key = params.cache_key(fmt)
+        key = self.cache_key(params, fmt)
         row = self._known(asset_id, key) or await self.cache.find(asset_id, key) or self._known(asset_id, key)
         cached = row is not None
         if row is None:
@@ -311,7 +317,7 @@ class RenderService:
             except (PicshaError, pyvips.Error) as error:
                 log.info("no %s for a %s upload: %s", kind, fmt, error)
                 break
-            made.append(_rendered(ctx, params.cache_key(fmt_out), kind))
+            made.append(_rendered(ctx, self.cache_key(params, fmt_out), kind))
         return made
 
 

@@ -1,4 +1,4 @@
-"""Render settings: the worker pool, the pixel limits and the responsive sizes made at ingest."""
+"""Render settings: the worker pool, the pixel limits, the responsive sizes made at ingest, the encoders."""
 
 from __future__ import annotations
 
@@ -18,6 +18,20 @@ class RenderSettings(BaseModel):
         default_factory=lambda: [320, 640, 1024, 1600],
         description="Widths (WebP) made at ingest when an upload's pre_render_sizes flag is on.",
     )
+    vips_concurrency: int = Field(
+        default=0, ge=0, le=64,
+        description="libvips threads per render (0: libvips' own default, one per core). Renders already run "
+        "side by side on the workers, so fewer threads per render may serve more renders per second.",
+    )
+    # How each format is encoded (``q`` stays a render parameter). These change a derivative's bytes, so
+    # ``encoder_signature`` is part of its cache key.
+    webp_effort: int = Field(
+        default=4, ge=0, le=6, description="libwebp method: 0 fastest; higher tries more modes for smaller files."
+    )
+    webp_smart_subsample: bool = Field(default=False, description="Sharper chroma edges in WebP, at several times the time.")
+    avif_effort: int = Field(default=2, ge=0, le=9, description="AV1 encoder effort: 0 fastest, 9 smallest.")
+    jpeg_optimize_coding: bool = Field(default=False, description="Optimised Huffman tables: smaller JPEGs, same pixels.")
+    jpeg_trellis_quant: bool = Field(default=False, description="Trellis quantisation, where the JPEG library has it.")
     vips_cache_max_mb: int = Field(default=64, ge=0, description="libvips operation cache memory.")
     memo_ttl_s: float = Field(default=10.0, ge=0, description="How long a cache hit is remembered in memory (0: off).")
     memo_size: int = Field(default=10_000, ge=0, description="Cache hits remembered in memory.")
@@ -27,3 +41,30 @@ class RenderSettings(BaseModel):
         description="New renders answered before their blob is stored hold at most this much memory; past it "
         "(a slow store), a render is stored before it is answered.",
     )
+
+    def encoder_options(self, fmt: str) -> dict[str, object]:
+        """The libvips save options these settings give ``fmt``."""
+        if fmt == "webp":
+            return {"effort": self.webp_effort, "smart_subsample": self.webp_smart_subsample}
+        if fmt == "avif":
+            return {"effort": self.avif_effort}
+        if fmt == "jpeg":
+            return {"optimize_coding": self.jpeg_optimize_coding, "trellis_quant": self.jpeg_trellis_quant}
+        return {}
+
+    def encoder_signature(self, fmt: str) -> str:
+        """The encoder options of ``fmt`` as text for the cache key: "" while they are the ones every
+        derivative was made with before these settings existed, so those stay valid; anything else keys
+        new derivatives apart, and a derivative is never served as if made with options it was not."""
+        fmt = "jpeg" if fmt == "legacy" else fmt  # "legacy" is JPEG, or PNG whose encoding has no settings
+        options = self.encoder_options(fmt)
+        if options == _ORIGINAL_ENCODER.get(fmt, {}):
+            return ""
+        return ",".join(f"{name}={str(value).lower()}" for name, value in sorted(options.items()))
+
+
+_ORIGINAL_ENCODER: dict[str, dict[str, object]] = {
+    "webp": {"effort": 4, "smart_subsample": False},
+    "avif": {"effort": 2},
+    "jpeg": {"optimize_coding": False, "trellis_quant": False},
+}

@@ -22,7 +22,8 @@ def encode(ctx: RenderContext) -> None:
     if fmt in AUTO_QUALITY:
         options["Q"] = quality
     if fmt == "avif":
-        options |= {"compression": "av1", "effort": 2}
+        options["compression"] = "av1"
+    options |= ctx.settings.encoder_options(fmt)
     if fmt == "png":
         options["compression"] = 6
     suffix = {"avif": ".avif", "jpeg": ".jpg"}.get(fmt, f".{fmt}")
