@@ -36,7 +36,9 @@ from engine.render.memo import HotBytes, Memo
 from engine.render.models import RenderResult
 from engine.render.negotiate import negotiate
 from engine.render.params import Fit, Gravity, OutputFormat, RenderParams
-from engine.render.pipeline import run
+from engine.render.pipeline import run, transform
+from engine.render.steps.encode import AUTO_QUALITY, CONTENT_TYPES
+from engine.render.steps.flatten import flatten
 from engine.render.pool import RenderPool
 from engine.render.settings import RenderSettings
 from engine.render.steps.inspect_overlay import require_watermark_format
@@ -295,6 +297,13 @@ class RenderService:
         Made by the same pipeline and keyed like on-request renders, so a later request is a cache hit.
         A source that cannot be previewed gets none; the upload itself still succeeds.
         """
+        return await self.pool.run(lambda: self.previews(path, fmt, width=width, pre_render=pre_render), wait=True)
+
+    def previews(self, path: Path, fmt: str, *, width: int | None, pre_render: bool | None,
+                 thumbnail_effort: int | None = None) -> list[Rendered]:
+        """``for_ingest``'s work in the calling thread (a render pool's worker), all previews of one file in
+        one turn: for a caller that does more of a file's work in the same turn (ingest's sniff and probe).
+        ``thumbnail_effort``: the WebP effort of the thumbnail alone (the same pixels, quality and key)."""
         wanted = [(Kind.THUMBNAIL, self.thumbnail_params())]
         if self.wants_pre_render(pre_render):
             widths = [w for w in self.settings.pre_render_widths if width is None or w < width]
@@ -306,8 +315,9 @@ class RenderService:
                 params=params, source=Source(path=path, format=fmt), settings=self.settings, output_format=fmt_out,
                 deadline=time.monotonic() + self.settings.timeout_s,
             )
+            effort = thumbnail_effort if kind == Kind.THUMBNAIL and fmt_out == "webp" else None
             try:
-                await self.pool.run(lambda: _run(ctx), wait=True)
+                _run(ctx) if effort is None else _run_webp(ctx, effort)
             except (PicshaError, pyvips.Error) as error:
                 log.info("no %s for a %s upload: %s", kind, fmt, error)
                 break
@@ -318,6 +328,26 @@ class RenderService:
 def _run(ctx: RenderContext) -> RenderContext:
     try:
         return run(ctx)
+    except pyvips.Error as error:
+        raise PicshaError(
+            "The image could not be decoded; it may be damaged.", code="render_decode_failed", status=422,
+            detail=str(error).splitlines()[0][:200],
+        ) from error
+
+
+def _run_webp(ctx: RenderContext, effort: int) -> None:
+    """The pipeline with a WebP encode at ``effort`` (the encode step's options otherwise)."""
+    try:
+        transform(ctx)
+        flatten(ctx)
+        keep = pyvips.enums.ForeignKeep.ICC if ctx.params.strip else pyvips.enums.ForeignKeep.ALL
+        quality = ctx.params.q if ctx.params.q != "auto" else AUTO_QUALITY["webp"]
+        image = ctx.img
+        if not ctx.animated and image.get_typeof("page-height"):
+            image = image.copy()
+            image.remove("page-height")
+        ctx.data = image.write_to_buffer(".webp", keep=keep, Q=quality, effort=effort)
+        ctx.content_type = CONTENT_TYPES["webp"]
     except pyvips.Error as error:
         raise PicshaError(
             "The image could not be decoded; it may be damaged.", code="render_decode_failed", status=422,
