@@ -70,6 +70,25 @@ async def test_each_file_is_answered_alone_and_the_good_ones_are_stored(engine: 
     assert table is not None and await table.count_rows() == 3  # indexed, findable by their words at once
 
 
+async def test_a_group_charges_each_file_and_moves_the_storage_meter_by_their_sum(
+        engine: Engine, owner: Principal) -> None:
+    """One insert of the group's storage rows and one meter move: each stored file still has its own row (its
+    size, its asset), the refused one none, and the meter holds exactly the stored bytes."""
+    before = await engine.ledger.stored_bytes(owner.account_id)
+    datas = [image_bytes(20 + n, 15, "png") for n in range(3)]
+    files = [await incoming(engine, data, f"m{n}.png") for n, data in enumerate(datas)]
+    files.append(await incoming(engine, b"\x00\x01" * 300, "junk.png"))
+    outcomes = await engine.ingest.from_staged_many(owner, files)
+    stored = [o for o in outcomes if isinstance(o, Asset)]
+    assert len(stored) == 3 and isinstance(outcomes[3], PicshaError)
+    u = tables.usage_events
+    async with engine.catalog.connect() as conn:
+        rows = dict((await conn.execute(sa.select(u.c.asset_id, u.c.quantity).where(
+            u.c.asset_id.in_([a.id for a in stored]), u.c.kind == "storage"))).tuples().all())
+    assert rows == {a.id: a.meta.size for a in stored}
+    assert await engine.ledger.stored_bytes(owner.account_id) == before + sum(len(d) for d in datas)
+
+
 async def test_reuse_answers_the_earlier_asset(engine: Engine, owner: Principal) -> None:
     data = image_bytes(30, 30, "png")
     kept = await engine.ingest.from_staged(owner, await staged(engine, data), "one.png", IngestOptions())
