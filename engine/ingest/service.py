@@ -45,6 +45,9 @@ from engine.usage import UsageLedger
 
 BASE64_CHUNK = 4 * 1024 * 1024  # characters decoded per worker-thread call
 PREPARED_AT_ONCE = 4
+# Files up to this size are sniffed, probed and previewed in one turn of a render worker (a few ms each);
+# larger ones are identified beside the render pool, which on-request renders share.
+EXAMINED_TOGETHER_BYTES = 8 * 1024 * 1024
 
 
 class AnalysisPlanner(Protocol):
@@ -104,6 +107,7 @@ class IngestService:
         self.geocoder = geocoder
         self.work_dir = work_dir
         self.render = render
+        self.cpu = anyio.CapacityLimiter(4)
         # Files of one group prepared at once: their previews queue in the render pool beside on-request
         # renders, and a whole group there at once would fill its queue (those renders would get 503 busy).
         self.preparing = anyio.CapacityLimiter(PREPARED_AT_ONCE)
@@ -228,23 +232,35 @@ class IngestService:
                       pre_render: bool | None = None) -> tuple[FileKind, Probe, list[Rendered]]:
         """What a file is (sniffed from its bytes, refused unless allowed), its probe, and its previews: the same
         checks for a new asset and for a new version of one."""
-        # One turn of a render worker for all three (each a thread hop otherwise): the text check reads the
-        # whole file and the previews decode it, which must not stall other requests on the event loop.
-        return await self.render.pool.run(lambda: self._examine_now(path, filename, ascii_text, pre_render), wait=True)
+        if path.stat().st_size <= EXAMINED_TOGETHER_BYTES:
+            # One turn of a render worker for all three (a thread hop each otherwise): off the event loop, as
+            # the text check reads the whole file and the previews decode it.
+            return await self.render.pool.run(lambda: self._examine_now(path, filename, ascii_text, pre_render),
+                                              wait=True)
+        # A large file's text check (reading all of it) or document probe runs beside the renders, not in a
+        # render worker that a request may be waiting for.
+        kind, info = await anyio.to_thread.run_sync(lambda: self._identify(path, filename, ascii_text),
+                                                    limiter=self.cpu)
+        previews = await self.render.for_ingest(path, kind.format, width=info.width, pre_render=pre_render,
+                                                thumbnail_effort=self.settings.thumbnail_webp_effort)
+        return kind, info, previews
 
     def _examine_now(self, path: Path, filename: str, ascii_text: bool,
                      pre_render: bool | None) -> tuple[FileKind, Probe, list[Rendered]]:
+        kind, info = self._identify(path, filename, ascii_text)
+        # the preview (and responsive sizes) go through the render path, as ordinary cached derivatives
+        previews = self.render.previews(path, kind.format, width=info.width, pre_render=pre_render,
+                                        thumbnail_effort=self.settings.thumbnail_webp_effort)
+        return kind, info, previews
+
+    def _identify(self, path: Path, filename: str, ascii_text: bool) -> tuple[FileKind, Probe]:
         kind = sniff(path, filename, ascii_text=ascii_text, archive=self.settings.archive_limits())
         if kind is None:
             raise UnsupportedMediaType(
                 f"This file type is not allowed. Allowed types: {ALLOWED_FORMATS}.",
                 code="asset_content_type_not_allowed", allowed=list(KINDS),
             )
-        info = probe(path, kind, max_pixels=self.settings.max_pixels, archive=self.settings.archive_limits())
-        # the preview (and responsive sizes) go through the render path, as ordinary cached derivatives
-        previews = self.render.previews(path, kind.format, width=info.width, pre_render=pre_render,
-                                        thumbnail_effort=self.settings.thumbnail_webp_effort)
-        return kind, info, previews
+        return kind, probe(path, kind, max_pixels=self.settings.max_pixels, archive=self.settings.archive_limits())
 
     async def _location(self, info: Probe, options: IngestOptions) -> dict[str, object] | None:
         if info.gps is None:

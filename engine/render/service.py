@@ -290,14 +290,15 @@ class RenderService:
         return self.pre_render_default if flag is None else flag
 
     async def for_ingest(
-        self, path: Path, fmt: str, *, width: int | None, pre_render: bool | None
+        self, path: Path, fmt: str, *, width: int | None, pre_render: bool | None, thumbnail_effort: int | None = None
     ) -> list[Rendered]:
         """The thumbnail (and, when asked, the responsive widths narrower than the source) for a new upload.
 
         Made by the same pipeline and keyed like on-request renders, so a later request is a cache hit.
         A source that cannot be previewed gets none; the upload itself still succeeds.
         """
-        return await self.pool.run(lambda: self.previews(path, fmt, width=width, pre_render=pre_render), wait=True)
+        return await self.pool.run(lambda: self.previews(path, fmt, width=width, pre_render=pre_render,
+                                                         thumbnail_effort=thumbnail_effort), wait=True)
 
     def previews(self, path: Path, fmt: str, *, width: int | None, pre_render: bool | None,
                  thumbnail_effort: int | None = None) -> list[Rendered]:

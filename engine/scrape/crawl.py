@@ -195,7 +195,8 @@ class Crawl:
         self.hashes.add(staged.sha256)
         if await self.seen_before(staged.sha256):
             raise Skip(SkipReason.DUPLICATE, "stored by an earlier run of this schedule")
-        if staged.size <= INSPECT_INLINE_BYTES:  # a header read (the whole file for text): cheaper than a hop
+        probes = bool(self.request.min_width or self.request.min_height)  # a probe may parse a whole SVG
+        if staged.size <= INSPECT_INLINE_BYTES and not probes:  # a sniff (of the head; a text's all): cheaper
             width, height = self._inspect(staged, url, kind)
         else:
             width, height = await anyio.to_thread.run_sync(self._inspect, staged, url, kind)
