@@ -91,8 +91,8 @@ class IngestSettings(BaseModel):
     thumbnail_webp_effort: int = Field(
         default=0, ge=0, le=6,
         description="libwebp effort (method) for the WebP thumbnail made at ingest; on-request renders keep the "
-        "render encoder's. 0 costs about half of 4 for a 256 px thumbnail, at the same quality and within a "
-        "tenth of its bytes.",
+        "render encoder's. 0 costs about half of 4 for a 256 px thumbnail at the same quality setting (on photos "
+        "about 0.4 dB PSNR less at equal bytes); 4 makes it as a render by URL would.",
     )
     path_roots: list[Path] = Field(
         default_factory=list,
