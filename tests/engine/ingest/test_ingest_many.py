@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+import pyvips
 import sqlalchemy as sa
 
 from engine import Engine
@@ -20,6 +22,7 @@ from engine.events import Event, EventType
 from engine.ingest.groups import IngestGroups
 from engine.ingest.service import Incoming
 from engine.ingest.staging import StagedFile
+from engine.render.params import RenderParams
 from engine.settings import CatalogSettings
 from tests.factories import image_bytes, make_settings
 
@@ -150,3 +153,27 @@ async def test_a_group_on_postgresql_holds_new_and_known_blobs(postgres_url: str
         # every hold given back: nothing left due while assets hold the bytes
         assert {outcome.meta.sha256 for outcome in outcomes if isinstance(outcome, Asset)} <= set(held)
         assert all(held[o.meta.sha256] is None for o in outcomes if isinstance(o, Asset))
+
+
+async def test_the_thumbnail_made_at_its_own_effort_is_the_render_of_its_link(engine: Engine,
+                                                                               owner: Principal) -> None:
+    """The ingest thumbnail's WebP effort is its own setting; its size, format and key are those of the render
+    its link asks for (a cache hit), and at effort 4 its bytes are what that render makes by URL."""
+    data = image_bytes(320, 240, "jpeg")
+    made: dict[int, bytes] = {}
+    for effort in (0, 4):
+        engine.ingest.settings.thumbnail_webp_effort = effort
+        (asset,) = await engine.ingest.from_staged_many(owner, [await incoming(engine, data, f"e{effort}.jpg")])
+        assert isinstance(asset, Asset) and asset.urls.thumbnail
+        query = dict(parse_qsl(urlsplit(asset.urls.thumbnail).query))
+        runs = engine.render.pool.runs
+        hit = await engine.render.render(asset.id, RenderParams.from_query(query), principal=owner, accept=None)
+        assert hit.cached and engine.render.pool.runs == runs
+        made[effort] = await engine.render.read(hit)
+        image = pyvips.Image.new_from_buffer(made[effort], "")
+        assert (image.get("vips-loader"), image.width, image.height) == ("webpload_buffer", 256, 192)
+    source = engine.ingest.work_dir / "same.jpg"
+    source.write_bytes(data)
+    (by_pipeline,) = engine.render.previews(source, "jpeg", width=320, pre_render=False)  # the render's own encode
+    source.unlink()
+    assert by_pipeline.data == made[4] and made[0] != made[4]
