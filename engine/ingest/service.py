@@ -41,10 +41,13 @@ from engine.render.cache import Rendered
 from engine.render.service import RenderService
 from engine.settings import IngestSettings
 from engine.storage import BlobStore, original_key
-from engine.usage import UsageKind, UsageLedger
+from engine.usage import UsageLedger
 
 BASE64_CHUNK = 4 * 1024 * 1024  # characters decoded per worker-thread call
 PREPARED_AT_ONCE = 4
+# Files up to this size are sniffed, probed and previewed in one turn of a render worker (a few ms each);
+# larger ones are identified beside the render pool, which on-request renders share.
+EXAMINED_TOGETHER_BYTES = 8 * 1024 * 1024
 
 
 class AnalysisPlanner(Protocol):
@@ -229,23 +232,35 @@ class IngestService:
                       pre_render: bool | None = None) -> tuple[FileKind, Probe, list[Rendered]]:
         """What a file is (sniffed from its bytes, refused unless allowed), its probe, and its previews: the same
         checks for a new asset and for a new version of one."""
-        # in a worker thread: the text check reads the whole file, which must not stall other requests
-        kind = await anyio.to_thread.run_sync(
-            lambda: sniff(path, filename, ascii_text=ascii_text, archive=self.settings.archive_limits()),
-            limiter=self.cpu,
-        )
+        if path.stat().st_size <= EXAMINED_TOGETHER_BYTES:
+            # One turn of a render worker for all three (a thread hop each otherwise): off the event loop, as
+            # the text check reads the whole file and the previews decode it.
+            return await self.render.pool.run(lambda: self._examine_now(path, filename, ascii_text, pre_render),
+                                              wait=True)
+        # A large file's text check (reading all of it) or document probe runs beside the renders, not in a
+        # render worker that a request may be waiting for.
+        kind, info = await anyio.to_thread.run_sync(lambda: self._identify(path, filename, ascii_text),
+                                                    limiter=self.cpu)
+        previews = await self.render.for_ingest(path, kind.format, width=info.width, pre_render=pre_render,
+                                                thumbnail_effort=self.settings.thumbnail_webp_effort)
+        return kind, info, previews
+
+    def _examine_now(self, path: Path, filename: str, ascii_text: bool,
+                     pre_render: bool | None) -> tuple[FileKind, Probe, list[Rendered]]:
+        kind, info = self._identify(path, filename, ascii_text)
+        # the preview (and responsive sizes) go through the render path, as ordinary cached derivatives
+        previews = self.render.previews(path, kind.format, width=info.width, pre_render=pre_render,
+                                        thumbnail_effort=self.settings.thumbnail_webp_effort)
+        return kind, info, previews
+
+    def _identify(self, path: Path, filename: str, ascii_text: bool) -> tuple[FileKind, Probe]:
+        kind = sniff(path, filename, ascii_text=ascii_text, archive=self.settings.archive_limits())
         if kind is None:
             raise UnsupportedMediaType(
                 f"This file type is not allowed. Allowed types: {ALLOWED_FORMATS}.",
                 code="asset_content_type_not_allowed", allowed=list(KINDS),
             )
-        info = await anyio.to_thread.run_sync(
-            lambda: probe(path, kind, max_pixels=self.settings.max_pixels, archive=self.settings.archive_limits()),
-            limiter=self.cpu,
-        )
-        # the preview (and responsive sizes) go through the render path, as ordinary cached derivatives
-        previews = await self.render.for_ingest(path, kind.format, width=info.width, pre_render=pre_render)
-        return kind, info, previews
+        return kind, probe(path, kind, max_pixels=self.settings.max_pixels, archive=self.settings.archive_limits())
 
     async def _location(self, info: Probe, options: IngestOptions) -> dict[str, object] | None:
         if info.gps is None:
@@ -336,9 +351,12 @@ class IngestService:
         derivatives = [derivative for new in rows for derivative in new.derivatives]
         if derivatives:
             await conn.execute(tables.derivatives.insert(), derivatives)
+        by_account: dict[str, dict[str, int]] = {}
         for new in rows:
-            await self.ledger.record(account_id=new.row["account_id"], asset_id=new.asset_id,
-                                     kind=UsageKind.STORAGE, quantity=new.row["size"], conn=conn)
+            by_account.setdefault(new.row["account_id"], {})[new.asset_id] = new.row["size"]
+        for account_id, sizes in by_account.items():  # one insert and one meter move for the group
+            await self.ledger.record_stored(conn, account_id, sizes)
+        for new in rows:
             new.job_id = None
             converts = new.prepared.converts
             if new.skills or converts:

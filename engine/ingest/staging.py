@@ -17,7 +17,11 @@ import anyio
 
 from engine.errors import InvalidInput, TooLarge
 
-INLINE_HASH_BYTES = 64 * 1024  # smaller chunks hash in microseconds, on the event loop
+# Smaller chunks are hashed and written on the event loop: microseconds into the page cache, less than the
+# thread hop that would carry them (a scrape's files are mostly one chunk each).
+INLINE_BYTES = 64 * 1024
+# ... while the file is small: past this, a stalled disk (dirty pages being written back) would stall the loop.
+INLINE_FILE_BYTES = 1024 * 1024
 
 
 @dataclass
@@ -57,10 +61,10 @@ class StagingWriter:
         if self.size > self.max_bytes:
             self.abort()
             raise too_large(self.max_bytes)
-        if len(chunk) < INLINE_HASH_BYTES:
+        if len(chunk) < INLINE_BYTES and self.size <= INLINE_FILE_BYTES:
             self.digest.update(chunk)
-            await anyio.to_thread.run_sync(self.handle.write, chunk)
-        else:  # hashing megabytes takes milliseconds: done in the worker thread, with the write
+            self.handle.write(chunk)
+        else:  # a large chunk, or past the first MiB: hashed and written in a worker thread
             await anyio.to_thread.run_sync(self._hash_and_write, chunk)
 
     def _hash_and_write(self, chunk: bytes) -> None:

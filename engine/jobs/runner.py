@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from engine.catalog import Catalog
 from engine.catalog.database import now
 from engine.jobs.context import JobCancelled, JobContext
-from engine.jobs.models import Job, JobPolicy, JobStatus
+from engine.jobs.models import FINISHED_VALUES, Job, JobPolicy, JobStatus
 from engine.jobs.settings import JobSettings
 from engine.jobs.signals import JobSignals
 from engine.jobs.store import Claimed, JobStore
@@ -203,8 +203,8 @@ class JobRunner:
         deadline = asyncio.get_running_loop().time() + timeout_s
         async with self.signals.watching(job_id) as changed:
             while True:
-                job = await self.store.find(job_id)
-                if job is None or job.finished:
+                status = await self.store.status(job_id)
+                if status is None or status in FINISHED_VALUES:
                     return True
                 left = deadline - asyncio.get_running_loop().time()
                 if left <= 0:

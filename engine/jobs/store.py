@@ -134,6 +134,12 @@ class JobStore:
             row = (await conn.execute(sa.select(j).where(j.c.id == job_id))).first()
         return self.model(row) if row else None
 
+    async def status(self, job_id: str) -> str | None:
+        """The job's status alone (None when there is no such job): a waiter's poll, which must not decode
+        a result that grows while the job runs (a scrape's list of files)."""
+        async with self.catalog.connect() as conn:
+            return await conn.scalar(sa.select(j.c.status).where(j.c.id == job_id))
+
     async def latest_for_asset(self, account_id: str, asset_id: str) -> Job | None:
         query = (sa.select(j).where(j.c.account_id == account_id, j.c.asset_id == asset_id)
                  .order_by(j.c.created_at.desc()).limit(1))

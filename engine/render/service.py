@@ -294,13 +294,22 @@ class RenderService:
         return self.pre_render_default if flag is None else flag
 
     async def for_ingest(
-        self, path: Path, fmt: str, *, width: int | None, pre_render: bool | None
+        self, path: Path, fmt: str, *, width: int | None, pre_render: bool | None, thumbnail_effort: int | None = None
     ) -> list[Rendered]:
         """The thumbnail (and, when asked, the responsive widths narrower than the source) for a new upload.
 
         Made by the same pipeline and keyed like on-request renders, so a later request is a cache hit.
         A source that cannot be previewed gets none; the upload itself still succeeds.
         """
+        return await self.pool.run(lambda: self.previews(path, fmt, width=width, pre_render=pre_render,
+                                                         thumbnail_effort=thumbnail_effort), wait=True)
+
+    def previews(self, path: Path, fmt: str, *, width: int | None, pre_render: bool | None,
+                 thumbnail_effort: int | None = None) -> list[Rendered]:
+        """``for_ingest``'s work in the calling thread (a render pool's worker), all previews of one file in
+        one turn: for a caller that does more of a file's work in the same turn (ingest's sniff and probe).
+        ``thumbnail_effort``: the WebP effort of the thumbnail alone (the same pixels, quality and key); None:
+        the render encoder's, so the thumbnail is byte for byte what a request for its link would render."""
         wanted = [(Kind.THUMBNAIL, self.thumbnail_params())]
         if self.wants_pre_render(pre_render):
             widths = [w for w in self.settings.pre_render_widths if width is None or w < width]
@@ -312,8 +321,10 @@ class RenderService:
                 params=params, source=Source(path=path, format=fmt), settings=self.settings, output_format=fmt_out,
                 deadline=time.monotonic() + self.settings.timeout_s,
             )
+            if thumbnail_effort is not None and kind == Kind.THUMBNAIL and fmt_out == "webp":
+                ctx.settings = self.settings.model_copy(update={"webp_effort": thumbnail_effort})
             try:
-                await self.pool.run(lambda: _run(ctx), wait=True)
+                _run(ctx)
             except (PicshaError, pyvips.Error) as error:
                 log.info("no %s for a %s upload: %s", kind, fmt, error)
                 break

@@ -35,6 +35,7 @@ MAX_LISTED_SKIPS = 200
 # committed; a bound on the staged files waiting on disk.
 STORES_AT_ONCE = 128
 HTML_TYPES = ("text/html", "application/xhtml+xml")
+INSPECT_INLINE_BYTES = 256 * 1024
 
 Store = Callable[[StagedFile, str, str, str], Awaitable[ScrapedFile]]
 """Store a staged file (staged, filename, source url, source page) as an asset; raises ``PicshaError``."""
@@ -194,7 +195,11 @@ class Crawl:
         self.hashes.add(staged.sha256)
         if await self.seen_before(staged.sha256):
             raise Skip(SkipReason.DUPLICATE, "stored by an earlier run of this schedule")
-        width, height = await anyio.to_thread.run_sync(self._inspect, staged, url, kind)
+        probes = bool(self.request.min_width or self.request.min_height)  # a probe may parse a whole SVG
+        if staged.size <= INSPECT_INLINE_BYTES and not probes:  # a sniff (of the head; a text's all): cheaper
+            width, height = self._inspect(staged, url, kind)
+        else:
+            width, height = await anyio.to_thread.run_sync(self._inspect, staged, url, kind)
         if width < self.request.min_width or height < self.request.min_height:
             raise Skip(SkipReason.TOO_SMALL, f"{width}x{height} px, under {self.request.min_width}x"
                        f"{self.request.min_height}")

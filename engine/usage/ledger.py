@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from contextvars import ContextVar
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
@@ -113,6 +113,18 @@ class UsageLedger:
             async with self.catalog.begin() as own:
                 await self._write(own, insert, account_id, kind, quantity)
         return amount
+
+    async def record_stored(self, conn: AsyncConnection, account_id: str, sizes: Mapping[str, int]) -> None:
+        """``STORAGE`` rows for many new assets of one account (asset id -> bytes), in the caller's transaction:
+        one insert, and one move of the storage meter for them all."""
+        if not sizes:
+            return
+        key_id, stamp = _calling_key.get(), now()
+        rows = [dict(id=new_id(IdPrefix.USAGE), account_id=account_id, asset_id=asset_id, kind=UsageKind.STORAGE.value,
+                     quantity=size, unit="bytes", amount_micros=self.price_micros(UsageKind.STORAGE, size), detail={},
+                     created_at=stamp, key_id=key_id) for asset_id, size in sizes.items()]
+        await conn.execute(tables.usage_events.insert(), rows)
+        await self.meter.change(conn, account_id, sum(sizes.values()))
 
     async def _write(self, conn: AsyncConnection, insert: sa.Insert, account_id: str, kind: UsageKind,
                      quantity: float) -> None:

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+import pyvips
 import sqlalchemy as sa
 
 from engine import Engine
@@ -20,6 +22,7 @@ from engine.events import Event, EventType
 from engine.ingest.groups import IngestGroups
 from engine.ingest.service import Incoming
 from engine.ingest.staging import StagedFile
+from engine.render.params import RenderParams
 from engine.settings import CatalogSettings
 from tests.factories import image_bytes, make_settings
 
@@ -68,6 +71,25 @@ async def test_each_file_is_answered_alone_and_the_good_ones_are_stored(engine: 
     assert (await rows_named(engine, owner, "fake.jpg"))["assets"] == 0
     table = await engine.enrich.index.table_for(owner.account_id)
     assert table is not None and await table.count_rows() == 3  # indexed, findable by their words at once
+
+
+async def test_a_group_charges_each_file_and_moves_the_storage_meter_by_their_sum(
+        engine: Engine, owner: Principal) -> None:
+    """One insert of the group's storage rows and one meter move: each stored file still has its own row (its
+    size, its asset), the refused one none, and the meter holds exactly the stored bytes."""
+    before = await engine.ledger.stored_bytes(owner.account_id)
+    datas = [image_bytes(20 + n, 15, "png") for n in range(3)]
+    files = [await incoming(engine, data, f"m{n}.png") for n, data in enumerate(datas)]
+    files.append(await incoming(engine, b"\x00\x01" * 300, "junk.png"))
+    outcomes = await engine.ingest.from_staged_many(owner, files)
+    stored = [o for o in outcomes if isinstance(o, Asset)]
+    assert len(stored) == 3 and isinstance(outcomes[3], PicshaError)
+    u = tables.usage_events
+    async with engine.catalog.connect() as conn:
+        rows = dict((await conn.execute(sa.select(u.c.asset_id, u.c.quantity).where(
+            u.c.asset_id.in_([a.id for a in stored]), u.c.kind == "storage"))).tuples().all())
+    assert rows == {a.id: a.meta.size for a in stored}
+    assert await engine.ledger.stored_bytes(owner.account_id) == before + sum(len(d) for d in datas)
 
 
 async def test_reuse_answers_the_earlier_asset(engine: Engine, owner: Principal) -> None:
@@ -131,3 +153,27 @@ async def test_a_group_on_postgresql_holds_new_and_known_blobs(postgres_url: str
         # every hold given back: nothing left due while assets hold the bytes
         assert {outcome.meta.sha256 for outcome in outcomes if isinstance(outcome, Asset)} <= set(held)
         assert all(held[o.meta.sha256] is None for o in outcomes if isinstance(o, Asset))
+
+
+async def test_the_thumbnail_made_at_its_own_effort_is_the_render_of_its_link(engine: Engine,
+                                                                               owner: Principal) -> None:
+    """The ingest thumbnail's WebP effort is its own setting; its size, format and key are those of the render
+    its link asks for (a cache hit), and by default its bytes are what that render makes by URL."""
+    data = image_bytes(320, 240, "jpeg")
+    made: dict[int | None, bytes] = {}
+    for effort in (0, None):
+        engine.ingest.settings.thumbnail_webp_effort = effort
+        (asset,) = await engine.ingest.from_staged_many(owner, [await incoming(engine, data, f"e{effort}.jpg")])
+        assert isinstance(asset, Asset) and asset.urls.thumbnail
+        query = dict(parse_qsl(urlsplit(asset.urls.thumbnail).query))
+        runs = engine.render.pool.runs
+        hit = await engine.render.render(asset.id, RenderParams.from_query(query), principal=owner, accept=None)
+        assert hit.cached and engine.render.pool.runs == runs
+        made[effort] = await engine.render.read(hit)
+        image = pyvips.Image.new_from_buffer(made[effort], "")
+        assert (image.get("vips-loader"), image.width, image.height) == ("webpload_buffer", 256, 192)
+    source = engine.ingest.work_dir / "same.jpg"
+    source.write_bytes(data)
+    (by_pipeline,) = engine.render.previews(source, "jpeg", width=320, pre_render=False)  # the render's own encode
+    source.unlink()
+    assert by_pipeline.data == made[None] and made[0] != made[None]
