@@ -38,6 +38,7 @@ from engine.search.fusion import rrf  # noqa: E402
 from engine.search.index import SearchIndex, to_micros  # noqa: E402
 from engine.search.models import IndexRow, SearchFilters  # noqa: E402
 from engine.search.settings import SearchSettings  # noqa: E402
+from engine.settings import Settings  # noqa: E402
 
 WORDS = ("harbour boat sunset beach mountain invoice receipt contract meeting team cat dog garden street "
          "market bridge river forest snow city night portrait family birthday wedding concert museum train "
@@ -101,7 +102,7 @@ def batch_records(rng: np.random.Generator, start: int, count: int, kind: str, a
 
 async def open_index(folder: Path, **options: object) -> SearchIndex:
     """The index as the server opens it: its settings (env ``PICSHA_SEARCH__...``) and nothing else."""
-    settings = SearchSettings()
+    settings = Settings().search  # read as the server reads them, env included
     given: dict[str, object] = {"vector_index_threshold": settings.vector_index_threshold,
                                 "search_ef": settings.vector_search_ef, "settings": settings}
     return await SearchIndex.open(str(folder), "assets", clip_dim=512, **(given | options))  # type: ignore[arg-type]
@@ -170,7 +171,7 @@ async def recall(index: SearchIndex, account: str, queries: list[np.ndarray], wh
         ann = {asset_id for asset_id, _ in await index.nearest(account, column, vector, where, 10, -1.0)}
         exact_query = table.vector_search(vector).column(column).distance_type("cosine").bypass_vector_index()
         exact_query = exact_query.where(f"({where}) AND {flag}" if where else flag)
-        exact = {row["id"] for row in await exact_query.select(["id"]).limit(10).to_list()}
+        exact = {row["id"] for row in await exact_query.select(["id", "_distance"]).limit(10).to_list()}
         hits, total = hits + len(ann & exact), total + len(exact)
     return hits / max(total, 1)
 
@@ -181,7 +182,7 @@ def percentiles(samples: list[float]) -> str:
 
 
 async def measure(index: SearchIndex, account: str, noisy: list[tuple[str, np.ndarray, np.ndarray]],
-                  filters: dict[str, str | None], recall_queries: int, column: str = "clip_vec") -> None:
+                  filters: dict[str, str | None], recall_queries: int, column: str = "clip_vec") -> dict[str, float]:
     """Latency per path and hybrid with each filter, then recall@10 of ``column``'s index with each filter."""
     await hybrid(index, account, noisy[0], None)  # warm caches once
     vector = 2 if column == "clip_vec" else 1
@@ -199,6 +200,7 @@ async def measure(index: SearchIndex, account: str, noisy: list[tuple[str, np.nd
     for name, where in filters.items():
         found = await recall(index, account, [q[vector] for q in noisy[:recall_queries]], where, column)
         print(f"  recall@10 vs exact ({column}), {name:24s} {found:.3f}")
+    return {name: statistics.median(samples) for name, samples in results.items()}
 
 
 async def freshness(index: SearchIndex, account: str, kind: str, rng: np.random.Generator) -> float:
@@ -270,6 +272,22 @@ async def minilm_check(folder: Path, rows: int, queries: int) -> None:
                                                 "type filter (~20%)": "type = 'document'"}, queries, "text_vec")
 
 
+async def queries_for(index: SearchIndex, account: str, count: int, rows: int
+                      ) -> tuple[list[tuple[str, np.ndarray, np.ndarray]], dict[str, str | None]]:
+    rng = np.random.default_rng(11)
+    random.seed(11)
+    table = await index.table_for(account)
+    sample = await table.query().select(["text_vec", "clip_vec"]).limit(count).to_list()
+    # Queries near stored rows (a stored vector plus noise), as a real query is near its answers.
+    noisy = [(" ".join(random.choices(WORDS, k=3)),
+              _near(np.asarray(r["text_vec"]), rng), _near(np.asarray(r["clip_vec"]), rng)) for r in sample]
+    halfway = datetime(2024, 1, 1, tzinfo=UTC) + timedelta(minutes=rows // 2)  # rows are a minute apart
+    filters = {"no filter": None,
+               "date filter (~50%)": where_clause(SearchFilters(date_after=halfway)),
+               "type+date+tag (~4%)": where_clause(SearchFilters(type="document", date_after=halfway, tags=[WORDS[2]]))}
+    return noisy, filters
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -281,6 +299,8 @@ async def main() -> None:
     parser.add_argument("--minilm", type=int, default=3_000, help="rows of the real-MiniLM check (0: skip it)")
     parser.add_argument("--freshness", type=int, default=5, help="uploads timed until searchable (0: skip)")
     parser.add_argument("--data", type=Path, default=Path(".bench-data"))
+    parser.add_argument("--baseline-rows", type=int, default=20_000,
+                        help="rows of a one-account table measured in the same run for ratios (0: skip)")
     parser.add_argument("--write-only", action="store_true",
                         help="write the rows and their full-text and scalar indexes, then stop (a later run builds "
                         "the vector indexes with the settings then in force)")
@@ -292,20 +312,25 @@ async def main() -> None:
                         args.vectors, write_only=args.write_only)
     if args.write_only:
         return
-    rng = np.random.default_rng(11)
-    random.seed(11)
-    table = await index.table_for(account)
-    sample = await table.query().select(["text_vec", "clip_vec"]).limit(args.queries).to_list()
-    # Queries near stored rows (a stored vector plus noise), as a real query is near its answers.
-    noisy = [(" ".join(random.choices(WORDS, k=3)),
-              _near(np.asarray(r["text_vec"]), rng), _near(np.asarray(r["clip_vec"]), rng)) for r in sample]
-    halfway = datetime(2024, 1, 1, tzinfo=UTC) + timedelta(minutes=args.rows // 2)  # rows are a minute apart
-    filters = {"no filter": None,
-               "date filter (~50%)": where_clause(SearchFilters(date_after=halfway)),
-               "type+date+tag (~4%)": where_clause(SearchFilters(type="document", date_after=halfway, tags=[WORDS[2]]))}
+    noisy, filters = await queries_for(index, account, args.queries, args.rows)
+    baseline: dict[str, float] = {}
+    if args.baseline_rows:
+        # The same queries on an account of the size the targets were first met at, in the same run: the
+        # machine's load then weighs on both, and the ratio says what the size costs.
+        print(f"\nbaseline: {args.baseline_rows:,} rows in one account")
+        small = await build(args.data / f"search-{args.baseline_rows}-1a-{args.vectors}", args.baseline_rows,
+                            ["acct_00"], args.vectors)
+        small_queries, small_filters = await queries_for(small, "acct_00", args.queries, args.baseline_rows)
+        print(f"  load {_load()}")
+        baseline = await measure(small, "acct_00", small_queries, small_filters, args.recall_queries)
+    rng = np.random.default_rng(13)
     print(f"\nrows {await index.count_all():,} in {len(await index.account_tables())} account tables; "
           f"queries {len(noisy)} as {account} ({await index.count(account):,} rows); load {_load()}")
-    await measure(index, account, noisy, filters, args.recall_queries)
+    measured = await measure(index, account, noisy, filters, args.recall_queries)
+    for name, p50 in measured.items():
+        if name in baseline:
+            print(f"  p50 ratio to the {args.baseline_rows:,}-row baseline, {name:34s} {p50 / baseline[name]:.2f}x")
+    print(f"  load {_load()}")
     if args.freshness:
         waits = [await freshness(index, account, args.vectors, rng) for _ in range(args.freshness)]
         print(f"  upload searchable (fts + both vectors) after: {', '.join(f'{w:.2f}' for w in waits)} s")

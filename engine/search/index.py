@@ -541,7 +541,7 @@ class SearchIndex:
         plan = (await self._layout(self.table_name(account_id), table)).get(column)
         if plan is not None and plan.partitions is not None:
             # A split index: a few partitions, each a small graph (vector_plan).
-            query = query.nprobes(min(self.settings.vector_search_nprobes, plan.partitions)).ef(
+            query = query.nprobes(self._probes(share, plan.partitions)).ef(
                 self._breadth(share, limit, self.settings.vector_search_partition_ef))
         else:
             query = query.ef(self._breadth(share, limit))
@@ -571,6 +571,12 @@ class SearchIndex:
         if not share:  # none yet: the next query counts again, so a row written meanwhile is found at once
             self._shares.pop(key, None)
         return share
+
+    def _probes(self, share: float, partitions: int) -> int:
+        """Partitions of a split index a query searches. A filter's rows are spread over every partition, so the
+        nearest rows it keeps lie farther out than the nearest of all: the probes grow with 1 / sqrt(share) (at
+        4% of 200,000 rows, 8 of 20 partitions found 0.72 of the filtered top 10, all 20 found 0.99)."""
+        return min(partitions, math.ceil(self.settings.vector_search_nprobes / math.sqrt(max(share, 1e-6))))
 
     def _breadth(self, share: float, limit: int, base: int | None = None) -> int:
         """HNSW breadth (ef) for a query whose filter keeps ``share`` of the rows; never below ``limit``, which

@@ -45,19 +45,20 @@ class SearchSettings(BaseModel):
         "with its own HNSW graph (below: one graph, searched at vector_search_ef).",
     )
     vector_index_partition_rows: int = Field(
-        default=10_000, ge=500,
+        default=20_000, ge=500,
         description="Rows per IVF partition of a split index: a query's cost follows this, not the account's size.",
     )
     vector_index_m: int = Field(default=20, ge=4, le=128, description="HNSW links per node in a split index.")
     vector_index_ef_construction: int = Field(
-        default=300, ge=50, le=2_000, description="HNSW build breadth in a split index (higher: better graph, slower build).")
+        default=150, ge=50, le=2_000, description="HNSW build breadth in a split index (higher: better graph, slower build).")
     vector_index_rebuild_growth: float = Field(
         default=2.0, ge=1.2,
         description="A split index is rebuilt in the background once its account holds this many times the rows "
         "its partitions were sized for (rows added meanwhile are folded into the existing partitions).",
     )
     vector_search_nprobes: int = Field(
-        default=8, ge=1, le=1_000, description="Partitions of a split index a vector query searches.")
+        default=10, ge=1, le=1_000,
+        description="Partitions of a split index a vector query searches (more under a filter: see _probes).")
     vector_search_partition_ef: int = Field(
-        default=150, ge=10, le=10_000, description="HNSW breadth of a vector query in each partition of a split index.")
+        default=100, ge=10, le=10_000, description="HNSW breadth of a vector query in each partition of a split index.")
     refine_with_claude: bool = Field(default=True, description="Let Claude refine parsed filters when a key is set.")

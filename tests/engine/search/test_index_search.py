@@ -230,3 +230,14 @@ async def test_a_table_that_outgrows_its_vector_index_gets_a_split_one_in_the_ba
     assert len(await built.nearest("acct_a", "text_vec", vectors[7], None, 60, -1.0)) == 60
     await built.maintain()
     assert await vector_indexes() == {"text_vec_idx_p3"}  # not outgrown: no second rebuild
+
+
+async def test_a_filtered_query_searches_more_partitions_of_a_split_index(tmp_path: Path) -> None:
+    from engine.search.settings import SearchSettings
+
+    built = await SearchIndex.open(str(tmp_path / "index"), "assets", clip_dim=8,
+                                   settings=SearchSettings(vector_search_nprobes=10))
+    assert built._probes(1.0, 50) == 10
+    assert built._probes(0.25, 50) == 20  # a quarter of the rows: twice the partitions
+    assert built._probes(0.04, 50) == 50  # never more than there are
+    assert built._probes(0.5, 4) == 4
