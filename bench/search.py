@@ -1,16 +1,25 @@
 """Search index latency and recall on a synthetic LanceDB table.
 
-    python bench/search.py --rows 1000000
+    python bench/search.py --rows 1000000                  # 50 accounts of 20,000 rows
+    python bench/search.py --rows 1000000 --accounts 1     # one account of a million
+    python bench/search.py --rows 200000 --accounts 1 --vectors random
 
-Builds (once per row and account count, kept in .bench-data/search-<rows>-<accounts>a/) rows with
-Picsha's index schema: random unit 512-d (CLIP) and 384-d (MiniLM) vectors, generated text, 50 accounts
-(``--accounts``), three types, tags and dates, written as the server writes them (one table per
-account); then the same indexes the server keeps (native full-text, scalar indexes on the filter
-columns, IVF_HNSW_SQ on both vector columns of each account's table). Queries go through
-``engine.search`` (``SearchIndex`` and ``rrf``) as one account, with the query vectors given (model time
-is measured by bench/enrich.py). Prints p50/p99 latency of vector, full-text, hybrid (both vector paths +
-full text, fused) and filtered hybrid queries, and recall@10 of the vector index against exact search on
-the same filters.
+Builds (once per shape, kept in .bench-data/search-<rows>-<accounts>a-<vectors>/) rows with Picsha's index
+schema: 512-d (CLIP) and 384-d (MiniLM) vectors, generated text, ``--accounts`` accounts, three types,
+tags and dates, written as the server writes them (one table per account); then the indexes the server
+keeps (native full-text, scalar indexes on the filter columns, the ANN index on both vector columns that
+the server's settings, env ``PICSHA_SEARCH__...`` included, choose for the table's size). Vectors are
+``clustered`` (default: shaped like real embeddings, see ``EmbeddingSpace``) or ``random`` (uniform on the
+sphere, the worst case for any ANN index). ``--write-only`` writes rows and text indexes and stops; the next
+run builds the vector indexes with the settings then in force.
+
+Queries go through ``engine.search`` (``SearchIndex`` and ``rrf``) as one account, with the query vectors
+given (model time is measured by bench/enrich.py). Prints p50/p99 latency per path and of hybrid queries
+(both vector paths + full text, fused) with no filter, a date filter and type + date + tag, recall@10 of
+the vector index against exact search under the same filters, the same on a ``--baseline-rows`` account in
+the same run (ratios: the machine's load weighs on both), the time until an upload written through the
+server's write path is found by full text and both vector paths, and the same measures on real MiniLM
+embeddings of generated captions (``--minilm`` rows).
 """
 
 from __future__ import annotations
