@@ -41,7 +41,7 @@ async def open_brain(settings: Settings, *, catalog: Catalog, store: BlobStore, 
         clip_dim=settings.enrich.clip.dim, vector_index_threshold=settings.search.vector_index_threshold,
         search_ef=settings.search.vector_search_ef,
         storage_options=index_storage_options(uri, settings.search, settings.storage),
-        read_consistency_s=settings.search.read_consistency_s,
+        read_consistency_s=settings.search.read_consistency_s, settings=settings.search,
     )
     models = ModelStore(settings.enrich.clip, background=background_models)
     key = anthropic_key(settings.enrich)

@@ -280,7 +280,7 @@ class EnrichService:
 
     async def _maintain(self) -> None:
         try:
-            await self.index.maintain()
+            await self.index.maintain(wait_for_builds=False)  # a vector index build goes on in its own task
         except Exception:  # the index stays correct without it, only slower
             log.exception("index maintenance failed")
 

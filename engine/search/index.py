@@ -31,6 +31,7 @@ import hashlib
 import logging
 import math
 import re
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -41,12 +42,17 @@ import pyarrow as pa
 
 from engine.search.commits import with_conflict_retries
 from engine.search.models import IndexRow
+from engine.search.settings import SearchSettings
+from engine.search.vector_plan import VectorIndexPlan, needs_rebuild, parse_name, plan_for
 
 log = logging.getLogger("picsha.search.index")
 
 TEXT_DIM = 384
 WRITES_PER_MAINTENANCE = 64
 MIN_FILTERED_EF = 200
+SHARE_TTL_S = 5.0  # how long the share of rows a filter keeps is reused (it only sets a search breadth)
+LAYOUT_TTL_S = 30.0
+POSTFILTER_SHARE = 0.99  # share of a split index's rows with the vector from which the flag is checked after it  # how long a process trusts the vector index layout it read (another may rebuild it)
 ROW_COLUMNS = ["id", "account_id", "type", "status", "created_us", "taken_us", "taken_tz", "filename", "tags",
                "has_thumbnail", "place"]
 # Columns added after tables were first made, with the SQL that fills them in an older table (its rows then
@@ -119,8 +125,10 @@ async def has_primary_key(table: Any) -> bool:
 class SearchIndex:
     """Open with ``await SearchIndex.open(...)``."""
 
-    def __init__(self, db: Any, prefix: str, *, clip_dim: int, vector_index_threshold: int, search_ef: int):
+    def __init__(self, db: Any, prefix: str, *, clip_dim: int, vector_index_threshold: int, search_ef: int,
+                 settings: SearchSettings | None = None):
         self.db = db
+        self.settings = settings or SearchSettings()
         self.prefix = prefix
         self.clip_dim = clip_dim
         self.vector_index_threshold = vector_index_threshold
@@ -132,6 +140,10 @@ class SearchIndex:
         self._pending: Counter[str] = Counter()  # writes since the last maintenance, per account
         self._waiting: list[tuple[IndexRow, bool, Any, asyncio.Future[None]]] = []  # upserts for the next write
         self._writer: asyncio.Task[None] | None = None
+        # table name -> (when read, column -> the layout of its vector index), see vector_plan
+        self._layouts: dict[str, tuple[float, dict[str, VectorIndexPlan]]] = {}
+        self._builds: dict[str, asyncio.Task[None]] = {}  # table name -> its vector index (re)build, one at a time
+        self._shares: dict[tuple[str, str], tuple[float, asyncio.Future[float]]] = {}  # (account, where) -> share
         # Called with an account id once its table was given the ADDED_COLUMNS: the caller writes the true
         # values over the defaults (the engine: the catalog's taken times).
         self.on_upgrade: Callable[[str], Awaitable[None]] | None = None
@@ -139,15 +151,17 @@ class SearchIndex:
     @classmethod
     async def open(cls, uri: str, prefix: str, *, clip_dim: int = 512, vector_index_threshold: int = 2_000,
                    search_ef: int = 1_000, storage_options: dict[str, str] | None = None,
-                   read_consistency_s: float | None = None) -> SearchIndex:
+                   read_consistency_s: float | None = None, settings: SearchSettings | None = None) -> SearchIndex:
         """``storage_options`` go to LanceDB's object store (S3 endpoint, region, keys); ``read_consistency_s``
-        is how old an open table's version may get before a read looks for newer ones (``None``: never)."""
+        is how old an open table's version may get before a read looks for newer ones (``None``: never);
+        ``settings`` give the vector index layout by table size (``vector_plan``)."""
         import lancedb
 
         interval = None if read_consistency_s is None else timedelta(seconds=read_consistency_s)
         db = await lancedb.connect_async(uri, storage_options=storage_options or None,
                                          read_consistency_interval=interval)
-        index = cls(db, prefix, clip_dim=clip_dim, vector_index_threshold=vector_index_threshold, search_ef=search_ef)
+        index = cls(db, prefix, clip_dim=clip_dim, vector_index_threshold=vector_index_threshold, search_ef=search_ef,
+                    settings=settings)
         await index._split_shared_table()
         return index
 
@@ -410,28 +424,96 @@ class SearchIndex:
     def needs_maintenance(self) -> bool:
         return sum(self._pending.values()) >= WRITES_PER_MAINTENANCE
 
-    async def maintain(self) -> None:
+    async def maintain(self, *, wait_for_builds: bool = True) -> None:
         """For each account written since last time: compact fragments, fold new rows into the indexes, and
-        build the ANN indexes once the table is large enough for them to pay off."""
-        from lancedb.index import HnswSq
+        build (or rebuild, once the table has outgrown it) the ANN index of each vector column.
 
+        A vector index build runs as its own task, outside the write lock: writes and queries go on (rows
+        added meanwhile are searched exactly until the next optimize folds them in), and other accounts'
+        maintenance does not wait for it. ``wait_for_builds`` off (the server's background maintenance)
+        returns without waiting for builds to end; a table being built is not compacted meanwhile (a
+        compaction committed under a build would make the build's commit conflict and start over), its
+        writes count toward the next maintenance instead."""
         async with self._write_lock:
             accounts, self._pending = list(self._pending), Counter()
         for account_id in accounts:
             table = await self.table_for(account_id)
             if table is None:
                 continue
+            name = self.table_name(account_id)
+            running = self._builds.get(name)
+            if running is not None and not running.done():
+                self._pending[account_id] += 1
+                continue
             async with self._write_lock:
                 # Another process compacting the same table at the same time makes one of the two retry.
                 await with_conflict_retries(table.optimize, table=table, what=f"optimize {account_id}")
-            names = {index.name for index in await table.list_indices()}
-            for column, flag in (("text_vec", "has_text_vec"), ("clip_vec", "has_clip_vec")):
-                # Counted per column: without CLIP weights no row has a CLIP vector, and none is needed.
-                if f"{column}_idx" not in names and await table.count_rows(flag) >= self.vector_index_threshold:
-                    # Built outside the write lock: writes go on; rows added meanwhile are searched exactly
-                    # until the next optimize folds them in. (HnswSq is LanceDB's IVF_HNSW_SQ.)
-                    build = functools.partial(table.create_index, column, config=HnswSq(distance_type="cosine"))
-                    await with_conflict_retries(build, table=table, what=f"vector index on {column}")
+            builds = await self._vector_builds(table)
+            if builds:
+                self._builds[name] = asyncio.create_task(self._build(name, table, builds),
+                                                         name=f"picsha-vector-index-{name}")
+        if wait_for_builds:
+            await self.wait_for_builds()
+
+    async def wait_for_builds(self) -> None:
+        """Until every vector index build started so far has ended (a failed one is logged, not raised)."""
+        running = [task for task in self._builds.values() if not task.done()]
+        if running:
+            await asyncio.gather(*running, return_exceptions=True)
+
+    async def _vector_builds(self, table: Any) -> list[tuple[str, VectorIndexPlan, VectorIndexPlan | None]]:
+        """(column, plan to build, layout it replaces) for each vector column that needs an index now."""
+        layout = await self._read_layout(table)
+        wanted = []
+        for column, flag in (("text_vec", "has_text_vec"), ("clip_vec", "has_clip_vec")):
+            # Counted per column: without CLIP weights no row has a CLIP vector, and none is needed.
+            current = layout.get(column)
+            rows = await table.count_rows(flag)
+            if current is None and rows < self.vector_index_threshold:
+                continue
+            if current is None or needs_rebuild(current, rows, self.settings):
+                wanted.append((column, plan_for(rows, self.settings), current))
+        return wanted
+
+    async def _build(self, name: str, table: Any,
+                     builds: list[tuple[str, VectorIndexPlan, VectorIndexPlan | None]]) -> None:
+        for column, plan, current in builds:
+            started = time.perf_counter()
+            try:
+                build = functools.partial(table.create_index, column, config=plan.config(), name=plan.name(column),
+                                          replace=True)
+                await with_conflict_retries(build, table=table, what=f"vector index on {column}")
+                if current is not None and current.name(column) != plan.name(column):
+                    # Until this drop both indexes answer (LanceDB uses either); then only the new one.
+                    await table.drop_index(current.name(column))
+            except Exception:  # the table stays searchable (exactly, or by the previous index)
+                log.exception("search index %s: building the vector index on %s failed", name, column)
+                continue
+            finally:
+                self._layouts.pop(name, None)
+            log.info("search index %s: vector index %s built in %.0f s", name, plan.name(column),
+                     time.perf_counter() - started)
+
+    async def _read_layout(self, table: Any) -> dict[str, VectorIndexPlan]:
+        layout: dict[str, VectorIndexPlan] = {}
+        for config in await table.list_indices():
+            parsed = parse_name(config.name)
+            if parsed is not None:
+                column, plan = parsed
+                # A leftover of a rebuild cut short: the split index is the newer one.
+                if column not in layout or (plan.partitions or 0) > (layout[column].partitions or 0):
+                    layout[column] = plan
+        return layout
+
+    async def _layout(self, name: str, table: Any) -> dict[str, VectorIndexPlan]:
+        """The vector index layout of a table, read again once it is ``LAYOUT_TTL_S`` old."""
+        cached = self._layouts.get(name)
+        now = time.monotonic()
+        if cached is not None and now - cached[0] < LAYOUT_TTL_S:
+            return cached[1]
+        layout = await self._read_layout(table)
+        self._layouts[name] = (now, layout)
+        return layout
 
     # -- reading (every query names its account) -------------------------------------------------
 
@@ -451,25 +533,70 @@ class SearchIndex:
         if table is None:
             return []
         flag = "has_text_vec" if column == "text_vec" else "has_clip_vec"
-        share = 1.0
-        if where:
-            matched = await table.count_rows(where)
-            if not matched:
-                return []
-            share = matched / max(await table.count_rows(), 1)
-        query = (table.vector_search(vector.astype(np.float32)).column(column).distance_type("cosine")
-                 .where(_and(where, flag)).ef(self._breadth(share, limit)).select(["id", "_distance"]).limit(limit))
+        share = await self._share(account_id, table, where) if where else 1.0
+        if not share:
+            return []
+        plan = (await self._layout(self.table_name(account_id), table)).get(column)
+        split = plan is not None and plan.partitions is not None
+        asked = limit
+        query = table.vector_search(vector.astype(np.float32)).column(column).distance_type("cosine")
+        if split and not where and await self._share(account_id, table, flag) >= POSTFILTER_SHARE:
+            # Nearly every row has the vector: the flag is checked on the hits rather than handed to the index
+            # as a row mask (on a million rows the mask alone cost ~25 ms a query); the few rows it drops are
+            # made up for by asking for a few more.
+            asked = limit + max(5, math.ceil(limit * (1 - POSTFILTER_SHARE) * 2))
+            query = query.where(flag).postfilter()
+        else:
+            query = query.where(_and(where, flag))
+        query = query.select(["id", "_distance"]).limit(asked)
+        if plan is not None and plan.partitions is not None:
+            # A split index: a few partitions, each a small graph (vector_plan).
+            query = query.nprobes(self._probes(share, plan.partitions)).ef(
+                self._breadth(share, asked, self.settings.vector_search_partition_ef))
+        else:
+            query = query.ef(self._breadth(share, limit))
         hits = [(row["id"], 1.0 - float(row["_distance"])) for row in await query.to_list()]
-        return [(asset_id, similarity) for asset_id, similarity in hits if similarity >= min_similarity]
+        return [(asset_id, similarity) for asset_id, similarity in hits[:limit] if similarity >= min_similarity]
 
-    def _breadth(self, share: float, limit: int) -> int:
+    async def _share(self, account_id: str, table: Any, where: str) -> float:
+        """The share of the account's rows ``where`` keeps. Counted once for the vector paths of one query
+        (they ask at the same moment) and kept ``SHARE_TTL_S``: on a million rows a count under a date filter
+        took ~20 ms, and only its order of magnitude matters here."""
+        key = (account_id, where)
+        now = time.monotonic()
+        cached = self._shares.get(key)
+        if cached is None or now - cached[0] > SHARE_TTL_S:
+            async def count() -> float:
+                return await table.count_rows(where) / max(await table.count_rows(), 1)
+
+            if len(self._shares) > 1_000:
+                self._shares.clear()
+            cached = (now, asyncio.ensure_future(count()))
+            self._shares[key] = cached
+        try:
+            share = await asyncio.shield(cached[1])
+        except Exception:
+            self._shares.pop(key, None)
+            raise
+        if not share:  # none yet: the next query counts again, so a row written meanwhile is found at once
+            self._shares.pop(key, None)
+        return share
+
+    def _probes(self, share: float, partitions: int) -> int:
+        """Partitions of a split index a query searches. A filter's rows are spread over every partition, so the
+        nearest rows it keeps lie farther out than the nearest of all: the probes grow with 1 / sqrt(share) (at
+        4% of 200,000 rows, 8 of 20 partitions found 0.72 of the filtered top 10, all 20 found 0.99)."""
+        return min(partitions, math.ceil(self.settings.vector_search_nprobes / math.sqrt(max(share, 1e-6))))
+
+    def _breadth(self, share: float, limit: int, base: int | None = None) -> int:
         """HNSW breadth (ef) for a query whose filter keeps ``share`` of the rows; never below ``limit``, which
         LanceDB refuses. The graph walk skips rows the filter drops, so it visits about ef / share nodes,
         while the rows left need a breadth in proportion to their number: scaling ef by the share keeps
         recall at about the unfiltered level for about the unfiltered cost (with ef 1,000 at 10% of a
         20,000-row account, a query took 2.5x as long for no gain in recall)."""
-        scaled = self.search_ef if share >= 1.0 else max(MIN_FILTERED_EF, math.ceil(self.search_ef * share))
-        return max(limit, min(self.search_ef, scaled))
+        ef = base or self.search_ef
+        scaled = ef if share >= 1.0 else max(min(MIN_FILTERED_EF, ef), math.ceil(ef * share))
+        return max(limit, min(ef, scaled))
 
     async def rows(self, account_id: str, ids: list[str]) -> dict[str, dict[str, Any]]:
         table = await self.table_for(account_id)

@@ -39,4 +39,26 @@ class SearchSettings(BaseModel):
         default=1_000, ge=10, le=10_000,
         description="Candidates an ANN vector query visits: higher finds more of the true nearest, a little slower.",
     )
+    vector_index_split_rows: int = Field(
+        default=100_000, ge=1_000,
+        description="Rows with vectors in an account from which its ANN index is split into IVF partitions, each "
+        "with its own HNSW graph (below: one graph, searched at vector_search_ef).",
+    )
+    vector_index_partition_rows: int = Field(
+        default=20_000, ge=500,
+        description="Rows per IVF partition of a split index: a query's cost follows this, not the account's size.",
+    )
+    vector_index_m: int = Field(default=20, ge=4, le=128, description="HNSW links per node in a split index.")
+    vector_index_ef_construction: int = Field(
+        default=150, ge=50, le=2_000, description="HNSW build breadth in a split index (higher: better graph, slower build).")
+    vector_index_rebuild_growth: float = Field(
+        default=2.0, ge=1.2,
+        description="A split index is rebuilt in the background once its account holds this many times the rows "
+        "its partitions were sized for (rows added meanwhile are folded into the existing partitions).",
+    )
+    vector_search_nprobes: int = Field(
+        default=10, ge=1, le=1_000,
+        description="Partitions of a split index a vector query searches (more under a filter: see _probes).")
+    vector_search_partition_ef: int = Field(
+        default=100, ge=10, le=10_000, description="HNSW breadth of a vector query in each partition of a split index.")
     refine_with_claude: bool = Field(default=True, description="Let Claude refine parsed filters when a key is set.")

@@ -174,3 +174,70 @@ async def test_a_filtered_vector_query_scales_its_search_breadth_to_the_rows_the
     assert await index.nearest("acct_a", "text_vec", np.array(unit(0)), place, 5, -1.0) == []
     nice = where_clause(SearchFilters(place="nice"))
     assert [i for i, _ in await index.nearest("acct_a", "text_vec", np.array(unit(1)), nice, 5, -1.0)] == ["as_beach"]
+
+
+def test_an_index_is_split_by_table_size_and_rebuilt_once_outgrown() -> None:
+    from engine.search.settings import SearchSettings
+    from engine.search.vector_plan import VectorIndexPlan, needs_rebuild, parse_name, plan_for
+
+    settings = SearchSettings(vector_index_split_rows=100_000, vector_index_partition_rows=10_000,
+                              vector_index_rebuild_growth=2.0, vector_index_m=24, vector_index_ef_construction=150)
+    assert plan_for(20_000, settings) == VectorIndexPlan()  # a small account keeps its single graph
+    big = plan_for(1_000_000, settings)
+    assert (big.partitions, big.m, big.ef_construction) == (100, 24, 150)
+    assert plan_for(100_001, settings).partitions == 11
+    assert parse_name(big.name("clip_vec")) == ("clip_vec", VectorIndexPlan(partitions=100))
+    assert parse_name("text_vec_idx") == ("text_vec", VectorIndexPlan())
+    assert parse_name("text_idx") is None and parse_name("created_us_idx") is None
+    single, split = VectorIndexPlan(), VectorIndexPlan(partitions=10)
+    assert not needs_rebuild(single, 99_999, settings) and needs_rebuild(single, 100_000, settings)
+    assert not needs_rebuild(split, 199_999, settings)  # folded into the partitions until twice their size
+    assert needs_rebuild(split, 200_000, settings)
+    assert not needs_rebuild(VectorIndexPlan(partitions=20), 200_000, settings)  # already the layout wanted
+
+
+async def test_a_table_that_outgrows_its_vector_index_gets_a_split_one_in_the_background(tmp_path: Path) -> None:
+    from engine.search.settings import SearchSettings
+
+    settings = SearchSettings(vector_index_split_rows=1_000, vector_index_partition_rows=500,
+                              vector_search_nprobes=2, vector_search_partition_ef=50)
+    built = await SearchIndex.open(str(tmp_path / "index"), "assets", clip_dim=8, vector_index_threshold=300,
+                                   settings=settings)
+    rng = np.random.default_rng(5)
+    vectors = rng.standard_normal((1_200, DIM)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+
+    async def add(start: int, end: int) -> None:
+        await built.add_many([built.to_record(row(f"as_{n:05d}", f"note {n}", vec=list(vectors[n])), None)
+                              for n in range(start, end)])
+
+    async def vector_indexes() -> set[str]:
+        return {i.name for i in await (await built.table_for("acct_a")).list_indices() if "vec" in i.name}
+
+    await add(0, 400)
+    await built.maintain()
+    assert await vector_indexes() == {"text_vec_idx"}  # below the split: the single graph small accounts keep
+    await add(400, 1_100)
+    await built.maintain(wait_for_builds=False)  # the build runs as its own task; writes and queries go on
+    await add(1_100, 1_150)
+    for n in (1_050, 1_120):  # written before and during the build
+        assert (await built.nearest("acct_a", "text_vec", vectors[n], None, 1, 0.5))[0][0] == f"as_{n:05d}"
+    await built.wait_for_builds()
+    assert await vector_indexes() == {"text_vec_idx_p3"}  # 1,100 rows / 500 per partition; the old one dropped
+    built._layouts.clear()
+    for n in (3, 500, 1_099, 1_149):  # found through the split index: a few partitions, a small breadth in each
+        assert (await built.nearest("acct_a", "text_vec", vectors[n], None, 1, 0.5))[0][0] == f"as_{n:05d}"
+    assert len(await built.nearest("acct_a", "text_vec", vectors[7], None, 60, -1.0)) == 60
+    await built.maintain()
+    assert await vector_indexes() == {"text_vec_idx_p3"}  # not outgrown: no second rebuild
+
+
+async def test_a_filtered_query_searches_more_partitions_of_a_split_index(tmp_path: Path) -> None:
+    from engine.search.settings import SearchSettings
+
+    built = await SearchIndex.open(str(tmp_path / "index"), "assets", clip_dim=8,
+                                   settings=SearchSettings(vector_search_nprobes=10))
+    assert built._probes(1.0, 50) == 10
+    assert built._probes(0.25, 50) == 20  # a quarter of the rows: twice the partitions
+    assert built._probes(0.04, 50) == 50  # never more than there are
+    assert built._probes(0.5, 4) == 4
