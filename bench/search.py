@@ -199,7 +199,7 @@ async def measure(index: SearchIndex, account: str, noisy: list[tuple[str, np.nd
         f"vector ({column}, top 10)": await timed(lambda q: index.nearest(account, column, q[vector], None, 10, -1.0), noisy),
         f"vector ({column}, {CANDIDATES} candidates)": await timed(
             lambda q: index.nearest(account, column, q[vector], None, CANDIDATES, -1.0), noisy),
-        f"full text (top 10)": await timed(lambda q: index.full_text(account, q[0], None, 10), noisy),
+        "full text (top 10)": await timed(lambda q: index.full_text(account, q[0], None, 10), noisy),
         f"full text ({CANDIDATES} candidates)": await timed(lambda q: index.full_text(account, q[0], None, CANDIDATES), noisy),
     }
     for name, where in filters.items():
