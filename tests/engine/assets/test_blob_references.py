@@ -146,10 +146,10 @@ async def test_an_ingest_that_fails_after_the_put_leaves_the_blob_to_the_sweep(
     async with Engine.open(settings, run_jobs=False) as engine:
         owner = Principal(account_id=engine.owner_account_id)
 
-        async def refuse(**_: object) -> None:
+        async def refuse(*_: object, **__: object) -> None:
             raise RuntimeError("the catalog went away")
 
-        monkeypatch.setattr(engine.ledger, "record", refuse)
+        monkeypatch.setattr(engine.ledger, "record_stored", refuse)  # the asset transaction's storage charge
         data = image_bytes(30, 20, "png")
         with pytest.raises(RuntimeError):
             await ingest(engine, owner, data)
