@@ -51,8 +51,8 @@ TEXT_DIM = 384
 WRITES_PER_MAINTENANCE = 64
 MIN_FILTERED_EF = 200
 SHARE_TTL_S = 5.0  # how long the share of rows a filter keeps is reused (it only sets a search breadth)
-LAYOUT_TTL_S = 30.0
-POSTFILTER_SHARE = 0.99  # share of a split index's rows with the vector from which the flag is checked after it  # how long a process trusts the vector index layout it read (another may rebuild it)
+LAYOUT_TTL_S = 30.0  # how long a process trusts the vector index layout it read (another may rebuild it)
+POSTFILTER_SHARE = 0.99  # share of a split index's rows with the vector from which the flag is checked after it
 ROW_COLUMNS = ["id", "account_id", "type", "status", "created_us", "taken_us", "taken_tz", "filename", "tags",
                "has_thumbnail", "place"]
 # Columns added after tables were first made, with the SQL that fills them in an older table (its rows then
@@ -549,7 +549,7 @@ class SearchIndex:
         else:
             query = query.where(_and(where, flag))
         query = query.select(["id", "_distance"]).limit(asked)
-        if plan is not None and plan.partitions is not None:
+        if split:
             # A split index: a few partitions, each a small graph (vector_plan).
             query = query.nprobes(self._probes(share, plan.partitions)).ef(
                 self._breadth(share, asked, self.settings.vector_search_partition_ef))

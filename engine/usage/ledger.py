@@ -100,12 +100,7 @@ class UsageLedger:
         """Write one ledger row; ``cost_usd`` overrides the price table (a provider's actual charge). A
         ``STORAGE`` row (bytes that arrived) also moves the storage meter, in the same transaction."""
         amount = self.price_micros(kind, quantity, cost_usd)
-        unit = {UsageKind.STORAGE: "bytes", UsageKind.BANDWIDTH: "bytes"}.get(kind, "operations")
-        row = dict(id=new_id(IdPrefix.USAGE), account_id=account_id, asset_id=asset_id, kind=kind.value,
-                   quantity=quantity, unit=unit, amount_micros=amount, detail=detail or {}, created_at=now())
-        key_id = key_id or _calling_key.get()
-        if key_id is not None:
-            row["key_id"] = key_id
+        row = self._row(account_id, asset_id, kind, quantity, amount, detail, now(), key_id or _calling_key.get())
         insert = tables.usage_events.insert().values(**row)
         if conn is not None:
             await self._write(conn, insert, account_id, kind, quantity)
@@ -119,12 +114,19 @@ class UsageLedger:
         one insert, and one move of the storage meter for them all."""
         if not sizes:
             return
-        key_id, stamp = _calling_key.get(), now()
-        rows = [dict(id=new_id(IdPrefix.USAGE), account_id=account_id, asset_id=asset_id, kind=UsageKind.STORAGE.value,
-                     quantity=size, unit="bytes", amount_micros=self.price_micros(UsageKind.STORAGE, size), detail={},
-                     created_at=stamp, key_id=key_id) for asset_id, size in sizes.items()]
+        key_id, stamp, kind = _calling_key.get(), now(), UsageKind.STORAGE
+        rows = [self._row(account_id, asset_id, kind, size, self.price_micros(kind, size), None, stamp, key_id)
+                for asset_id, size in sizes.items()]
         await conn.execute(tables.usage_events.insert(), rows)
         await self.meter.change(conn, account_id, sum(sizes.values()))
+
+    @staticmethod
+    def _row(account_id: str, asset_id: str | None, kind: UsageKind, quantity: float, amount_micros: int,
+             detail: dict[str, Any] | None, created_at: datetime, key_id: str | None) -> dict[str, Any]:
+        unit = {UsageKind.STORAGE: "bytes", UsageKind.BANDWIDTH: "bytes"}.get(kind, "operations")
+        return dict(id=new_id(IdPrefix.USAGE), account_id=account_id, asset_id=asset_id, kind=kind.value,
+                    quantity=quantity, unit=unit, amount_micros=amount_micros, detail=detail or {},
+                    created_at=created_at, key_id=key_id)
 
     async def _write(self, conn: AsyncConnection, insert: sa.Insert, account_id: str, kind: UsageKind,
                      quantity: float) -> None:
