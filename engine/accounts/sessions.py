@@ -76,7 +76,7 @@ class SessionService:
                 self._valid.pop(token_hash, None)
                 raise _expired()
             return remembered[1]
-        row = await self.catalog.read(lambda conn: conn.execute(self._lookup, {"token_hash": token_hash}).first())
+        row = await self.catalog.lookup(lambda conn: conn.execute(self._lookup, {"token_hash": token_hash}).first())
         if row is None:
             self._valid.pop(token_hash, None)
             raise Unauthorized("The session is not valid (signed out or replaced); log in again.", code="session_invalid")

@@ -142,7 +142,7 @@ class AssetService:
 
     async def get(self, principal: Principal, asset_id: str) -> Asset:
         params = {"asset_id": asset_id, "account_id": principal.account_id}
-        row = await self.catalog.read(lambda conn: conn.execute(_BY_ID, params).first())
+        row = await self.catalog.lookup(lambda conn: conn.execute(_BY_ID, params).first())
         if row is None:
             raise not_found(asset_id)
         return self._answer(row)

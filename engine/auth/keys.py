@@ -231,7 +231,7 @@ class KeyService:
                 raise _expired()
             self._touch(remembered[1].key_id, moment)
             return remembered[1]
-        row = await self.catalog.read(lambda conn: conn.execute(self._lookup, {"key_hash": key_hash}).first())
+        row = await self.catalog.lookup(lambda conn: conn.execute(self._lookup, {"key_hash": key_hash}).first())
         if row is None:
             self._valid.pop(key_hash, None)
             raise Unauthorized("The API key is not valid or has been revoked.", code="auth_invalid_key")

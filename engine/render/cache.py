@@ -61,7 +61,7 @@ class DerivativeCache:
     async def find(self, asset_id: str, params_hash: str) -> sa.Row | None:
         d = tables.derivatives
         query = sa.select(d).where(d.c.asset_id == asset_id, d.c.params_hash == params_hash)
-        return await self.catalog.read(lambda conn: conn.execute(query).first())  # one trip, on a reader
+        return await self.catalog.lookup(lambda conn: conn.execute(query).first())
 
     async def store_blob(self, asset_id: str, account_id: str, rendered: Rendered) -> dict[str, object]:
         """Write the blob; return the row to insert (the caller inserts it, possibly in its own transaction)."""

@@ -118,19 +118,40 @@ class RenderService:
         derivative's blob is in the store, unless ``wait_for_store=False``: then a new one may still be on
         its way there and its bytes must be read with ``read(result)`` (the REST route answers sooner so).
         """
-        asset = await self._remembered_asset(asset_id, principal.account_id if principal else None)
-        fmt = negotiate(params.format, accept, asset.format)
-        key = self.cache_key(params, fmt)
-        row = self._known(asset_id, key) or await self.cache.find(asset_id, key) or self._known(asset_id, key)
-        cached = row is not None
-        if row is None:
-            row, cached = await self._single_flight(asset, params, fmt, key)
-        if isinstance(row, sa.Row):
-            self.memo.put(asset_id, key, row)
-        result = self._result(asset, row, params, cached=cached)
+        result = self.remembered(asset_id, params, principal=principal, accept=accept)
+        if result is None:
+            asset = await self._remembered_asset(asset_id, principal.account_id if principal else None)
+            fmt = negotiate(params.format, accept, asset.format)
+            key = self.cache_key(params, fmt)
+            row = self._known(asset_id, key) or await self.cache.find(asset_id, key) or self._known(asset_id, key)
+            cached = row is not None
+            if row is None:
+                row, cached = await self._single_flight(asset, params, fmt, key)
+            if isinstance(row, sa.Row):
+                self.memo.put(asset_id, key, row)
+            result = self._result(asset, row, params, cached=cached)
         if wait_for_store:
             await self.stored(result)
         return result
+
+    def remembered(
+        self, asset_id: str, params: RenderParams, *, principal: Principal | None, accept: str | None
+    ) -> RenderResult | None:
+        """A render this process found or made moments ago, from memory alone (nothing awaited), else None.
+
+        The REST route answers such a hit in its own task: a render that may wait for a slot runs in a task
+        of its own, and a hit sent there would wait behind every callback queued on the event loop.
+        """
+        asset = self.memo.get(asset_id, "")
+        if asset is None or (principal is not None and asset.account_id != principal.account_id):
+            return None
+        key = self.cache_key(params, negotiate(params.format, accept, asset.format))
+        row = self._known(asset_id, key)
+        if row is None:
+            return None
+        if isinstance(row, sa.Row):
+            self.memo.put(asset_id, key, row)
+        return self._result(asset, row, params, cached=True)
 
     async def _single_flight(
         self, asset: sa.Row, params: RenderParams, fmt: str, key: str
@@ -196,14 +217,15 @@ class RenderService:
         self.deliveries.add(result.content.account_id, result.content.asset_id, result.content.size)
 
     def subscriber(self) -> Subscriber:
-        """Remembered rows and hot bytes of an edited, trashed or deleted asset are dropped at once."""
+        """Remembered rows of an edited, trashed or deleted asset are dropped at once; hot bytes of a trashed
+        or deleted one too. An edit keeps them: they are served only for the derivative row they were read
+        for, and an edit that changes the pixels makes new rows (an analysis that adds tags changes none)."""
         kinds = frozenset({EventType.ASSET_UPDATED, EventType.ASSET_DELETED, EventType.ASSET_TRASHED})
         return Subscriber("render-memo", kinds, self._forget)
 
     async def _forget(self, events: list[Event]) -> None:
-        asset_ids = [event.data["asset_id"] for event in events]
-        self.memo.forget(asset_ids)
-        self.hot.forget(asset_ids)
+        self.memo.forget([event.data["asset_id"] for event in events])
+        self.hot.forget([event.data["asset_id"] for event in events if event.type is not EventType.ASSET_UPDATED])
 
     async def _remembered_asset(self, asset_id: str, account_id: str | None) -> sa.Row:
         asset = self.memo.get(asset_id, "")
@@ -245,7 +267,7 @@ class RenderService:
         where = [a.c.id == asset_id, a.c.trashed_at.is_(None)] + ([a.c.account_id == account_id] if account_id else [])
         query = sa.select(a.c.id, a.c.account_id, a.c.format, a.c.blob_key, a.c.filename, a.c.ai, a.c.type)
         query = query.where(*where)
-        row = await self.catalog.read(lambda conn: conn.execute(query).first())
+        row = await self.catalog.lookup(lambda conn: conn.execute(query).first())
         if row is None:
             raise not_found(asset_id)
         return row

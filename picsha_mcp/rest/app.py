@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -38,6 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with Engine.open(settings) as engine:
             app.state.engine = engine
+            build_route_tables(app.router)
             priority = RequestPriority(settings.admission.compute_nice)
             priority.start()
             heap = LongLivedHeap(refreeze_after_ms=settings.admission.refreeze_after_ms)
@@ -94,3 +96,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"status": "ok"}
 
     return app
+
+
+def build_route_tables(router: Any) -> int:
+    """Build the route tables FastAPI otherwise builds on the first request through each included router
+    (signatures, dependants, response fields: ~0.2 s for all of Picsha's), so that no request waits for
+    them. Returns how many routes it reached; on a FastAPI that builds them eagerly it finds none to build."""
+    reached = 0
+    for route in getattr(router, "routes", ()):
+        reached += _build_included(route) if hasattr(route, "effective_candidates") else 0
+    return reached
+
+
+def _build_included(included: Any) -> int:
+    reached = 0
+    for candidate in included.effective_candidates():
+        reached += _build_included(candidate) if hasattr(candidate, "effective_candidates") else 1
+    included.effective_low_priority_routes()
+    return reached

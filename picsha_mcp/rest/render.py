@@ -59,14 +59,15 @@ async def render_asset(asset_id: str, request: Request) -> Response:
     else:
         principal = await get_principal(request, engine)
     params = RenderParams.from_query(query)
-    rendering = engine.render.render(
-        asset_id, params, principal=principal, accept=request.headers.get("accept"), wait_for_store=False
-    )
-    # While renders are running, a new one may wait for a slot: if its client goes away meanwhile, it is
-    # not rendered for nobody (an identical request waiting on it renders in its place).
-    result = await (_unless_gone(request, rendering) if engine.render.pool.admitted else rendering)
+    accept = request.headers.get("accept")
+    result = engine.render.remembered(asset_id, params, principal=principal, accept=accept)
     if result is None:
-        return Response(status_code=CLIENT_GONE)
+        rendering = engine.render.render(asset_id, params, principal=principal, accept=accept, wait_for_store=False)
+        # While renders are running, a new one may wait for a slot: if its client goes away meanwhile, it is
+        # not rendered for nobody (an identical request waiting on it renders in its place).
+        result = await (_unless_gone(request, rendering) if engine.render.pool.admitted else rendering)
+        if result is None:
+            return Response(status_code=CLIENT_GONE)
     if not result.cached and principal is not None:
         await engine.plans.charge(principal, Work.RENDER_COLD)  # a render ran: the rest of its weight
     response = await _send(request, engine, result, SIGNED_CACHE if signed else PRIVATE_CACHE)

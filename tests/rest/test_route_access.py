@@ -15,8 +15,9 @@ from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 from engine import Settings
 from engine.auth.scopes import ALL_SCOPES, Scope
 from picsha_mcp.rest import create_app
+from picsha_mcp.rest.app import build_route_tables
 from picsha_mcp.rest.access import Access, need_of
-from tests.conftest import ApiClient, app_client
+from tests.conftest import ApiClient, app_client, in_own_task
 from tests.factories import image_bytes
 from tests.people import Tenant, bearer, tenant
 from tools_manifest.image_tools import image_tools
@@ -168,3 +169,17 @@ async def test_another_accounts_ids_answer_404_on_every_route(shared_api: ApiCli
             if mine.status_code == 404 and mine.json()["error"]["code"] == answer.json()["error"]["code"]:
                 wrong.append(f"{label(method, route)} is not found for its own account either: {mine.text[:80]}")
     assert wrong == [], "\n".join(wrong)
+
+
+async def test_route_tables_are_built_when_the_server_starts(settings: Settings) -> None:
+    """FastAPI builds an included router's route table on the first request through it (~0.2 s for all of
+    Picsha's, a stall of every request on that server process meanwhile): the lifespan builds them first."""
+    app = create_app(settings)
+    included = [route for route in app.router.routes if hasattr(route, "effective_candidates")]
+    assert included, "FastAPI no longer builds route tables lazily: build_route_tables can go"
+    assert all(route._effective_candidates_version is None for route in included)
+    async with in_own_task(app.router.lifespan_context(app)):
+        assert all(route._effective_candidates_version is not None for route in included)
+        reached = build_route_tables(app.router)  # built already: this walks them again, building nothing
+    direct = [route for route in app.router.routes if route not in included]
+    assert reached == len(list(iter_route_contexts(app.routes))) - len(direct)  # every included route

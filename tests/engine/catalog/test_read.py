@@ -1,8 +1,11 @@
 """``Catalog.read``: a read of a few statements in one trip, seeing what transactions committed, on SQLite
-(the standard driver on reader threads) and PostgreSQL (a pooled connection through run_sync)."""
+(the standard driver on reader threads) and PostgreSQL (a pooled connection through run_sync); and
+``Catalog.lookup``, a point read that SQLite answers on the calling thread."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -49,6 +52,39 @@ async def test_json_columns_read_back_what_was_stored_even_past_64_bit_integers(
             await _async_read(catalog, sa.select(p.c.steps)),
         ):
             assert read_back == stored
+    finally:
+        await catalog.close()
+
+
+async def test_a_lookup_reads_one_row_on_the_calling_thread_on_sqlite(catalog_url: str) -> None:
+    """No thread round trip on SQLite (on PostgreSQL it is a pooled read); it sees every commit, its own
+    process's and another connection's, as soon as it is made."""
+    catalog = Catalog(catalog_url)
+    await catalog.migrate()
+    a = tables.accounts
+    caller = threading.get_ident()
+    try:
+        async with catalog.begin() as conn:
+            await conn.execute(a.insert().values(id="acct_l", name="before", is_owner=False,
+                                                 created_at=datetime(2026, 12, 1, tzinfo=UTC)))
+
+        def name(conn: sa.Connection) -> tuple[str | None, bool]:
+            return conn.scalar(sa.select(a.c.name).where(a.c.id == "acct_l")), threading.get_ident() == caller
+
+        found, on_caller = await catalog.lookup(name)
+        assert found == "before"
+        if catalog.is_sqlite:  # where ``read`` takes a reader thread
+            assert on_caller and (await catalog.read(name)) == ("before", False)
+        other = Catalog(catalog_url)  # another process's connection, as far as SQLite can tell
+        try:
+            async with other.begin() as conn:
+                await conn.execute(a.update().where(a.c.id == "acct_l").values(name="after"))
+        finally:
+            await other.close()
+        assert (await catalog.lookup(name))[0] == "after"
+        # lookups from many tasks at once (each runs to the end before the next starts on SQLite)
+        names = await asyncio.gather(*(catalog.lookup(name) for _ in range(20)))
+        assert {found for found, _ in names} == {"after"}
     finally:
         await catalog.close()
 

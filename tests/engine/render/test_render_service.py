@@ -14,6 +14,7 @@ from engine import Engine
 from engine.auth import Principal
 from engine.catalog import tables
 from engine.errors import Busy, InvalidInput, NotFound
+from engine.events import Event, EventType
 from engine.render import RenderParams
 from engine.storage import derivatives_prefix
 from tests.factories import image_bytes, pdf_bytes
@@ -273,3 +274,48 @@ async def test_a_cached_render_past_its_memo_time_is_checked_in_the_catalog_but_
     assert found.derivative_id not in (None, hit.derivative_id) and not anew.cached
     assert engine.render.hot.get(hit.content.blob_key, hit.derivative_id) is None
     assert await engine.render.read(found) == expected
+
+
+async def test_a_render_found_moments_ago_is_answered_from_memory_without_awaiting(
+    engine: Engine, owner: Principal, add_asset: Add
+) -> None:
+    """``remembered`` answers a hit with nothing awaited (the REST route then needs no task of its own), and
+    only the caller's own: another account's principal, or a miss, gets None and takes the full path."""
+    asset = await add_asset(image_bytes(400, 300), "photo.jpg")
+    params = RenderParams(w=90, format="webp")
+    assert engine.render.remembered(asset.id, params, principal=owner, accept=None) is None
+    made = await engine.render.render(asset.id, params, principal=owner, accept=None)
+    hit = engine.render.remembered(asset.id, params, principal=owner, accept=None)
+    assert hit is not None and hit.cached and (hit.content.blob_key, hit.width) == (made.content.blob_key, 90)
+    assert engine.render.remembered(asset.id, params.model_copy(update={"w": 91}), principal=owner, accept=None) is None
+    stranger = Principal(account_id=await engine.keys.create_account("stranger"))
+    assert engine.render.remembered(asset.id, params, principal=stranger, accept=None) is None
+    with pytest.raises(NotFound):
+        await engine.render.render(asset.id, params, principal=stranger, accept=None)
+    assert engine.render.remembered(asset.id, params, principal=None, accept=None) is not None  # a signed URL
+
+
+async def test_an_edit_drops_remembered_rows_but_keeps_hot_bytes_and_a_trashing_drops_both(
+    engine: Engine, owner: Principal, add_asset: Add, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Hot bytes answer only for the row they were read for, so an edit (an analysis adding tags, say) need not
+    send the next hit to the store; a trashed or deleted asset's bytes leave memory at once."""
+    asset = await add_asset(image_bytes(400, 300), "photo.jpg")
+    params = RenderParams(w=80, format="webp")
+    await engine.render.render(asset.id, params, principal=owner, accept=None)
+    expected = await engine.render.read(await engine.render.render(asset.id, params, principal=owner, accept=None))
+    store_reads: list[str] = []
+    read_bytes = engine.store.read_bytes
+
+    async def counted(key: str) -> bytes:
+        store_reads.append(key)
+        return await read_bytes(key)
+
+    monkeypatch.setattr(engine.store, "read_bytes", counted)
+    forget = engine.render.subscriber().handle
+    await forget([Event(type=EventType.ASSET_UPDATED, account_id=owner.account_id, data={"asset_id": asset.id})])
+    assert engine.render.remembered(asset.id, params, principal=owner, accept=None) is None
+    again = await engine.render.render(asset.id, params, principal=owner, accept=None)
+    assert again.cached and await engine.render.read(again) == expected and store_reads == []
+    await forget([Event(type=EventType.ASSET_TRASHED, account_id=owner.account_id, data={"asset_id": asset.id})])
+    assert engine.render.hot.get(again.content.blob_key, again.derivative_id) is None
