@@ -184,6 +184,10 @@ class Settings(BaseSettings):
         description="How long a server process trusts a key it found valid without asking the catalog again: a "
         "key revoked through another process still works there for up to this long (0: ask every time).",
     )
+    server_timing: bool = Field(
+        default=False, description="Each HTTP answer says how long the app took to start it (a Server-Timing "
+        "header, 'app;dur=<ms>'): what a client's own latency adds on top shows (bench/load.py turns it on).",
+    )
     accounts: AccountSettings = Field(default_factory=AccountSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
     catalog: CatalogSettings = Field(default_factory=CatalogSettings)

@@ -23,7 +23,7 @@ from picsha_mcp.rest import search as search_routes
 from picsha_mcp.rest import tools as tool_routes
 from picsha_mcp.rest import web as web_page
 from picsha_mcp.rest import webhooks as webhook_routes
-from picsha_mcp.rest.content_headers import NoSniff
+from picsha_mcp.rest.content_headers import NoSniff, ServerTiming
 from picsha_mcp.rest.errors import install_error_handlers
 from picsha_mcp.rest.mcp_mount import mcp_http
 from picsha_mcp.rest.rate_limits import RateLimitHeaders
@@ -66,6 +66,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(NoSniff)
     if settings.limits.any_rate():  # no limit configured: no headers to add, no middleware to pass
         app.add_middleware(RateLimitHeaders)
+    if settings.server_timing:
+        app.add_middleware(ServerTiming)  # added last: outermost, so it times the other middleware too
     app.include_router(jobs_routes.router)  # before assets: /v1/assets/skills is not an asset id
     app.include_router(library_routes.assets)  # before assets: /v1/assets/trash is not an asset id
     app.include_router(assets.router)

@@ -15,6 +15,7 @@ so nothing it refers to is ever fetched (``engine.render.svg``).
 from __future__ import annotations
 
 import re
+import time
 from urllib.parse import quote
 
 from starlette.datastructures import MutableHeaders
@@ -68,6 +69,28 @@ class AnswerHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_header)
+
+
+class ServerTiming:
+    """ASGI middleware: ``Server-Timing: app;dur=<ms>`` on every HTTP answer, the time from the request reaching
+    the app to the answer's first bytes (a streamed body's rest is not counted)."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+
+        async def send_with_timing(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                took_ms = (time.perf_counter() - started) * 1000
+                MutableHeaders(scope=message).append("Server-Timing", f"app;dur={took_ms:.2f}")
+            await send(message)
+
+        await self.app(scope, receive, send_with_timing)
 
 
 class NoSniff(AnswerHeaders):

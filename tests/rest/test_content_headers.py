@@ -6,9 +6,10 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
+from engine import Settings
 from engine.render import RenderParams
 from picsha_mcp.rest.content_headers import SANDBOX_CSP, attachment
-from tests.conftest import ApiClient
+from tests.conftest import ApiClient, app_client
 from tests.factories import image_bytes, pdf_bytes
 
 BASE = "http://testserver"
@@ -126,6 +127,24 @@ async def test_an_svg_original_keeps_its_bytes_and_type(api: ApiClient) -> None:
 async def test_json_and_errors_carry_nosniff_too(api: ApiClient) -> None:
     assert (await api.http.get("/v1/assets")).headers["x-content-type-options"] == "nosniff"
     assert (await api.http.get("/healthz")).headers["x-content-type-options"] == "nosniff"
+
+
+async def test_server_timing_is_said_only_when_turned_on(settings: Settings) -> None:
+    """Off by default; on, every answer (a page, an error, a render) says the app's own time in ms."""
+    async with app_client(settings) as plain:
+        assert "server-timing" not in (await plain.http.get("/healthz")).headers
+    async with app_client(settings.model_copy(update={"server_timing": True})) as timed:
+        owner = await timed.account("timed")
+        made = await timed.http.post("/v1/assets", headers=owner, files={"file": ("a.png", image_bytes(64, 48, "png"))})
+        answers = [
+            await timed.http.get("/v1/assets", headers=owner),
+            await timed.http.get("/v1/assets/as_missing", headers=owner),
+            await timed.http.get(f"/v1/assets/{made.json()['id']}/render", params={"w": 20}, headers=owner),
+        ]
+        assert [answer.status_code for answer in answers] == [200, 404, 200]
+        for answer in answers:
+            name, _, duration = answer.headers["server-timing"].partition(";dur=")
+            assert name == "app" and float(duration) >= 0
 
 
 def test_attachment_names_cannot_break_the_header() -> None:
