@@ -8,7 +8,7 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -37,7 +37,9 @@ console = Console()
 T = TypeVar("T")
 # "auto" takes uvloop and httptools (dependencies, for their lower CPU per request byte) and falls back to
 # asyncio and h11 where they do not install; bench/tus.py reads this so it measures the server as served.
-SERVER_OPTIONS: dict[str, str] = {"loop": "auto", "http": "auto"}
+# An idle connection stays open 30 s (uvicorn's own 5 s closed it while a busy client was sending its next
+# request on it, which the client then saw fail: nginx keeps one 75 s).
+SERVER_OPTIONS: dict[str, Any] = {"loop": "auto", "http": "auto", "timeout_keep_alive": 30}
 
 
 def run_with_engine(work: Callable[[Engine], Awaitable[T]], settings: Settings | None = None) -> T:

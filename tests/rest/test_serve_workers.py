@@ -1,9 +1,11 @@
 """``picsha serve --workers 2``: two server processes answer on one port, and the jobs run once, in one
-``picsha worker`` beside them at lower CPU priority; all of them stop with ``picsha serve``."""
+``picsha worker`` beside them at lower CPU priority; all of them stop with ``picsha serve``; an idle
+connection is kept open longer than uvicorn's default."""
 
 from __future__ import annotations
 
 import asyncio
+import http.client
 import signal
 import time
 from pathlib import Path
@@ -66,6 +68,19 @@ def test_two_server_processes_answer_and_one_worker_runs_the_jobs(tmp_path: Path
             assert time.monotonic() < deadline, f"only {answered} answered"
             answered |= asyncio.run(_answering(supervisor, server.url, headers, asset_id, 16))
         assert len(answered) == 2
+
+        # A connection left idle past uvicorn's own 5 s keep-alive still takes the next request.
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        try:
+            sockets = []
+            for pause in (0, 6):
+                time.sleep(pause)
+                connection.request("GET", "/healthz")  # raises RemoteDisconnected if the server closed it
+                assert connection.getresponse().read() == b'{"status":"ok"}'
+                sockets.append(connection.sock)
+            assert sockets[0] is sockets[1]  # the same connection, not a new one
+        finally:
+            connection.close()
 
         while (job := httpx2.get(f"{server.url}/v1/jobs/{job_id}", headers=headers).json())["status"] != "ready":
             assert job["status"] in ("queued", "running") and time.monotonic() < deadline, job
