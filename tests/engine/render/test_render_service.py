@@ -22,6 +22,19 @@ from tests.factories import image_bytes, pdf_bytes
 Add = Callable[..., Any]
 
 
+def _count_store_reads(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The keys the blob store is asked for from here on."""
+    store_reads: list[str] = []
+    read_bytes = engine.store.read_bytes
+
+    async def counted(key: str) -> bytes:
+        store_reads.append(key)
+        return await read_bytes(key)
+
+    monkeypatch.setattr(engine.store, "read_bytes", counted)
+    return store_reads
+
+
 async def _derivatives(engine: Engine, asset_id: str) -> list[Any]:
     d = tables.derivatives
     async with engine.catalog.connect() as conn:
@@ -250,14 +263,7 @@ async def test_a_cached_render_past_its_memo_time_is_checked_in_the_catalog_but_
     await engine.render.render(asset.id, params, principal=owner, accept=None)
     hit = await engine.render.render(asset.id, params, principal=owner, accept=None)
     expected = await engine.store.read_bytes(hit.content.blob_key)
-    store_reads: list[str] = []
-    read_bytes = engine.store.read_bytes
-
-    async def counted(key: str) -> bytes:
-        store_reads.append(key)
-        return await read_bytes(key)
-
-    monkeypatch.setattr(engine.store, "read_bytes", counted)
+    store_reads = _count_store_reads(engine, monkeypatch)
     engine.render.memo.forget([asset.id])  # the remembered rows expired: the next hit asks the catalog
     again = await engine.render.render(asset.id, params, principal=owner, accept=None)
     assert again.cached and again.derivative_id == hit.derivative_id is not None
@@ -304,14 +310,7 @@ async def test_an_edit_drops_remembered_rows_but_keeps_hot_bytes_and_a_trashing_
     params = RenderParams(w=80, format="webp")
     await engine.render.render(asset.id, params, principal=owner, accept=None)
     expected = await engine.render.read(await engine.render.render(asset.id, params, principal=owner, accept=None))
-    store_reads: list[str] = []
-    read_bytes = engine.store.read_bytes
-
-    async def counted(key: str) -> bytes:
-        store_reads.append(key)
-        return await read_bytes(key)
-
-    monkeypatch.setattr(engine.store, "read_bytes", counted)
+    store_reads = _count_store_reads(engine, monkeypatch)
     forget = engine.render.subscriber().handle
     await forget([Event(type=EventType.ASSET_UPDATED, account_id=owner.account_id, data={"asset_id": asset.id})])
     assert engine.render.remembered(asset.id, params, principal=owner, accept=None) is None
