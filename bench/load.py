@@ -247,8 +247,8 @@ def report(title: str, tally: Tally, seconds: float) -> dict[str, float]:
               f"p99 {_p99(times) * 1000:8.1f} ms{app_p99}  [{statuses}]")
     if tally.client_lag:
         lags = sorted(tally.client_lag)
-        print(f"  (this client's own event loop woke {lags[len(lags) // 2] * 1000:.1f} ms late at p50, "
-              f"{lags[int(len(lags) * 0.99)] * 1000:.1f} ms at p99: part of every latency above)")
+        print(f"  (this client's own event loop woke {statistics.median(lags) * 1000:.1f} ms late at p50, "
+              f"{_p99(lags) * 1000:.1f} ms at p99: part of every latency above)")
     return p50s
 
 

@@ -71,26 +71,19 @@ class AnswerHeaders:
         await self.app(scope, receive, send_with_header)
 
 
-class ServerTiming:
-    """ASGI middleware: ``Server-Timing: app;dur=<ms>`` on every HTTP answer, the time from the request reaching
-    the app to the answer's first bytes (a streamed body's rest is not counted)."""
-
-    def __init__(self, app: ASGIApp):
-        self.app = app
+class ServerTiming(AnswerHeaders):
+    """``Server-Timing: app;dur=<ms>`` on every HTTP answer, the time from the request reaching the app to
+    the answer's first bytes (a streamed body's rest is not counted)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
+        scope[REQUEST_STARTED] = time.perf_counter()
+        await super().__call__(scope, receive, send)
 
-        async def send_with_timing(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                took_ms = (time.perf_counter() - started) * 1000
-                MutableHeaders(scope=message).append("Server-Timing", f"app;dur={took_ms:.2f}")
-            await send(message)
+    def add(self, scope: Scope, headers: MutableHeaders) -> None:
+        headers.append("Server-Timing", f"app;dur={(time.perf_counter() - scope[REQUEST_STARTED]) * 1000:.2f}")
 
-        await self.app(scope, receive, send_with_timing)
+
+REQUEST_STARTED = "picsha.started"  # the scope's key for when the request reached the app
 
 
 class NoSniff(AnswerHeaders):
