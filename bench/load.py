@@ -35,11 +35,14 @@ import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import httpx2  # noqa: E402
+import orjson  # noqa: E402
 import psutil  # noqa: E402
 
 from tests.factories import image_bytes  # noqa: E402
@@ -49,6 +52,87 @@ MIX = [("upload", 2), ("tus", 1), ("render_cold", 2), ("render_cached", 4), ("se
 PNG = image_bytes(320, 240, "png")
 LAG_TICK_S = 0.005
 RAMP_S = 0.02
+REQUEST_TIMEOUT_S = 120.0
+BOUNDARY = "picsha-load-boundary"
+
+
+@dataclass
+class Answer:
+    status_code: int
+    headers: dict[str, str]  # names in lower case
+    body: bytes
+
+    def json(self) -> Any:
+        return orjson.loads(self.body)
+
+
+class Connection:
+    """One keep-alive HTTP/1.1 connection, written by hand: a request costs this process a few microseconds
+    (an HTTP client library's machinery costs ~1 ms, which on one machine is taken from the server). Bodies
+    are read by Content-Length or chunks; a broken connection is opened again by the next request."""
+
+    def __init__(self, host: str, port: int, headers: dict[str, str]):
+        self.host, self.port = host, port
+        self.extra = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(self, method: str, path: str, *, body: bytes = b"",
+                      headers: dict[str, str] | None = None) -> Answer:
+        try:
+            async with asyncio.timeout(REQUEST_TIMEOUT_S):
+                return await self._exchange(method, path, body, headers or {})
+        except BaseException:
+            await self.close()  # a half-read answer must not be taken for the next one's
+            raise
+
+    async def get(self, path: str) -> tuple[int, bytes]:
+        answer = await self.request("GET", path)
+        return answer.status_code, answer.body
+
+    async def _exchange(self, method: str, path: str, body: bytes, headers: dict[str, str]) -> Answer:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        assert self.reader is not None
+        more = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        length = f"Content-Length: {len(body)}\r\n" if body or method in ("POST", "PATCH", "PUT") else ""
+        self.writer.write(f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\n{self.extra}{more}{length}\r\n".encode()
+                          + body)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split(" ", 2)[1])
+        fields = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)}
+        if "content-length" in fields:
+            data = await self.reader.readexactly(int(fields["content-length"]))
+        elif fields.get("transfer-encoding") == "chunked":
+            parts = []
+            while size := int((await self.reader.readuntil(b"\r\n")).strip(), 16):
+                parts.append(await self.reader.readexactly(size))
+                await self.reader.readexactly(2)
+            await self.reader.readexactly(2)
+            data = b"".join(parts)
+        elif status in (204, 304) or method == "HEAD":
+            data = b""
+        else:
+            data = await self.reader.read()
+        if fields.get("connection") == "close":
+            await self.close()
+        return Answer(status, fields, data)
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
+
+def multipart(filename: str, content: bytes) -> tuple[bytes, dict[str, str]]:
+    head = (f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\n"
+            "Content-Type: application/octet-stream\r\n\r\n").encode()
+    return head + content + f"\r\n--{BOUNDARY}--\r\n".encode(), {
+        "Content-Type": f"multipart/form-data; boundary={BOUNDARY}"}
+
+
+TRANSPORT_ERRORS = (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError, ValueError)
 
 
 @dataclass
@@ -57,6 +141,7 @@ class Tally:
     statuses: dict[str, Counter[int]] = field(default_factory=lambda: defaultdict(Counter))
     accepted: list[str] = field(default_factory=list)  # asset ids the server said it stored
     refusals_without_retry_after: int = 0
+    refusal_codes: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))  # 4xx/503 by code
     transport_errors: Counter[str] = field(default_factory=Counter)
     client_lag: list[float] = field(default_factory=list)  # the client's own event-loop lag, sampled
     server: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))  # the app's own, by route
@@ -72,15 +157,15 @@ class Tally:
 
 
 class Client:
-    def __init__(self, http: httpx2.AsyncClient, seeds: list[str], tally: Tally, rng: random.Random):
-        self.http, self.seeds, self.tally, self.rng = http, seeds, tally, rng
+    def __init__(self, connection: Connection, seeds: list[str], tally: Tally, rng: random.Random):
+        self.http, self.seeds, self.tally, self.rng = connection, seeds, tally, rng
 
     async def one(self) -> None:
         route = self.rng.choices([name for name, _ in MIX], weights=[w for _, w in MIX])[0]
         started = time.perf_counter()
         try:
             response = await getattr(self, route)()
-        except httpx2.TransportError as error:
+        except TRANSPORT_ERRORS as error:
             self.tally.transport_errors[f"{route}: {type(error).__name__}"] += 1
             return
         self.tally.latency[route].append(time.perf_counter() - started)
@@ -90,83 +175,102 @@ class Client:
         self.tally.statuses[route][response.status_code] += 1
         if response.status_code == 503 and "retry-after" not in response.headers:
             self.tally.refusals_without_retry_after += 1
+        if response.status_code in (429, 503):
+            self.tally.refusal_codes[route][_error_code(response)] += 1
 
-    async def upload(self) -> httpx2.Response:
-        response = await self.http.post("/v1/assets", files={"file": (f"load-{self.rng.random()}.png", PNG)})
+    async def upload(self) -> Answer:
+        body, headers = multipart(f"load-{self.rng.random()}.png", PNG)
+        response = await self.http.request("POST", "/v1/assets", body=body, headers=headers)
         if response.status_code in (200, 201, 202):
             self.tally.accepted.append(response.json()["id"])
         return response
 
-    async def tus(self) -> httpx2.Response:
+    async def tus(self) -> Answer:
         body = image_bytes(64 + self.rng.randrange(64), 48, "png")
-        created = await self.http.post("/v1/upload/resumable", headers={
+        created = await self.http.request("POST", "/v1/upload/resumable", headers={
             "Tus-Resumable": "1.0.0", "Upload-Length": str(len(body)), "Upload-Metadata": "filename bG9hZC5wbmc="})
         if created.status_code != 201:
             return created
-        response = await self.http.patch(created.headers["location"], content=body, headers={
+        response = await self.http.request("PATCH", urlsplit(created.headers["location"]).path, body=body, headers={
             "Tus-Resumable": "1.0.0", "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"})
         asset_id = response.headers.get("upload-asset-id")
         if response.status_code == 204 and asset_id:
             self.tally.accepted.append(asset_id)
         return response
 
-    async def render_cold(self) -> httpx2.Response:
+    async def render_cold(self) -> Answer:
         width = self.rng.randrange(40, 600)
-        return await self.http.get(f"/v1/assets/{self.rng.choice(self.seeds)}/render", params={"w": width, "format": "webp"})
+        return await self.http.request("GET", f"/v1/assets/{self.rng.choice(self.seeds)}/render?w={width}&format=webp")
 
-    async def render_cached(self) -> httpx2.Response:
-        return await self.http.get(f"/v1/assets/{self.seeds[0]}/render", params={"w": 200, "format": "webp"})
+    async def render_cached(self) -> Answer:
+        return await self.http.request("GET", f"/v1/assets/{self.seeds[0]}/render?w=200&format=webp")
 
-    async def search(self) -> httpx2.Response:
-        return await self.http.post("/v1/search", json={"query": self.rng.choice(["load", "seed photo", "png"])})
+    async def search(self) -> Answer:
+        query = orjson.dumps({"query": self.rng.choice(["load", "seed photo", "png"])})
+        return await self.http.request("POST", "/v1/search", body=query, headers={"Content-Type": "application/json"})
 
-    async def get(self) -> httpx2.Response:
-        return await self.http.get(f"/v1/assets/{self.rng.choice(self.seeds)}")
+    async def get(self) -> Answer:
+        return await self.http.request("GET", f"/v1/assets/{self.rng.choice(self.seeds)}")
 
-    async def list(self) -> httpx2.Response:
-        return await self.http.get("/v1/assets", params={"page_size": 20})
+    async def list(self) -> Answer:
+        return await self.http.request("GET", "/v1/assets?page_size=20")
+
+
+def _error_code(response: Answer) -> str:
+    try:
+        return str(response.json()["error"]["code"])
+    except (ValueError, KeyError, TypeError):
+        return "?"
 
 
 async def run_load(base: str, key: str, *, clients: int, seconds: float, seed: int = 1) -> Tally:
     tally = Tally()
-    headers = {"Authorization": f"Bearer {key}"}
-    limits = httpx2.Limits(max_connections=clients + 8, max_keepalive_connections=clients + 8)
-    async with httpx2.AsyncClient(base_url=base, headers=headers, timeout=120, limits=limits) as http:
-        seeds = []
-        for n in range(3):
-            made = await http.post("/v1/assets", files={"file": (f"seed photo {n}.png", image_bytes(800 + n, 600, "png"))})
-            made.raise_for_status()
-            seeds.append(made.json()["id"])
-        # The cached route's derivative exists before the clock starts (else its first requests are a cold
-        # render that every client waits on), and every server process has seen the key and served that
-        # derivative: the warm-up runs on as many connections at once as the clients open, which the server
-        # processes accept between them (one after another on one connection, it reached only one process).
-        (await http.get(f"/v1/assets/{seeds[0]}/render", params={"w": 200, "format": "webp"})).raise_for_status()
+    address = urlsplit(base)
+    assert address.hostname and address.port, base
+    connections = [Connection(address.hostname, address.port, {"Authorization": f"Bearer {key}"})
+                   for _ in range(clients)]
+    first = connections[0]
+    seeds = []
+    for n in range(3):
+        body, headers = multipart(f"seed photo {n}.png", image_bytes(800 + n, 600, "png"))
+        made = await first.request("POST", "/v1/assets", body=body, headers=headers)
+        assert made.status_code in (200, 201, 202), (made.status_code, made.body[:300])
+        seeds.append(made.json()["id"])
+    cached = f"/v1/assets/{seeds[0]}/render?w=200&format=webp"
+    # The cached route's derivative exists before the clock starts (else its first requests are a cold render
+    # that every client waits on), and every server process has seen the key and served that derivative: the
+    # warm-up runs on every client's connection at once, which the server processes accept between them.
+    assert (await first.request("GET", cached)).status_code == 200
 
-        async def warm() -> None:
-            for _ in range(2):
-                (await http.get(f"/v1/assets/{seeds[0]}/render", params={"w": 200, "format": "webp"})).raise_for_status()
-                (await http.get(f"/v1/assets/{seeds[0]}")).raise_for_status()
+    async def warm(connection: Connection) -> None:
+        for _ in range(2):
+            for path in (cached, f"/v1/assets/{seeds[0]}"):
+                answer = await connection.request("GET", path)
+                assert answer.status_code == 200, (path, answer.status_code)
 
-        await asyncio.gather(*(warm() for _ in range(clients)))
-        deadline = time.perf_counter() + seconds
+    await asyncio.gather(*(warm(connection) for connection in connections))
+    deadline = time.perf_counter() + seconds
 
-        async def loop(n: int) -> None:
-            client = Client(http, seeds, tally, random.Random(seed * 1000 + n))
-            # Clients arrive RAMP_S apart: all at one instant, this one process builds every first request
-            # at once (uploads' bodies included) and its own delay showed as the server's (~50 ms).
-            await asyncio.sleep(n * RAMP_S)
-            while time.perf_counter() < deadline:
-                await client.one()
+    async def loop(n: int) -> None:
+        client = Client(connections[n], seeds, tally, random.Random(seed * 1000 + n))
+        # Clients arrive RAMP_S apart: all at one instant, this one process builds every first request at
+        # once (uploads' bodies included) and its own delay showed as the server's (~50 ms).
+        await asyncio.sleep(n * RAMP_S)
+        while time.perf_counter() < deadline:
+            await client.one()
 
-        async def client_lag() -> None:
-            # how late this process's own event loop wakes: part of every latency measured here
-            while time.perf_counter() < deadline:
-                asleep = time.perf_counter()
-                await asyncio.sleep(LAG_TICK_S)
-                tally.client_lag.append(time.perf_counter() - asleep - LAG_TICK_S)
+    async def client_lag() -> None:
+        # how late this process's own event loop wakes: part of every latency measured here
+        while time.perf_counter() < deadline:
+            asleep = time.perf_counter()
+            await asyncio.sleep(LAG_TICK_S)
+            tally.client_lag.append(time.perf_counter() - asleep - LAG_TICK_S)
 
+    try:
         await asyncio.gather(client_lag(), *(loop(n) for n in range(clients)))
+    finally:
+        for connection in connections:
+            await connection.close()
     return tally
 
 
@@ -245,6 +349,8 @@ def report(title: str, tally: Tally, seconds: float) -> dict[str, float]:
         app_p99 = f"  app p99 {_p99(inside) * 1000:6.1f} ms" if inside else ""
         print(f"  {route:14} {len(times):6} req {len(times) / seconds:7.1f}/s  p50 {p50s[route] * 1000:8.1f} ms  "
               f"p99 {_p99(times) * 1000:8.1f} ms{app_p99}  [{statuses}]")
+    for route, codes in tally.refusal_codes.items():
+        print(f"  refused {route}: " + ", ".join(f"{code} {n}" for code, n in codes.most_common()))
     if tally.client_lag:
         lags = sorted(tally.client_lag)
         print(f"  (this client's own event loop woke {statistics.median(lags) * 1000:.1f} ms late at p50, "

@@ -36,51 +36,12 @@ sys.path.insert(0, str(ROOT))
 
 import httpx2  # noqa: E402
 
-from bench.load import run_load, start_server  # noqa: E402
+from bench.load import Connection, run_load, start_server  # noqa: E402
 from tests.processes import stop_process  # noqa: E402
 from tests.factories import image_bytes  # noqa: E402
 
 ROUTES = ("healthz", "get", "list50", "render_cached")
 TARGETS = {("get", 8): 1500, ("list50", 8): 300, ("render_cached", 8): 1000}
-
-
-class Connection:
-    """One keep-alive HTTP/1.1 connection: GET only, bodies read by Content-Length or chunks."""
-
-    def __init__(self, host: str, port: int, headers: dict[str, str]):
-        self.host, self.port = host, port
-        self.extra = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
-
-    async def get(self, path: str) -> tuple[int, bytes]:
-        if self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-        assert self.reader is not None
-        self.writer.write(f"GET {path} HTTP/1.1\r\nHost: {self.host}\r\n{self.extra}\r\n".encode())
-        head = await self.reader.readuntil(b"\r\n\r\n")
-        lines = head.decode("latin-1").split("\r\n")
-        status = int(lines[0].split(" ", 2)[1])
-        fields = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)}
-        if "content-length" in fields:
-            body = await self.reader.readexactly(int(fields["content-length"]))
-        elif fields.get("transfer-encoding") == "chunked":
-            parts = []
-            while size := int((await self.reader.readuntil(b"\r\n")).strip(), 16):
-                parts.append(await self.reader.readexactly(size))
-                await self.reader.readexactly(2)
-            await self.reader.readexactly(2)
-            body = b"".join(parts)
-        else:
-            body = await self.reader.read()
-        if fields.get("connection") == "close":
-            await self.close()
-        return status, body
-
-    async def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-            self.writer = None
 
 
 @dataclass

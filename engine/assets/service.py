@@ -184,7 +184,8 @@ class AssetService:
         def read(conn: sa.Connection) -> tuple[int, list[sa.Row]]:
             return conn.scalar(counting) or 0, conn.execute(select).all()
 
-        total, rows = await self.catalog.read(read)
+        kind = ("assets.list", principal.account_id, bool(query.q), bool(narrowed), query.sort.value, query.page // 10)
+        total, rows = await self.catalog.read(read, kind=kind)
         items = [self._answer(row) for row in rows]
         return AssetPage(items=items, total=total, page=query.page, page_size=query.page_size)
 

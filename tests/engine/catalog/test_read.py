@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
 from engine.catalog import Catalog, tables
+from engine.catalog.database import QUICK_READ_S
 
 
 async def test_a_read_sees_committed_rows_and_runs_several_statements(catalog_url: str) -> None:
@@ -85,6 +87,34 @@ async def test_a_lookup_reads_one_row_on_the_calling_thread_on_sqlite(catalog_ur
         # lookups from many tasks at once (each runs to the end before the next starts on SQLite)
         names = await asyncio.gather(*(catalog.lookup(name) for _ in range(20)))
         assert {found for found, _ in names} == {"after"}
+    finally:
+        await catalog.close()
+
+
+async def test_a_read_of_a_kind_that_was_quick_runs_on_the_calling_thread_and_a_slow_one_does_not(
+        catalog_url: str) -> None:
+    """``read(kind=...)`` on SQLite: the first read of a kind takes a reader thread; once one took under
+    QUICK_READ_S of CPU, the next runs where it is awaited; a kind that costs more stays on the readers."""
+    catalog = Catalog(catalog_url)
+    await catalog.migrate()
+    caller = threading.get_ident()
+
+    def quick(conn: sa.Connection) -> bool:
+        conn.scalar(sa.select(sa.func.count()).select_from(tables.accounts))
+        return threading.get_ident() == caller
+
+    def slow(conn: sa.Connection) -> bool:
+        started = time.thread_time()
+        while time.thread_time() - started < 2 * QUICK_READ_S:  # CPU, as a count over many rows costs
+            conn.scalar(sa.select(sa.func.count()).select_from(tables.accounts))
+        return threading.get_ident() == caller
+
+    try:
+        runs = [await catalog.read(quick, kind="quick") for _ in range(3)]
+        slow_runs = [await catalog.read(slow, kind="slow") for _ in range(3)]
+        unnamed = [await catalog.read(quick) for _ in range(2)]
+        if catalog.is_sqlite:  # (PostgreSQL reads through run_sync, whose greenlet is the caller's thread)
+            assert runs == [False, True, True] and slow_runs == [False, False, False] and unnamed == [False, False]
     finally:
         await catalog.close()
 
