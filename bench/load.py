@@ -14,7 +14,9 @@ its own, the number of cores); ``--analyses`` turns the default analyses on, so 
 
 Beside each route's p99 the app's own p99 (the server's ``Server-Timing``, turned on here: from the request
 reaching the app to its answer's first bytes) and, under the table, this client process's own event-loop
-lag: on one machine the client's share of a latency is not the server's. Clients start 20 ms apart.
+lag: on one machine the client's share of a latency is not the server's. Clients start 20 ms apart, each on
+a keep-alive connection of its own written by hand (a library client's ~1 ms per request would be taken
+from the server's cores), and refusals are printed by their error code.
 
 Baseline in the same run: the same mix with one client, so the p50 ratios show what the load costs.
 ``run_load`` is also what the suite's short version (tests/rest/test_load.py) calls.
