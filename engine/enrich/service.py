@@ -221,7 +221,7 @@ class EnrichService:
             with_thumbnail = set((await conn.execute(thumbs_query)).scalars())
         rows = [await self.index_row(record, derived_text(record), record.status, None, None,
                                      has_thumbnail=record.id in with_thumbnail) for record in records]
-        await self.index.upsert_many(rows)
+        await self.index.upsert_many(rows, new=True)
         self._maybe_maintain()
 
     async def index_now(self, account_id: str, asset_id: str, *, embed: bool = False) -> None:

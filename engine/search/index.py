@@ -26,6 +26,7 @@ instead of both adding a row. Reads in one process see another's writes within `
 from __future__ import annotations
 
 import asyncio
+import enum
 import functools
 import hashlib
 import logging
@@ -108,6 +109,17 @@ def quote(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+class _Write(enum.Enum):
+    """How an upserted row meets the one already indexed for its asset."""
+
+    REPLACE = "replace"
+    KEEP_VECTORS = "keep_vectors"  # a vector the row leaves None keeps the stored one
+    IF_ABSENT = "if_absent"  # a new asset's row: written only where none is indexed yet
+
+
+_Waiting = tuple[IndexRow, _Write, Any, "asyncio.Future[None]"]
+
+
 def _id_in(ids: list[str]) -> str:
     return "id IN (" + ", ".join(quote(i) for i in ids) + ")"
 
@@ -138,7 +150,7 @@ class SearchIndex:
         self._open_lock = asyncio.Lock()
         self._tables: dict[str, Any] = {}
         self._pending: Counter[str] = Counter()  # writes since the last maintenance, per account
-        self._waiting: list[tuple[IndexRow, bool, Any, asyncio.Future[None]]] = []  # upserts for the next write
+        self._waiting: list[_Waiting] = []  # upserts for the next write
         self._writer: asyncio.Task[None] | None = None
         # table name -> (when read, column -> the layout of its vector index), see vector_plan
         self._layouts: dict[str, tuple[float, dict[str, VectorIndexPlan]]] = {}
@@ -338,8 +350,13 @@ class SearchIndex:
         not pay one per asset."""
         await self.upsert_many([row], keep_vectors=keep_vectors)
 
-    async def upsert_many(self, rows: list[IndexRow], *, keep_vectors: bool = True) -> None:
-        """``upsert`` for many rows at once (a group of new assets): they go in the same write."""
+    async def upsert_many(self, rows: list[IndexRow], *, keep_vectors: bool = True, new: bool = False) -> None:
+        """``upsert`` for many rows at once (a group of new assets): they go in the same write.
+
+        ``new``: rows of assets just created, written only where the asset has no row yet. An analysis that
+        a worker took up at once may have indexed its fuller row (words and vectors) first; it is left as it
+        is, and the write skips reading stored vectors, which costs as much as the write itself on a table
+        with many fragments since its last compaction."""
         for row in rows:
             if row.clip_vec is not None and len(row.clip_vec) != self.clip_dim:
                 raise ValueError(f"CLIP vectors here have {self.clip_dim} dimensions, got {len(row.clip_vec)}")
@@ -347,9 +364,10 @@ class SearchIndex:
         futures: list[asyncio.Future[None]] = []
         for row in rows:
             table = await self.table_for(row.account_id, create=True)
-            wanted = keep_vectors and (row.text_vec is None or row.clip_vec is None)
+            mode = (_Write.IF_ABSENT if new else
+                    _Write.KEEP_VECTORS if keep_vectors and (row.text_vec is None or row.clip_vec is None) else _Write.REPLACE)
             written: asyncio.Future[None] = loop.create_future()
-            self._waiting.append((row, wanted, table, written))
+            self._waiting.append((row, mode, table, written))
             futures.append(written)
         if not futures:
             return
@@ -361,24 +379,31 @@ class SearchIndex:
         async with self._write_lock:
             while self._waiting:
                 batch, self._waiting = self._waiting, []
-                by_account: dict[str, list[tuple[IndexRow, bool, Any, asyncio.Future[None]]]] = {}
+                by_account: dict[str, list[_Waiting]] = {}
                 for item in batch:
                     by_account.setdefault(item[0].account_id, []).append(item)
                 for account_id, items in by_account.items():
                     await self._write_upserts(account_id, items)
 
-    async def _write_upserts(self, account_id: str, items: list[tuple[IndexRow, bool, Any, asyncio.Future[None]]]) -> None:
+    async def _write_upserts(self, account_id: str, items: list[_Waiting]) -> None:
         table = items[0][2]
-        latest = {row.id: (row, wanted) for row, wanted, _table, _done in items}  # one asset twice: the last wins
+        latest = {row.id: (row, mode) for row, mode, _table, _done in items}  # one asset twice: the last wins
+        absent = [row for row, mode in latest.values() if mode is _Write.IF_ABSENT]
+        present = {asset_id: (row, mode) for asset_id, (row, mode) in latest.items() if mode is not _Write.IF_ABSENT}
 
         async def write() -> None:
-            keep_ids = [asset_id for asset_id, (_row, wanted) in latest.items() if wanted]
+            if absent:  # (inserting only what is missing may run twice when a retry follows)
+                await (table.merge_insert("id").when_not_matched_insert_all()
+                       .execute(pa.Table.from_pylist([self.to_record(row, None) for row in absent], schema=self.schema)))
+            if not present:
+                return
+            keep_ids = [asset_id for asset_id, (_row, mode) in present.items() if mode is _Write.KEEP_VECTORS]
             kept: dict[str, dict[str, Any]] = {}
             if keep_ids:
                 await table.checkout_latest()  # the vectors kept are the latest, whichever process wrote them
                 kept = await self._stored_vectors_of(table, keep_ids)
-            records = [self.to_record(row, kept.get(asset_id, {}) if wanted else None)
-                       for asset_id, (row, wanted) in latest.items()]
+            records = [self.to_record(row, kept.get(asset_id, {}) if mode is _Write.KEEP_VECTORS else None)
+                       for asset_id, (row, mode) in present.items()]
             await (table.merge_insert("id").when_matched_update_all().when_not_matched_insert_all()
                    .execute(pa.Table.from_pylist(records, schema=self.schema)))
 

@@ -103,6 +103,24 @@ async def test_upsert_keeps_vectors_and_delete_removes_rows(index: SearchIndex) 
     assert {i for i, _ in await index.full_text("acct_a", "beach", None, 5)} == {"as_report", "as_plain"}
 
 
+async def test_a_new_assets_row_is_written_only_where_none_is_indexed_yet(index: SearchIndex) -> None:
+    """``upsert_many(new=True)``: an analysis that indexed its fuller row first (words and vector) keeps it;
+    missing rows are inserted; a later plain upsert still replaces words and keeps the vector."""
+    analysed = row("as_fresh", "a red kite over the hill", vec=unit(7), tags=["kite"])
+    await index.upsert(analysed)
+    await index.upsert_many([row("as_fresh", "upload.jpg", vec=None), row("as_new", "another upload", vec=None)],
+                            new=True)
+    assert await index.count("acct_a") == 6  # four from the fixture, one each, no duplicate
+    assert [i for i, _ in await index.full_text("acct_a", "kite", None, 5)] == ["as_fresh"]  # the analysis's words
+    assert (await index.nearest("acct_a", "text_vec", np.array(unit(7)), None, 5, 0.99))[0][0] == "as_fresh"
+    assert [i for i, _ in await index.full_text("acct_a", "another", None, 5)] == ["as_new"]
+    await index.upsert_many([row("as_new", "another upload again", vec=None)], new=True)  # present: untouched
+    assert [i for i, _ in await index.full_text("acct_a", "again", None, 5)] == []
+    await index.upsert(row("as_fresh", "renamed kite", vec=None))
+    assert await index.count("acct_a") == 6
+    assert (await index.nearest("acct_a", "text_vec", np.array(unit(7)), None, 5, 0.99))[0][0] == "as_fresh"
+
+
 async def test_maintenance_runs_in_the_background_after_many_writes(tmp_path: Path) -> None:
     from engine import Engine
     from engine.assets import IngestOptions
