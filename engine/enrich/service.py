@@ -193,15 +193,18 @@ class EnrichService:
                                       payload={"skills": skills, "flags": flags, "key_id": calling_key()},
                                       requested=True)
 
-    async def committed(self, account_id: str, jobs: Mapping[str, str | None]) -> None:
+    async def committed(self, account_id: str, jobs: Mapping[str, str | None], *,
+                        created: Mapping[str, bool] | None = None) -> None:
         """After an ingest transaction (asset id -> its analysis job, if any): the assets become findable by
         their words now, in one index write, by meaning later; those without a job are ready, in one event
-        batch."""
+        batch. ``created``: the assets this transaction created, each with whether any job of theirs (an
+        analysis or a conversion) is queued; their rows are inserted (``SearchIndex.insert_new``), the rows of
+        the others (a new version of an asset) replace what is indexed."""
         for job_id in jobs.values():
             if job_id:
                 await self.jobs.submit(job_id)
         try:
-            await self._index_new(account_id, list(jobs))
+            await self._index_new(account_id, list(jobs), created)
         except Exception:  # the rows are committed; ``picsha reindex`` repairs a missed index write
             log.exception("indexing %s failed", ", ".join(jobs))
         ready = [Event(type=EventType.ASSET_READY, account_id=account_id,
@@ -210,7 +213,7 @@ class EnrichService:
         if ready:
             await self.events.publish(*ready)
 
-    async def _index_new(self, account_id: str, asset_ids: list[str]) -> None:
+    async def _index_new(self, account_id: str, asset_ids: list[str], created: Mapping[str, bool] | None) -> None:
         a, d = tables.assets, tables.derivatives
         records_query = sa.select(*(a.c[f] for f in RECORD_FIELDS)).where(a.c.id.in_(asset_ids),
                                                                             a.c.account_id == account_id)
@@ -221,7 +224,11 @@ class EnrichService:
             with_thumbnail = set((await conn.execute(thumbs_query)).scalars())
         rows = [await self.index_row(record, derived_text(record), record.status, None, None,
                                      has_thumbnail=record.id in with_thumbnail) for record in records]
-        await self.index.upsert_many(rows, new=True)
+        created = created or {}
+        if new := [row for row in rows if row.id in created]:
+            await self.index.insert_new(new, contested={asset_id for asset_id, queued in created.items() if queued})
+        if known := [row for row in rows if row.id not in created]:
+            await self.index.upsert_many(known)
         self._maybe_maintain()
 
     async def index_now(self, account_id: str, asset_id: str, *, embed: bool = False) -> None:

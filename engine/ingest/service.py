@@ -62,7 +62,8 @@ class AnalysisPlanner(Protocol):
         kind: str | None = None,
     ) -> str: ...
 
-    async def committed(self, account_id: str, jobs: Mapping[str, str | None]) -> None: ...
+    async def committed(self, account_id: str, jobs: Mapping[str, str | None], *,
+                        created: Mapping[str, bool] | None = None) -> None: ...
 
     async def admit(self, account_id: str) -> None: ...
 
@@ -308,7 +309,8 @@ class IngestService:
                         outcomes[id(row.prepared)] = alone
         if committed:
             await self.analysis.committed(principal.account_id,
-                                          {row.asset_id: row.job_id if row.skills else None for row in committed})
+                                          {row.asset_id: row.job_id if row.skills else None for row in committed},
+                                          created={row.asset_id: row.job_id is not None for row in committed})
             for row in committed:
                 if row.job_id and not row.skills and self.conversions is not None:  # a conversion alone:
                     await self.conversions.submit(row.job_id)  # the asset is ready meanwhile

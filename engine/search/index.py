@@ -34,7 +34,7 @@ import math
 import re
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -110,11 +110,12 @@ def quote(value: str) -> str:
 
 
 class _Write(enum.Enum):
-    """How an upserted row meets the one already indexed for its asset."""
+    """How a written row meets the one already indexed for its asset."""
 
     REPLACE = "replace"
     KEEP_VECTORS = "keep_vectors"  # a vector the row leaves None keeps the stored one
-    IF_ABSENT = "if_absent"  # a new asset's row: written only where none is indexed yet
+    IF_ABSENT = "if_absent"  # a new asset's row that another writer may have indexed first: only where none is
+    APPEND = "append"  # a new asset's row that nothing else can have indexed: appended, no lookup at all
 
 
 _Waiting = tuple[IndexRow, _Write, Any, "asyncio.Future[None]"]
@@ -350,22 +351,27 @@ class SearchIndex:
         not pay one per asset."""
         await self.upsert_many([row], keep_vectors=keep_vectors)
 
-    async def upsert_many(self, rows: list[IndexRow], *, keep_vectors: bool = True, new: bool = False) -> None:
-        """``upsert`` for many rows at once (a group of new assets): they go in the same write.
+    async def upsert_many(self, rows: list[IndexRow], *, keep_vectors: bool = True) -> None:
+        """``upsert`` for many rows at once: they go in the same write."""
+        await self._queue([(row, _Write.KEEP_VECTORS if keep_vectors and (row.text_vec is None or row.clip_vec is None)
+                            else _Write.REPLACE) for row in rows])
 
-        ``new``: rows of assets just created, written only where the asset has no row yet. An analysis that
-        a worker took up at once may have indexed its fuller row (words and vectors) first; it is left as it
-        is, and the write skips reading stored vectors, which costs as much as the write itself on a table
-        with many fragments since its last compaction."""
-        for row in rows:
+    async def insert_new(self, rows: list[IndexRow], *, contested: Collection[str] = ()) -> None:
+        """Rows of assets just created, in the same write. A row whose asset id is in ``contested`` (an analysis
+        job was queued for it, which a worker may finish and index first) is written only where none is
+        indexed yet, so the analysis's fuller row stands; the others cannot have a row yet and are appended,
+        with no lookup of existing rows, which on a table with many fragments since its last compaction costs
+        more than the write itself."""
+        await self._queue([(row, _Write.IF_ABSENT if row.id in contested else _Write.APPEND) for row in rows])
+
+    async def _queue(self, writes: list[tuple[IndexRow, _Write]]) -> None:
+        for row, _mode in writes:
             if row.clip_vec is not None and len(row.clip_vec) != self.clip_dim:
                 raise ValueError(f"CLIP vectors here have {self.clip_dim} dimensions, got {len(row.clip_vec)}")
         loop = asyncio.get_running_loop()
         futures: list[asyncio.Future[None]] = []
-        for row in rows:
+        for row, mode in writes:
             table = await self.table_for(row.account_id, create=True)
-            mode = (_Write.IF_ABSENT if new else
-                    _Write.KEEP_VECTORS if keep_vectors and (row.text_vec is None or row.clip_vec is None) else _Write.REPLACE)
             written: asyncio.Future[None] = loop.create_future()
             self._waiting.append((row, mode, table, written))
             futures.append(written)
@@ -388,27 +394,36 @@ class SearchIndex:
     async def _write_upserts(self, account_id: str, items: list[_Waiting]) -> None:
         table = items[0][2]
         latest = {row.id: (row, mode) for row, mode, _table, _done in items}  # one asset twice: the last wins
-        absent = [row for row, mode in latest.values() if mode is _Write.IF_ABSENT]
-        present = {asset_id: (row, mode) for asset_id, (row, mode) in latest.items() if mode is not _Write.IF_ABSENT}
+        by_mode: dict[_Write, dict[str, IndexRow]] = {mode: {} for mode in _Write}
+        for asset_id, (row, mode) in latest.items():
+            by_mode[mode][asset_id] = row
 
-        async def write() -> None:
-            if absent:  # (inserting only what is missing may run twice when a retry follows)
+        def records(rows: Collection[IndexRow], kept: dict[str, dict[str, Any]] | None = None) -> pa.Table:
+            return pa.Table.from_pylist([self.to_record(row, (kept or {}).get(row.id, {}) if kept is not None else None)
+                                         for row in rows], schema=self.schema)
+
+        async def merge() -> None:
+            if by_mode[_Write.IF_ABSENT]:
                 await (table.merge_insert("id").when_not_matched_insert_all()
-                       .execute(pa.Table.from_pylist([self.to_record(row, None) for row in absent], schema=self.schema)))
-            if not present:
-                return
-            keep_ids = [asset_id for asset_id, (_row, mode) in present.items() if mode is _Write.KEEP_VECTORS]
-            kept: dict[str, dict[str, Any]] = {}
+                       .execute(records(by_mode[_Write.IF_ABSENT].values())))
+            keep_ids = list(by_mode[_Write.KEEP_VECTORS])
             if keep_ids:
                 await table.checkout_latest()  # the vectors kept are the latest, whichever process wrote them
                 kept = await self._stored_vectors_of(table, keep_ids)
-            records = [self.to_record(row, kept.get(asset_id, {}) if mode is _Write.KEEP_VECTORS else None)
-                       for asset_id, (row, mode) in present.items()]
-            await (table.merge_insert("id").when_matched_update_all().when_not_matched_insert_all()
-                   .execute(pa.Table.from_pylist(records, schema=self.schema)))
+                await (table.merge_insert("id").when_matched_update_all().when_not_matched_insert_all()
+                       .execute(records(by_mode[_Write.KEEP_VECTORS].values(), kept)))
+            if by_mode[_Write.REPLACE]:
+                await (table.merge_insert("id").when_matched_update_all().when_not_matched_insert_all()
+                       .execute(records(by_mode[_Write.REPLACE].values())))
 
         try:
-            await with_conflict_retries(write, table=table, what=f"upsert {len(latest)} rows")
+            # Each step is retried alone: an append that committed must not run again with a later step.
+            if by_mode[_Write.APPEND]:
+                appended = records(by_mode[_Write.APPEND].values())
+                await with_conflict_retries(functools.partial(table.add, appended), table=table,
+                                            what=f"append {appended.num_rows} rows")
+            if any(by_mode[mode] for mode in (_Write.IF_ABSENT, _Write.KEEP_VECTORS, _Write.REPLACE)):
+                await with_conflict_retries(merge, table=table, what=f"upsert {len(latest)} rows")
         except Exception as error:
             for *_rest, done in items:
                 if not done.done():

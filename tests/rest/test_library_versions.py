@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import pyvips
+import sqlalchemy as sa
+
+from engine.catalog import tables
 
 from tests.conftest import ApiClient
 from tests.factories import image_bytes
@@ -34,7 +37,10 @@ async def test_replace_keeps_the_old_file_as_a_version_and_restore_brings_it_bac
     assert versions[1]["size"] == len(first) and versions[1]["filename"] == "one.jpg"
     assert await api.engine.store.exists(blob_key(asset["meta"]["sha256"])), "the old version holds its bytes"
     found = (await api.http.post("/v1/search", headers=headers, json={"query": "two"})).json()
-    assert asset["id"] in [hit["id"] for hit in found["results"]], "the index follows the new file's name"
+    assert [hit["id"] for hit in found["results"]].count(asset["id"]) == 1, "the index follows the new file's name"
+    account_id = await api.engine.catalog.lookup(
+        lambda conn: conn.scalar(sa.select(tables.assets.c.account_id).where(tables.assets.c.id == asset["id"])))
+    assert await api.engine.search.index.count(account_id) == 1, "one row per asset, whatever its versions"
 
     restored = await api.http.post(f"/v1/assets/{asset['id']}/versions/1/restore", headers=headers)
     assert restored.status_code == 200, restored.text

@@ -103,21 +103,23 @@ async def test_upsert_keeps_vectors_and_delete_removes_rows(index: SearchIndex) 
     assert {i for i, _ in await index.full_text("acct_a", "beach", None, 5)} == {"as_report", "as_plain"}
 
 
-async def test_a_new_assets_row_is_written_only_where_none_is_indexed_yet(index: SearchIndex) -> None:
-    """``upsert_many(new=True)``: an analysis that indexed its fuller row first (words and vector) keeps it;
-    missing rows are inserted; a later plain upsert still replaces words and keeps the vector."""
+async def test_new_assets_rows_are_appended_or_written_only_where_none_is_indexed_yet(index: SearchIndex) -> None:
+    """``insert_new``: a contested row (an analysis was queued, and indexed its fuller row first: words and
+    vector) keeps what the analysis wrote; the others are appended; a later upsert still replaces words and
+    keeps the vector."""
     analysed = row("as_fresh", "a red kite over the hill", vec=unit(7), tags=["kite"])
     await index.upsert(analysed)
-    await index.upsert_many([row("as_fresh", "upload.jpg", vec=None), row("as_new", "another upload", vec=None)],
-                            new=True)
-    assert await index.count("acct_a") == 6  # four from the fixture, one each, no duplicate
+    await index.insert_new([row("as_fresh", "upload.jpg", vec=None), row("as_new", "another upload", vec=None),
+                            row("as_third", "third upload", vec=None)], contested={"as_fresh", "as_third"})
+    assert await index.count("acct_a") == 7  # four from the fixture, three new, no duplicate
     assert [i for i, _ in await index.full_text("acct_a", "kite", None, 5)] == ["as_fresh"]  # the analysis's words
     assert (await index.nearest("acct_a", "text_vec", np.array(unit(7)), None, 5, 0.99))[0][0] == "as_fresh"
     assert [i for i, _ in await index.full_text("acct_a", "another", None, 5)] == ["as_new"]
-    await index.upsert_many([row("as_new", "another upload again", vec=None)], new=True)  # present: untouched
-    assert [i for i, _ in await index.full_text("acct_a", "again", None, 5)] == []
+    assert [i for i, _ in await index.full_text("acct_a", "third", None, 5)] == ["as_third"]
     await index.upsert(row("as_fresh", "renamed kite", vec=None))
-    assert await index.count("acct_a") == 6
+    await index.upsert(row("as_new", "renamed zebra", vec=None))
+    assert await index.count("acct_a") == 7
+    assert [i for i, _ in await index.full_text("acct_a", "zebra", None, 5)] == ["as_new"]
     assert (await index.nearest("acct_a", "text_vec", np.array(unit(7)), None, 5, 0.99))[0][0] == "as_fresh"
 
 
