@@ -6,6 +6,7 @@ Derivatives are blobs under ``derivatives/<asset id>/``; deleting the asset dele
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -78,19 +79,53 @@ class DerivativeCache:
     ) -> sa.Row:
         """Store a derivative (``also`` runs in the same transaction: its usage row); when another process
         stored the same one first, theirs is kept."""
+        stored = (await self.put_many([(asset_id, account_id, rendered, also)]))[0]
+        if isinstance(stored, BaseException):
+            raise stored
+        return stored
+
+    async def put_many(self, items: list[tuple[str, str, Rendered, Also | None]]) -> list[sa.Row | Exception]:
+        """``put`` for several derivatives: their blobs written at once, their rows (and each one's ``also``)
+        in one transaction, so renders that finish together take one turn of the catalog's writer. Each
+        item's answer is its row or its error: ``BlobNotStored``, or ``LookupError`` when its asset was
+        deleted meanwhile. Should the shared transaction fail, each row is written in one of its own."""
+        written = await asyncio.gather(*(self.store_blob(asset_id, account_id, rendered)
+                                         for asset_id, account_id, rendered, _also in items), return_exceptions=True)
+        answers: list[sa.Row | Exception | None] = [None] * len(items)
+        rows: list[tuple[int, dict[str, object]]] = []
+        for index, row in enumerate(written):
+            if isinstance(row, BaseException) and not isinstance(row, Exception):
+                raise row
+            if isinstance(row, Exception):
+                error = BlobNotStored(items[index][0])
+                error.__cause__ = row
+                answers[index] = error
+            else:
+                rows.append((index, row))
         try:
-            row = await self.store_blob(asset_id, account_id, rendered)
-        except Exception as error:
-            raise BlobNotStored(asset_id) from error
-        try:
-            async with self.catalog.begin() as conn:
-                await conn.execute(tables.derivatives.insert().values(**row))
+            await self._insert(rows, items)
+        except IntegrityError:  # another process stored one of them first, or an asset went: each on its own
+            for one in rows:
+                try:
+                    await self._insert([one], items)
+                except IntegrityError:
+                    pass  # same key, same bytes: the existing row stands
+        for index, row in rows:
+            asset_id, _account_id, rendered, _also = items[index]
+            found = await self.find(asset_id, rendered.params_hash)
+            if found is None:  # the asset was deleted meanwhile
+                await self.store.delete(row["blob_key"])  # type: ignore[arg-type]
+                answers[index] = LookupError(asset_id)
+            else:
+                answers[index] = found
+        return [answer if answer is not None else RuntimeError("not stored") for answer in answers]
+
+    async def _insert(self, rows: list[tuple[int, dict[str, object]]], items: list[tuple[str, str, Rendered, Also | None]]) -> None:
+        if not rows:
+            return
+        async with self.catalog.begin() as conn:
+            await conn.execute(tables.derivatives.insert(), [row for _index, row in rows])
+            for index, _row in rows:
+                also = items[index][3]
                 if also is not None:
                     await also(conn)
-        except IntegrityError:
-            pass  # same key, same bytes: the existing row stands
-        found = await self.find(asset_id, rendered.params_hash)
-        if found is None:  # the asset was deleted meanwhile
-            await self.store.delete(row["blob_key"])  # type: ignore[arg-type]
-            raise LookupError(asset_id)
-        return found
