@@ -81,6 +81,8 @@ class JobStore:
         self._claim_lapsed = _claim_statement(
             sa.select(j.c.id).where(_lapsed(AT)).order_by(j.c.lease_until).limit(1), skip_locked=skip_locked)
         self._claim_one = _claim_statement(sa.select(j.c.id).where(j.c.id == ID, _runnable(AT)), skip_locked=skip_locked)
+        # (each walks an index, as the claims' own picks do)
+        self._peeks = (sa.select(j.c.id).where(_queued_due(AT)).limit(1), sa.select(j.c.id).where(_lapsed(AT)).limit(1))
 
     # -- writing a job ------------------------------------------------------------------------------
 
@@ -177,10 +179,23 @@ class JobStore:
         while another process writes, and on PostgreSQL ``SKIP LOCKED`` lets workers pass each other. The two
         kinds of runnable job are picked one after the other so each pick walks an index, not the table.
         """
+        if job_id is None and self.catalog.is_sqlite and not await self._anything_runnable():
+            return None
         async with self.catalog.begin() as conn:
             if job_id is None:
                 return await self._claim_next(conn, owner, lease_s)
             return await self._claim(conn, self._claim_one, owner, lease_s, p_id=job_id)
+
+    async def _anything_runnable(self) -> bool:
+        """Whether a poll may find a job, read without a write transaction: on SQLite every process shares
+        one writer, and an idle worker's poll that took it each time made the servers' writes wait (a read
+        that says yes may still find nothing to claim: another worker took it)."""
+        params = {"p_at": now()}
+
+        def peek(conn: sa.Connection) -> bool:
+            return any(conn.execute(query, params).first() is not None for query in self._peeks)
+
+        return await self.catalog.lookup(peek)
 
     async def _claim_next(self, conn: AsyncConnection, owner: str, lease_s: float) -> Claimed | None:
         return (await self._claim(conn, self._claim_due, owner, lease_s)
