@@ -195,7 +195,7 @@ class JobStore:
         def peek(conn: sa.Connection) -> bool:
             return any(conn.execute(query, params).first() is not None for query in self._peeks)
 
-        return await self.catalog.lookup(peek)
+        return await self.catalog.read(peek, kind="jobs.peek")  # on the calling thread while it stays quick
 
     async def _claim_next(self, conn: AsyncConnection, owner: str, lease_s: float) -> Claimed | None:
         return (await self._claim(conn, self._claim_due, owner, lease_s)

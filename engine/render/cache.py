@@ -80,7 +80,7 @@ class DerivativeCache:
         """Store a derivative (``also`` runs in the same transaction: its usage row); when another process
         stored the same one first, theirs is kept."""
         stored = (await self.put_many([(asset_id, account_id, rendered, also)]))[0]
-        if isinstance(stored, BaseException):
+        if isinstance(stored, Exception):
             raise stored
         return stored
 
@@ -91,7 +91,7 @@ class DerivativeCache:
         deleted meanwhile. Should the shared transaction fail, each row is written in one of its own."""
         written = await asyncio.gather(*(self.store_blob(asset_id, account_id, rendered)
                                          for asset_id, account_id, rendered, _also in items), return_exceptions=True)
-        answers: list[sa.Row | Exception | None] = [None] * len(items)
+        answers: dict[int, sa.Row | Exception] = {}
         rows: list[tuple[int, dict[str, object]]] = []
         for index, row in enumerate(written):
             if isinstance(row, BaseException) and not isinstance(row, Exception):
@@ -118,7 +118,7 @@ class DerivativeCache:
                 answers[index] = LookupError(asset_id)
             else:
                 answers[index] = found
-        return [answer if answer is not None else RuntimeError("not stored") for answer in answers]
+        return [answers[index] for index in range(len(items))]
 
     async def _insert(self, rows: list[tuple[int, dict[str, object]]], items: list[tuple[str, str, Rendered, Also | None]]) -> None:
         if not rows:

@@ -394,35 +394,35 @@ class SearchIndex:
     async def _write_upserts(self, account_id: str, items: list[_Waiting]) -> None:
         table = items[0][2]
         latest = {row.id: (row, mode) for row, mode, _table, _done in items}  # one asset twice: the last wins
-        by_mode: dict[_Write, dict[str, IndexRow]] = {mode: {} for mode in _Write}
-        for asset_id, (row, mode) in latest.items():
-            by_mode[mode][asset_id] = row
+        appended = [row for row, mode in latest.values() if mode is _Write.APPEND]
+        absent = [row for row, mode in latest.values() if mode is _Write.IF_ABSENT]
+        merged = {asset_id: (row, mode) for asset_id, (row, mode) in latest.items()
+                  if mode in (_Write.KEEP_VECTORS, _Write.REPLACE)}
 
-        def records(rows: Collection[IndexRow], kept: dict[str, dict[str, Any]] | None = None) -> pa.Table:
-            return pa.Table.from_pylist([self.to_record(row, (kept or {}).get(row.id, {}) if kept is not None else None)
-                                         for row in rows], schema=self.schema)
+        def records(rows: list[tuple[IndexRow, dict[str, Any] | None]]) -> pa.Table:
+            return pa.Table.from_pylist([self.to_record(row, keep) for row, keep in rows], schema=self.schema)
 
         async def merge() -> None:
-            if by_mode[_Write.IF_ABSENT]:
+            if absent:
                 await (table.merge_insert("id").when_not_matched_insert_all()
-                       .execute(records(by_mode[_Write.IF_ABSENT].values())))
-            keep_ids = list(by_mode[_Write.KEEP_VECTORS])
+                       .execute(records([(row, None) for row in absent])))
+            if not merged:
+                return
+            keep_ids = [asset_id for asset_id, (_row, mode) in merged.items() if mode is _Write.KEEP_VECTORS]
+            kept: dict[str, dict[str, Any]] = {}
             if keep_ids:
                 await table.checkout_latest()  # the vectors kept are the latest, whichever process wrote them
                 kept = await self._stored_vectors_of(table, keep_ids)
-                await (table.merge_insert("id").when_matched_update_all().when_not_matched_insert_all()
-                       .execute(records(by_mode[_Write.KEEP_VECTORS].values(), kept)))
-            if by_mode[_Write.REPLACE]:
-                await (table.merge_insert("id").when_matched_update_all().when_not_matched_insert_all()
-                       .execute(records(by_mode[_Write.REPLACE].values())))
+            await (table.merge_insert("id").when_matched_update_all().when_not_matched_insert_all()
+                   .execute(records([(row, kept.get(asset_id, {}) if mode is _Write.KEEP_VECTORS else None)
+                                     for asset_id, (row, mode) in merged.items()])))
 
         try:
             # Each step is retried alone: an append that committed must not run again with a later step.
-            if by_mode[_Write.APPEND]:
-                appended = records(by_mode[_Write.APPEND].values())
-                await with_conflict_retries(functools.partial(table.add, appended), table=table,
-                                            what=f"append {appended.num_rows} rows")
-            if any(by_mode[mode] for mode in (_Write.IF_ABSENT, _Write.KEEP_VECTORS, _Write.REPLACE)):
+            if appended:
+                await with_conflict_retries(functools.partial(table.add, records([(row, None) for row in appended])),
+                                            table=table, what=f"append {len(appended)} rows")
+            if absent or merged:
                 await with_conflict_retries(merge, table=table, what=f"upsert {len(latest)} rows")
         except Exception as error:
             for *_rest, done in items:
