@@ -53,7 +53,6 @@ WRITES_PER_MAINTENANCE = 64
 MIN_FILTERED_EF = 200
 SHARE_TTL_S = 5.0  # how long the share of rows a filter keeps is reused (it only sets a search breadth)
 LAYOUT_TTL_S = 30.0  # how long a process trusts the vector index layout it read (another may rebuild it)
-POSTFILTER_SHARE = 0.99  # share of a split index's rows with the vector from which the flag is checked after it
 ROW_COLUMNS = ["id", "account_id", "type", "status", "created_us", "taken_us", "taken_tz", "filename", "tags",
                "has_thumbnail", "place"]
 # Columns added after tables were first made, with the SQL that fills them in an older table (its rows then
@@ -572,31 +571,29 @@ class SearchIndex:
         table = await self.table_for(account_id)
         if table is None:
             return []
-        flag = "has_text_vec" if column == "text_vec" else "has_clip_vec"
         share = await self._share(account_id, table, where) if where else 1.0
         if not share:
             return []
         plan = (await self._layout(self.table_name(account_id), table)).get(column)
         split = plan is not None and plan.partitions is not None
-        asked = limit
         query = table.vector_search(vector.astype(np.float32)).column(column).distance_type("cosine")
-        if split and not where and await self._share(account_id, table, flag) >= POSTFILTER_SHARE:
-            # Nearly every row has the vector: the flag is checked on the hits rather than handed to the index
-            # as a row mask (on a million rows the mask alone cost ~25 ms a query); the few rows it drops are
-            # made up for by asking for a few more.
-            asked = limit + max(5, math.ceil(limit * (1 - POSTFILTER_SHARE) * 2))
-            query = query.where(flag).postfilter()
-        else:
-            query = query.where(_and(where, flag))
-        query = query.select(["id", "_distance"]).limit(asked)
+        if where:
+            # The flag joins the filter's row mask: a filter that keeps mostly rows without the vector (documents
+            # on the CLIP path) would otherwise send the graph walk looking for rows that are not in it.
+            query = query.where(_and(where, "has_text_vec" if column == "text_vec" else "has_clip_vec"))
+        # With no filter no flag is checked at all: a row without the vector holds zeros, which have no cosine
+        # distance, so LanceDB leaves them out of the index and of its exact search of rows not yet indexed
+        # (tests/engine/search/test_index_search.py). Checking it cost a read per hit (~6 ms a query on a
+        # million rows), or, as a row mask, ~25 ms.
+        query = query.select(["id", "_distance"]).limit(limit)
         if split:
             # A split index: a few partitions, each a small graph (vector_plan).
             query = query.nprobes(self._probes(share, plan.partitions)).ef(
-                self._breadth(share, asked, self.settings.vector_search_partition_ef))
+                self._breadth(share, limit, self.settings.vector_search_partition_ef))
         else:
             query = query.ef(self._breadth(share, limit))
         hits = [(row["id"], 1.0 - float(row["_distance"])) for row in await query.to_list()]
-        return [(asset_id, similarity) for asset_id, similarity in hits[:limit] if similarity >= min_similarity]
+        return [(asset_id, similarity) for asset_id, similarity in hits if similarity >= min_similarity]
 
     async def _share(self, account_id: str, table: Any, where: str) -> float:
         """The share of the account's rows ``where`` keeps. Counted once for the vector paths of one query

@@ -261,3 +261,47 @@ async def test_a_filtered_query_searches_more_partitions_of_a_split_index(tmp_pa
     assert built._probes(0.25, 50) == 20  # a quarter of the rows: twice the partitions
     assert built._probes(0.04, 50) == 50  # never more than there are
     assert built._probes(0.5, 4) == 4
+
+
+async def test_rows_without_the_vector_are_never_vector_hits_whatever_the_index(tmp_path: Path) -> None:
+    """An unfiltered vector query checks no flag: a row without the vector holds zeros, which have no cosine
+    distance, so LanceDB leaves it out of exact search, of the single graph, of a split index and of the rows
+    written after an index was built. A filtered query keeps the flag in its row mask."""
+    from engine.search.settings import SearchSettings
+
+    settings = SearchSettings(vector_index_split_rows=1_000, vector_index_partition_rows=500,
+                              vector_search_nprobes=3, vector_search_partition_ef=50)
+    built = await SearchIndex.open(str(tmp_path / "index"), "assets", clip_dim=8, vector_index_threshold=300,
+                                   settings=settings)
+    rng = np.random.default_rng(9)
+    vectors = rng.standard_normal((1_600, DIM)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    written = 0
+
+    async def add(end: int) -> None:  # every fifth row is a document without a text vector
+        nonlocal written
+        await built.add_many([built.to_record(
+            row(f"as_{n:05d}", f"note {n}", type="document", vec=None) if n % 5 == 0
+            else row(f"as_{n:05d}", f"note {n}", vec=list(vectors[n])), None) for n in range(written, end)])
+        written = end
+
+    async def check(layout: set[str]) -> None:
+        built._layouts.clear()
+        assert {i.name for i in await (await built.table_for("acct_a")).list_indices() if "vec" in i.name} == layout
+        with_vector = written - (written + 4) // 5
+        found = [a for a, _ in await built.nearest("acct_a", "text_vec", vectors[7], None, written, -1.0)]
+        assert [a for a in found if int(a[3:]) % 5 == 0] == []  # asked for every row: still none without one
+        assert with_vector * 0.8 <= len(found) <= with_vector
+        assert (await built.nearest("acct_a", "text_vec", vectors[written - 2], None, 1, 0.5))[0][0] == f"as_{written - 2:05d}"
+        assert await built.nearest("acct_a", "text_vec", vectors[7], "type = 'document'", 10, -1.0) == []
+
+    await add(200)
+    await check(set())  # exact search below the threshold
+    await add(400)
+    await built.maintain()
+    await add(420)  # written after the build: searched exactly beside the graph
+    await check({"text_vec_idx"})
+    await add(1_500)
+    await built.maintain()
+    await add(1_510)
+    await check({"text_vec_idx_p3"})  # built on 1,200 rows with the vector, 500 per partition
