@@ -232,7 +232,7 @@ async def test_a_table_that_outgrows_its_vector_index_gets_a_split_one_in_the_ba
                               for n in range(start, end)])
 
     async def vector_indexes() -> set[str]:
-        return {i.name for i in await (await built.table_for("acct_a")).list_indices() if "vec" in i.name}
+        return {i.name for i in await (await built.table_for("acct_a")).list_indices() if i.name.startswith(("text_vec", "clip_vec"))}
 
     await add(0, 400)
     await built.maintain()
@@ -287,7 +287,7 @@ async def test_rows_without_the_vector_are_never_vector_hits_whatever_the_index(
 
     async def check(layout: set[str]) -> None:
         built._layouts.clear()
-        assert {i.name for i in await (await built.table_for("acct_a")).list_indices() if "vec" in i.name} == layout
+        assert {i.name for i in await (await built.table_for("acct_a")).list_indices() if i.name.startswith(("text_vec", "clip_vec"))} == layout
         with_vector = written - (written + 4) // 5
         found = [a for a, _ in await built.nearest("acct_a", "text_vec", vectors[7], None, written, -1.0)]
         assert [a for a in found if int(a[3:]) % 5 == 0] == []  # asked for every row: still none without one
@@ -305,3 +305,26 @@ async def test_rows_without_the_vector_are_never_vector_hits_whatever_the_index(
     await built.maintain()
     await add(1_510)
     await check({"text_vec_idx_p3"})  # built on 1,200 rows with the vector, 500 per partition
+
+
+async def test_the_vector_flags_are_indexed_and_an_older_table_gets_their_indexes_at_its_next_maintenance(
+        index: SearchIndex) -> None:
+    """A filtered vector query's row mask joins the filter with the vector's flag: both flags have bitmap
+    indexes, made with the table, or at the next maintenance of a table made before they were."""
+    table = await index.table_for("acct_a")
+
+    async def indexed() -> dict[str, str]:
+        return {config.columns[0]: config.index_type for config in await table.list_indices()}
+
+    assert {column: kind for column, kind in (await indexed()).items() if column.startswith("has_")} == {
+        "has_text_vec": "Bitmap", "has_clip_vec": "Bitmap"}
+    for config in await table.list_indices():
+        if config.columns[0].startswith("has_"):
+            await table.drop_index(config.name)
+    assert not {c for c in await indexed() if c.startswith("has_")}
+    before = await index.nearest("acct_a", "text_vec", np.array(unit(0)), "type = 'image'", 10, -1.0)
+    index._pending["acct_a"] += 1
+    await index.maintain()
+    assert {c for c in await indexed() if c.startswith("has_")} == {"has_text_vec", "has_clip_vec"}
+    after = await index.nearest("acct_a", "text_vec", np.array(unit(0)), "type = 'image'", 10, -1.0)
+    assert [i for i, _ in after] == [i for i, _ in before] == ["as_beach", "as_dunes"]  # as_plain has no vector
