@@ -10,7 +10,10 @@ tags and dates, written as the server writes them (one table per account); then 
 keeps (native full-text, scalar indexes on the filter columns, the ANN index on both vector columns that
 the server's settings, env ``PICSHA_SEARCH__...`` included, choose for the table's size). Vectors are
 ``clustered`` (default: shaped like real embeddings, see ``EmbeddingSpace``) or ``random`` (uniform on the
-sphere, the worst case for any ANN index). ``--write-only`` writes rows and text indexes and stops; the next
+sphere, the worst case for any ANN index). Text is ``captions`` (default: a generated caption and two more
+words per row, queries of three words of another caption, so a query word is in a few percent of the rows)
+or ``words`` (12 of 40 words, each query word in ~26% of the rows: the worst case for full text, as the
+earlier results in bench/README.md had). ``--write-only`` writes rows and text indexes and stops; the next
 run builds the vector indexes with the settings then in force.
 
 Queries go through ``engine.search`` (``SearchIndex`` and ``rrf``) as one account, with the query vectors
@@ -93,18 +96,38 @@ def vectors(kind: str, which: str, rng: np.random.Generator, count: int) -> np.n
     return unit_rows(rng, count, dim) if kind == "random" else SPACES[which].rows(rng, count)
 
 
-def batch_records(rng: np.random.Generator, start: int, count: int, kind: str, accounts: list[str]) -> list[dict[str, object]]:
-    clip, text = vectors(kind, "clip", rng, count), vectors(kind, "text", rng, count)
+def row_text(text: str, pick: random.Random) -> str:
+    """A row's words. ``captions``: a generated caption (a subject, an action, a place, a moment) and two
+    words of the kind OCR and tags add, so a query word is in a few percent of the rows, as in a real
+    library. ``words``: 12 words of a 40-word vocabulary, so each query word is in ~26% of the rows (the
+    worst case for BM25's top-k pruning, kept to compare with earlier runs)."""
+    if text == "words":
+        return " ".join(pick.choices(WORDS, k=12))
+    return f"{caption(pick)} {' '.join(pick.sample(WORDS, 2))}"
+
+
+def query_words(text: str, pick: random.Random) -> str:
+    """Three words a user would type: content words of a caption not in the table (or three of the 40)."""
+    if text == "words":
+        return " ".join(pick.choices(WORDS, k=3))
+    words = [w for w in caption(pick).split() if w not in STOP_WORDS]
+    return " ".join(pick.sample(words, min(3, len(words))))
+
+
+def batch_records(rng: np.random.Generator, start: int, count: int, kind: str, accounts: list[str],
+                  text: str = "captions") -> list[dict[str, object]]:
+    clip, text_vecs = vectors(kind, "clip", rng, count), vectors(kind, "text", rng, count)
     base = datetime(2024, 1, 1, tzinfo=UTC)
     records = []
+    pick = random.Random(start)
     for i in range(count):
-        words = " ".join(random.choices(WORDS, k=12))
+        words = row_text(text, pick)
         records.append({
             "id": f"as_{start + i:010d}", "account_id": accounts[(start + i) % len(accounts)],
             "type": TYPES[(start + i) % len(TYPES)], "status": "ready",
             "created_us": to_micros(base + timedelta(minutes=start + i)), "filename": f"file_{start + i}.jpg",
-            "tags": random.sample(WORDS[:10], 2), "place": None, "lat": None, "lon": None, "has_thumbnail": True,
-            "text": words, "has_text_vec": True, "text_vec": text[i], "has_clip_vec": True, "clip_vec": clip[i],
+            "tags": pick.sample(WORDS[:10], 2), "place": None, "lat": None, "lon": None, "has_thumbnail": True,
+            "text": words, "has_text_vec": True, "text_vec": text_vecs[i], "has_clip_vec": True, "clip_vec": clip[i],
         })
     return records
 
@@ -117,7 +140,8 @@ async def open_index(folder: Path, **options: object) -> SearchIndex:
     return await SearchIndex.open(str(folder), "assets", clip_dim=512, **(given | options))  # type: ignore[arg-type]
 
 
-async def build(folder: Path, rows: int, accounts: list[str], kind: str, *, write_only: bool = False) -> SearchIndex:
+async def build(folder: Path, rows: int, accounts: list[str], kind: str, *, text: str = "captions",
+                write_only: bool = False) -> SearchIndex:
     """Rows written (marker ``written``), then indexed (``complete``); a run stopped between the two, or
     ``write_only`` (rows, full-text and scalar indexes, no vector index), resumes with the indexing."""
     marker, written_marker = folder / "complete", folder / "written"
@@ -129,9 +153,8 @@ async def build(folder: Path, rows: int, accounts: list[str], kind: str, *, writ
         shutil.rmtree(folder, ignore_errors=True)
         index = await open_index(folder, vector_index_threshold=1 << 40)
         rng = np.random.default_rng(7)
-        random.seed(7)
         for start in range(0, rows, BATCH):
-            await index.add_many(batch_records(rng, start, min(BATCH, rows - start), kind, accounts))
+            await index.add_many(batch_records(rng, start, min(BATCH, rows - start), kind, accounts, text))
             print(f"  wrote {min(start + BATCH, rows):,} rows ({time.perf_counter() - started:.0f} s)", flush=True)
         wrote = time.perf_counter()
         await index.maintain()  # per account: compaction, full-text and scalar indexes
@@ -246,9 +269,16 @@ CAPTION_PARTS = (
 )
 
 
+STOP_WORDS = frozenset("a an the of on in at by to with near along during under front two group".split())
+
+
+def caption(pick: random.Random) -> str:
+    return " ".join(part for part in (pick.choice(options) for options in CAPTION_PARTS) if part)
+
+
 def captions(count: int, seed: int) -> list[str]:
     pick = random.Random(seed)
-    return [" ".join(part for part in (pick.choice(options) for options in CAPTION_PARTS) if part) for _ in range(count)]
+    return [caption(pick) for _ in range(count)]
 
 
 async def minilm_check(folder: Path, rows: int, queries: int) -> None:
@@ -281,14 +311,14 @@ async def minilm_check(folder: Path, rows: int, queries: int) -> None:
                                                 "type filter (~20%)": "type = 'document'"}, queries, "text_vec")
 
 
-async def queries_for(index: SearchIndex, account: str, count: int, rows: int
+async def queries_for(index: SearchIndex, account: str, count: int, rows: int, text: str = "captions"
                       ) -> tuple[list[tuple[str, np.ndarray, np.ndarray]], dict[str, str | None]]:
     rng = np.random.default_rng(11)
-    random.seed(11)
+    pick = random.Random(11)
     table = await index.table_for(account)
     sample = await table.query().select(["text_vec", "clip_vec"]).limit(count).to_list()
     # Queries near stored rows (a stored vector plus noise), as a real query is near its answers.
-    noisy = [(" ".join(random.choices(WORDS, k=3)),
+    noisy = [(query_words(text, pick),
               _near(np.asarray(r["text_vec"]), rng), _near(np.asarray(r["clip_vec"]), rng)) for r in sample]
     halfway = datetime(2024, 1, 1, tzinfo=UTC) + timedelta(minutes=rows // 2)  # rows are a minute apart
     filters = {"no filter": None,
@@ -303,6 +333,9 @@ async def main() -> None:
     parser.add_argument("--accounts", type=int, default=50, help="accounts the rows are spread over")
     parser.add_argument("--vectors", choices=("clustered", "random"), default="clustered",
                         help="embedding-shaped clusters in a subspace, or uniform on the sphere (the worst case)")
+    parser.add_argument("--text", choices=("captions", "words"), default="captions",
+                        help="generated captions (query words in a few percent of rows), or 12 of 40 words (each in "
+                        "~26%% of rows: the worst case for full text, as runs before captions)")
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--recall-queries", type=int, default=50)
     parser.add_argument("--minilm", type=int, default=3_000, help="rows of the real-MiniLM check (0: skip it)")
@@ -316,20 +349,21 @@ async def main() -> None:
     args = parser.parse_args()
     accounts = [f"acct_{n:02d}" for n in range(args.accounts)]
     account = accounts[min(3, len(accounts) - 1)]  # the account every query runs as
-    print(f"building {args.rows:,} rows in {args.accounts} accounts ({args.vectors} vectors)")
-    index = await build(args.data / f"search-{args.rows}-{args.accounts}a-{args.vectors}", args.rows, accounts,
-                        args.vectors, write_only=args.write_only)
+    print(f"building {args.rows:,} rows in {args.accounts} accounts ({args.vectors} vectors, {args.text})")
+    shape = f"{args.vectors}" + ("" if args.text == "captions" else "-words")
+    index = await build(args.data / f"search-{args.rows}-{args.accounts}a-{shape}", args.rows, accounts,
+                        args.vectors, text=args.text, write_only=args.write_only)
     if args.write_only:
         return
-    noisy, filters = await queries_for(index, account, args.queries, args.rows)
+    noisy, filters = await queries_for(index, account, args.queries, args.rows, args.text)
     baseline: dict[str, float] = {}
     if args.baseline_rows:
         # The same queries on an account of the size the targets were first met at, in the same run: the
         # machine's load then weighs on both, and the ratio says what the size costs.
         print(f"\nbaseline: {args.baseline_rows:,} rows in one account")
-        small = await build(args.data / f"search-{args.baseline_rows}-1a-{args.vectors}", args.baseline_rows,
-                            ["acct_00"], args.vectors)
-        small_queries, small_filters = await queries_for(small, "acct_00", args.queries, args.baseline_rows)
+        small = await build(args.data / f"search-{args.baseline_rows}-1a-{shape}", args.baseline_rows,
+                            ["acct_00"], args.vectors, text=args.text)
+        small_queries, small_filters = await queries_for(small, "acct_00", args.queries, args.baseline_rows, args.text)
         print(f"  load {_load()}")
         baseline = await measure(small, "acct_00", small_queries, small_filters, args.recall_queries)
     rng = np.random.default_rng(13)
