@@ -29,6 +29,21 @@ def row(asset_id: str, text: str, *, account: str = "acct_a", vec: list[float] |
     return IndexRow(**(base | fields))  # type: ignore[arg-type]
 
 
+async def split_at_a_thousand_rows(tmp_path: Path, *, nprobes: int) -> SearchIndex:
+    """An index whose ANN index is built past 300 rows and split into partitions of 500 past 1,000."""
+    from engine.search.settings import SearchSettings
+
+    settings = SearchSettings(vector_index_split_rows=1_000, vector_index_partition_rows=500,
+                              vector_search_nprobes=nprobes, vector_search_partition_ef=50)
+    return await SearchIndex.open(str(tmp_path / "index"), "assets", clip_dim=8, vector_index_threshold=300,
+                                  settings=settings)
+
+
+def unit_rows(seed: int, count: int) -> np.ndarray:
+    vectors = np.random.default_rng(seed).standard_normal((count, DIM)).astype(np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
 @pytest.fixture
 async def index(tmp_path: Path) -> AsyncIterator[SearchIndex]:
     built = await SearchIndex.open(str(tmp_path / "index"), "assets", clip_dim=8)
@@ -217,15 +232,8 @@ def test_an_index_is_split_by_table_size_and_rebuilt_once_outgrown() -> None:
 
 
 async def test_a_table_that_outgrows_its_vector_index_gets_a_split_one_in_the_background(tmp_path: Path) -> None:
-    from engine.search.settings import SearchSettings
-
-    settings = SearchSettings(vector_index_split_rows=1_000, vector_index_partition_rows=500,
-                              vector_search_nprobes=2, vector_search_partition_ef=50)
-    built = await SearchIndex.open(str(tmp_path / "index"), "assets", clip_dim=8, vector_index_threshold=300,
-                                   settings=settings)
-    rng = np.random.default_rng(5)
-    vectors = rng.standard_normal((1_200, DIM)).astype(np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    built = await split_at_a_thousand_rows(tmp_path, nprobes=2)
+    vectors = unit_rows(5, 1_200)
 
     async def add(start: int, end: int) -> None:
         await built.add_many([built.to_record(row(f"as_{n:05d}", f"note {n}", vec=list(vectors[n])), None)
@@ -267,15 +275,8 @@ async def test_rows_without_the_vector_are_never_vector_hits_whatever_the_index(
     """An unfiltered vector query checks no flag: a row without the vector holds zeros, which have no cosine
     distance, so LanceDB leaves it out of exact search, of the single graph, of a split index and of the rows
     written after an index was built. A filtered query keeps the flag in its row mask."""
-    from engine.search.settings import SearchSettings
-
-    settings = SearchSettings(vector_index_split_rows=1_000, vector_index_partition_rows=500,
-                              vector_search_nprobes=3, vector_search_partition_ef=50)
-    built = await SearchIndex.open(str(tmp_path / "index"), "assets", clip_dim=8, vector_index_threshold=300,
-                                   settings=settings)
-    rng = np.random.default_rng(9)
-    vectors = rng.standard_normal((1_600, DIM)).astype(np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    built = await split_at_a_thousand_rows(tmp_path, nprobes=3)
+    vectors = unit_rows(9, 1_600)
     written = 0
 
     async def add(end: int) -> None:  # every fifth row is a document without a text vector
