@@ -64,13 +64,13 @@ async def test_expired_upload_is_refused_then_swept_with_its_bytes(engine: Engin
 
 async def test_the_sweeper_task_runs_on_its_own(tmp_path: Path) -> None:
     settings = make_settings(tmp_path)
-    settings.uploads.expire_after_s = 1
+    settings.uploads.expire_after_s = 4  # long enough for the append below on a busy machine
     settings.uploads.sweep_interval_s = 0.05
     async with Engine.open(settings) as engine:
         owner = Principal(account_id=engine.owner_account_id)
         upload = await engine.uploads.create(owner, UploadCreate(length=10))
         await engine.uploads.append(owner, upload.id, offset=0, chunks=chunks(b"12345"))
-        for _ in range(200):
+        for _ in range(400):
             if await engine.uploads.records.fetch(owner.account_id, upload.id) is None:
                 break
             await asyncio.sleep(0.05)
