@@ -235,18 +235,17 @@ class SearchIndex:
 
     async def _create(self, name: str) -> Any:
         table = await self._keyed(await self.db.create_table(name, schema=self.schema, exist_ok=True))
-        for column, config in _scalar_indexes().items():
-            # Another process may be creating the same table and indexes: a lost race is retried.
-            await with_conflict_retries(functools.partial(table.create_index, column, config=config, replace=True),
-                                        table=table, what=f"{name}: index on {column}")
+        await self._add_missing_indexes(table, name)
         return table
 
     async def _add_missing_indexes(self, table: Any, name: str) -> None:
-        """The scalar indexes a table made by an older version lacks (the vector flags' bitmaps), built at its
-        next maintenance: each takes well under a second on a million rows."""
+        """The scalar indexes ``table`` lacks: all of them for a new table, and for one made by an older
+        version those added since (the vector flags' bitmaps at its next maintenance, ``taken_us`` with its
+        column); each takes well under a second on a million rows."""
         present = {column for config in await table.list_indices() for column in config.columns}
         for column, config in _scalar_indexes().items():
             if column not in present:
+                # Another process may be creating the same table and indexes: a lost race is retried.
                 await with_conflict_retries(functools.partial(table.create_index, column, config=config, replace=True),
                                             table=table, what=f"{name}: index on {column}")
 
@@ -267,8 +266,6 @@ class SearchIndex:
     async def _upgraded(self, table: Any, name: str) -> tuple[Any, bool]:
         """``table`` with the columns added since it was made (and whether any were), so tables written by
         an older version keep working without a rebuild."""
-        from lancedb.index import BTree
-
         present = set((await table.schema()).names)
         missing = {column: fill for column, fill in ADDED_COLUMNS.items() if column not in present}
         if not missing:
@@ -282,9 +279,7 @@ class SearchIndex:
             if not set(missing) <= set((await table.schema()).names):
                 raise
             return table, False
-        if "taken_us" in missing:
-            await with_conflict_retries(functools.partial(table.create_index, "taken_us", config=BTree(), replace=True),
-                                        table=table, what=f"{name}: index on taken_us")
+        await self._add_missing_indexes(table, name)
         return table, True
 
     async def set_taken(self, account_id: str, taken: list[tuple[str, datetime, int | None]]) -> None:

@@ -39,6 +39,11 @@ async def split_at_a_thousand_rows(tmp_path: Path, *, nprobes: int) -> SearchInd
                                   settings=settings)
 
 
+async def vector_indexes(index: SearchIndex, account_id: str = "acct_a") -> set[str]:
+    table = await index.table_for(account_id)
+    return {i.name for i in await table.list_indices() if i.name.startswith(("text_vec", "clip_vec"))}
+
+
 def unit_rows(seed: int, count: int) -> np.ndarray:
     vectors = np.random.default_rng(seed).standard_normal((count, DIM)).astype(np.float32)
     return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
@@ -239,25 +244,22 @@ async def test_a_table_that_outgrows_its_vector_index_gets_a_split_one_in_the_ba
         await built.add_many([built.to_record(row(f"as_{n:05d}", f"note {n}", vec=list(vectors[n])), None)
                               for n in range(start, end)])
 
-    async def vector_indexes() -> set[str]:
-        return {i.name for i in await (await built.table_for("acct_a")).list_indices() if i.name.startswith(("text_vec", "clip_vec"))}
-
     await add(0, 400)
     await built.maintain()
-    assert await vector_indexes() == {"text_vec_idx"}  # below the split: the single graph small accounts keep
+    assert await vector_indexes(built) == {"text_vec_idx"}  # below the split: the single graph small accounts keep
     await add(400, 1_100)
     await built.maintain(wait_for_builds=False)  # the build runs as its own task; writes and queries go on
     await add(1_100, 1_150)
     for n in (1_050, 1_120):  # written before and during the build
         assert (await built.nearest("acct_a", "text_vec", vectors[n], None, 1, 0.5))[0][0] == f"as_{n:05d}"
     await built.wait_for_builds()
-    assert await vector_indexes() == {"text_vec_idx_p3"}  # 1,100 rows / 500 per partition; the old one dropped
+    assert await vector_indexes(built) == {"text_vec_idx_p3"}  # 1,100 rows / 500 per partition; the old one dropped
     built._layouts.clear()
     for n in (3, 500, 1_099, 1_149):  # found through the split index: a few partitions, a small breadth in each
         assert (await built.nearest("acct_a", "text_vec", vectors[n], None, 1, 0.5))[0][0] == f"as_{n:05d}"
     assert len(await built.nearest("acct_a", "text_vec", vectors[7], None, 60, -1.0)) == 60
     await built.maintain()
-    assert await vector_indexes() == {"text_vec_idx_p3"}  # not outgrown: no second rebuild
+    assert await vector_indexes(built) == {"text_vec_idx_p3"}  # not outgrown: no second rebuild
 
 
 async def test_a_filtered_query_searches_more_partitions_of_a_split_index(tmp_path: Path) -> None:
@@ -288,12 +290,13 @@ async def test_rows_without_the_vector_are_never_vector_hits_whatever_the_index(
 
     async def check(layout: set[str]) -> None:
         built._layouts.clear()
-        assert {i.name for i in await (await built.table_for("acct_a")).list_indices() if i.name.startswith(("text_vec", "clip_vec"))} == layout
+        assert await vector_indexes(built) == layout
         with_vector = written - (written + 4) // 5
         found = [a for a, _ in await built.nearest("acct_a", "text_vec", vectors[7], None, written, -1.0)]
         assert [a for a in found if int(a[3:]) % 5 == 0] == []  # asked for every row: still none without one
         assert with_vector * 0.8 <= len(found) <= with_vector
-        assert (await built.nearest("acct_a", "text_vec", vectors[written - 2], None, 1, 0.5))[0][0] == f"as_{written - 2:05d}"
+        nearest = await built.nearest("acct_a", "text_vec", vectors[written - 2], None, 1, 0.5)
+        assert nearest[0][0] == f"as_{written - 2:05d}"
         assert await built.nearest("acct_a", "text_vec", vectors[7], "type = 'document'", 10, -1.0) == []
 
     await add(200)
