@@ -12,12 +12,49 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+import sqlite3
+import weakref
+
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from engine.catalog.migrations import migrate
 from engine.errors import Busy
+
+
+class _SQLiteConnection(sqlite3.Connection):
+    """A connection that ends its unfinished statements before it closes.
+
+    A task cancelled between running ``UPDATE ... RETURNING`` and reading its rows (the async driver does the
+    two in separate steps) leaves that statement open, and SQLAlchemy then drops the connection. Python's
+    ``close()`` does not reset open statements, so SQLite keeps the connection half-closed with its write
+    transaction, and its lock, until the garbage collector finds the cursor: every other writer meanwhile
+    waits out its busy timeout and fails.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._cursors: weakref.WeakSet[sqlite3.Cursor] = weakref.WeakSet()
+
+    def cursor(self, *args: Any, **kwargs: Any) -> sqlite3.Cursor:
+        cursor = super().cursor(*args, **kwargs)
+        self._cursors.add(cursor)
+        return cursor
+
+    def execute(self, *args: Any, **kwargs: Any) -> sqlite3.Cursor:
+        return self.cursor().execute(*args, **kwargs)
+
+    def executemany(self, *args: Any, **kwargs: Any) -> sqlite3.Cursor:
+        return self.cursor().executemany(*args, **kwargs)
+
+    def close(self) -> None:
+        for cursor in list(self._cursors):
+            cursor.close()
+        super().close()
+
+
+SQLITE_CONNECT_ARGS = {"factory": _SQLiteConnection}
 
 
 def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
@@ -78,7 +115,7 @@ class Catalog:
         self.is_sqlite = url.startswith("sqlite")
         options: dict[str, Any] = {"echo": echo, "pool_timeout": pool_wait_s, **JSON_OPTIONS}
         if self.is_sqlite:
-            options.update(pool_size=10, max_overflow=10)  # WAL readers run side by side
+            options.update(pool_size=10, max_overflow=10, connect_args=SQLITE_CONNECT_ARGS)  # WAL readers side by side
         else:
             options.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
         self.engine: AsyncEngine = create_async_engine(url, **options)

@@ -78,3 +78,35 @@ async def test_the_writers_of_one_process_take_turns_and_a_nested_one_is_refused
     finally:
         await catalog.close()
     assert count == 60
+
+
+async def test_a_write_whose_returned_rows_were_never_read_frees_the_lock_when_its_connection_is_dropped(
+        tmp_path: Path) -> None:
+    """What a task cancelled between ``UPDATE ... RETURNING`` and reading its rows leaves behind: SQLAlchemy
+    drops the connection with that statement unfinished. The write lock must be free at once, not when the
+    garbage collector gets to the cursor."""
+    import sqlite3
+
+    path = tmp_path / "catalog.db"
+    catalog = Catalog(f"sqlite+aiosqlite:///{path}")
+    await catalog.migrate()
+    async with catalog.begin() as conn:
+        await conn.exec_driver_sql("INSERT INTO accounts (id, name, is_owner, created_at) "
+                                   "VALUES ('acct_x', 'x', 0, '2026-01-01')")
+    other = sqlite3.connect(path, timeout=0.2)
+    try:
+        for way in ("connection", "cursor"):  # the driver's two ways to run a statement
+            async with catalog.connect() as conn:
+                driver = (await conn.get_raw_connection()).driver_connection
+                run = driver.execute if way == "connection" else (await driver.cursor()).execute
+                unread = await run("UPDATE accounts SET name = 'y' RETURNING id")  # its rows left unread
+                await conn.invalidate()  # what SQLAlchemy does to a connection whose statement was cancelled
+                other.execute(f"UPDATE accounts SET name = '{way}'")
+                other.commit()
+                del unread
+        async with catalog.connect() as conn:
+            names = (await conn.exec_driver_sql("SELECT name FROM accounts WHERE id = 'acct_x'")).scalars().all()
+    finally:
+        other.close()
+        await catalog.close()
+    assert names == ["cursor"]
