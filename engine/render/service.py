@@ -85,7 +85,7 @@ class RenderService:
 
     def cache_key(self, params: RenderParams, fmt: str) -> str:
         """The derivative key of ``params`` rendered to ``fmt`` with this service's encoder settings."""
-        return params.cache_key(fmt, self.settings.encoder_signature(fmt))
+        return params.cache_key(fmt, self.settings.signature(fmt))
 
     # -- links ---------------------------------------------------------------------------------
 

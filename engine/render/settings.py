@@ -23,8 +23,14 @@ class RenderSettings(BaseModel):
         description="libvips threads per render (0: libvips' own default, one per core). Renders already run "
         "side by side on the workers, so fewer threads per render may serve more renders per second.",
     )
-    # How each format is encoded (``q`` stays a render parameter). These change a derivative's bytes, so
-    # ``encoder_signature`` is part of its cache key.
+    # How a JPEG is decoded and how each format is encoded (``q`` stays a render parameter). These change a
+    # derivative's bytes, so ``signature`` is part of its cache key.
+    fast_shrink_on_load: bool = Field(
+        default=False,
+        description="Decode a JPEG at the smallest size its loader can shrink to that still covers the output "
+        "(1/2, 1/4, 1/8), as sharp does by default, then resize; off: libvips' choice, which leaves a factor of "
+        "two for the resize. On: ~10% faster renders, slightly softer pixels (2-8% more bytes at equal quality).",
+    )
     webp_effort: int = Field(
         default=4, ge=0, le=6, description="libwebp method: 0 fastest; higher tries more modes for smaller files."
     )
@@ -52,15 +58,16 @@ class RenderSettings(BaseModel):
             return {"optimize_coding": self.jpeg_optimize_coding, "trellis_quant": self.jpeg_trellis_quant}
         return {}
 
-    def encoder_signature(self, fmt: str) -> str:
-        """The encoder options of ``fmt`` as text for the cache key: "" while they are the ones every
-        derivative was made with before these settings existed, so those stay valid; anything else keys
-        new derivatives apart, and a derivative is never served as if made with options it was not."""
+    def signature(self, fmt: str) -> str:
+        """The settings that shape an ``fmt`` derivative's bytes, as text for the cache key: "" while they are
+        the ones every derivative was made with before these settings existed, so those stay valid; anything
+        else keys new derivatives apart, and a derivative is never served as if made with options it was not."""
         fmt = "jpeg" if fmt == "legacy" else fmt  # "legacy" is JPEG, or PNG whose encoding has no settings
         options = self.encoder_options(fmt)
-        if options == _ORIGINAL_ENCODER.get(fmt, {}):
-            return ""
-        return ",".join(f"{name}={str(value).lower()}" for name, value in sorted(options.items()))
+        encoder = "" if options == _ORIGINAL_ENCODER.get(fmt, {}) else ",".join(
+            f"{name}={str(value).lower()}" for name, value in sorted(options.items()))
+        decoder = "fast_shrink_on_load=true" if self.fast_shrink_on_load else ""
+        return ";".join(part for part in (encoder, decoder) if part)
 
 
 _ORIGINAL_ENCODER: dict[str, dict[str, object]] = {

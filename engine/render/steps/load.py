@@ -1,7 +1,8 @@
 """Step: decode with shrink-on-load straight to the scaled size (libvips ``thumbnail``), EXIF orientation applied.
 
 A crop reads the file shrunk as far as the crop allows (JPEG/WebP load-time shrink), takes the region and
-resizes it; PDF pages are rasterised at the scale needed; HEIC goes through Pillow.
+resizes it; so does a JPEG with ``fast_shrink_on_load`` (``thumbnail`` shrinks it at load only as far as
+leaves a factor of two for the resize); PDF pages are rasterised at the scale needed; HEIC goes through Pillow.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ def load(ctx: RenderContext) -> None:
         ctx.image = _pdf(ctx)
     elif fmt == "heic":
         ctx.image = _region_then_resize(ctx, _pillow(ctx))
-    elif ctx.params.crop is not None:
+    elif ctx.params.crop is not None or (fmt == "jpeg" and ctx.settings.fast_shrink_on_load and not ctx.animated):
         ctx.image = _region_then_resize(ctx, _shrunk(ctx))
     else:
         ctx.image = _thumbnail(ctx)
@@ -46,8 +47,8 @@ def _thumbnail(ctx: RenderContext) -> pyvips.Image:
 
 
 def _load_shrink(ctx: RenderContext) -> dict[str, object]:
-    """Load-time shrink options that still leave the cropped region at least as big as the output."""
-    ratio = ctx.src_w / max(ctx.scaled[0], 1)
+    """Load-time shrink options that still leave the region at least as big as the output both ways."""
+    ratio = min(ctx.src_w / max(ctx.scaled[0], 1), ctx.src_h / max(ctx.scaled[1], 1))
     if ctx.source.format == "jpeg":
         shrink = max((s for s in (1, 2, 4, 8) if s <= ratio), default=1)
         return {"shrink": shrink} if shrink > 1 else {}

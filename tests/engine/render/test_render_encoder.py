@@ -62,6 +62,32 @@ def test_optimised_jpeg_coding_keeps_the_pixels_and_saves_bytes(render_file: Ren
     assert np.array_equal(_pixels(plain), _pixels(optimised)), "Huffman tables change the bytes, never the pixels"
 
 
+def _shrunk_at_load(source: bytes, shrink: int, width: int) -> np.ndarray:
+    image = pyvips.Image.new_from_buffer(source, "", shrink=shrink)
+    return _pixels(image.thumbnail_image(width, height=round(image.height * width / image.width), size="force")
+                   .pngsave_buffer())
+
+
+@pytest.mark.parametrize("w, fast_shrink, thumbnail_shrink", [(200, 8, 4), (400, 4, 2), (300, 4, 2)])
+def test_fast_shrink_on_load_decodes_a_jpeg_as_small_as_the_output_allows(
+        render_file: Render, w: int, fast_shrink: int, thumbnail_shrink: int) -> None:
+    """1600 px to 200 px is 8x: libvips' ``thumbnail`` decodes at 1/4 (a factor of two left for the resize),
+    the fast path at 1/8 and resizes the rest, as sharp does."""
+    source = _photo(1600, 1200)
+    default = _pixels(render_file(source, "jpeg", out="png", w=w).data)
+    fast = _pixels(render_file(source, "jpeg", out="png", settings=RenderSettings(fast_shrink_on_load=True), w=w).data)
+    assert fast.shape == default.shape == (w * 3 // 4, w, 3)
+    assert np.array_equal(fast, _shrunk_at_load(source, fast_shrink, w))
+    assert np.abs(default.astype(int) - _shrunk_at_load(source, thumbnail_shrink, w)).max() <= 1
+    assert not np.array_equal(fast, default)
+
+
+def test_fast_shrink_on_load_leaves_what_is_not_a_jpeg_shrink_alone(render_file: Render) -> None:
+    png = pyvips.Image.new_from_buffer(_photo(1600, 1200), "").pngsave_buffer()
+    fast = RenderSettings(fast_shrink_on_load=True)
+    assert render_file(png, "png", out="png", settings=fast, w=200).data == render_file(png, "png", out="png", w=200).data
+
+
 @pytest.mark.parametrize("field, bad", [
     ("webp_effort", 7), ("webp_effort", -1), ("avif_effort", 10), ("vips_concurrency", -1), ("vips_concurrency", 65),
 ])
@@ -73,8 +99,10 @@ def test_out_of_range_encoder_settings_are_refused(field: str, bad: int) -> None
 def test_encoder_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("PICSHA_RENDER__WEBP_EFFORT", "2")
     monkeypatch.setenv("PICSHA_RENDER__JPEG_OPTIMIZE_CODING", "true")
+    monkeypatch.setenv("PICSHA_RENDER__FAST_SHRINK_ON_LOAD", "true")
     settings = Settings(data_dir=tmp_path)
     assert settings.render.webp_effort == 2 and settings.render.jpeg_optimize_coding
+    assert settings.render.fast_shrink_on_load
     monkeypatch.setenv("PICSHA_RENDER__WEBP_EFFORT", "9")
     with pytest.raises(ValidationError):
         Settings(data_dir=tmp_path)
@@ -83,12 +111,16 @@ def test_encoder_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPa
 def test_the_original_encoder_options_keep_the_keys_derivatives_were_made_with() -> None:
     params = RenderParams(w=200, format="webp")
     default = RenderSettings()
-    assert all(default.encoder_signature(fmt) == "" for fmt in ("webp", "avif", "jpeg", "png", "legacy"))
-    assert params.cache_key("webp", default.encoder_signature("webp")) == params.cache_key("webp")
+    assert all(default.signature(fmt) == "" for fmt in ("webp", "avif", "jpeg", "png", "legacy"))
+    assert params.cache_key("webp", default.signature("webp")) == params.cache_key("webp")
     changed = RenderSettings(webp_effort=2, jpeg_optimize_coding=True)
-    assert changed.encoder_signature("webp") != "" and changed.encoder_signature("avif") == ""
-    assert changed.encoder_signature("legacy") == changed.encoder_signature("jpeg") != ""
-    assert params.cache_key("webp", changed.encoder_signature("webp")) != params.cache_key("webp")
+    assert changed.signature("webp") != "" and changed.signature("avif") == ""
+    decoded = RenderSettings(fast_shrink_on_load=True)  # other pixels in every format
+    assert all(decoded.signature(fmt) != "" for fmt in ("webp", "avif", "jpeg", "png"))
+    assert RenderSettings(fast_shrink_on_load=True, webp_effort=2).signature("webp") not in (
+        decoded.signature("webp"), changed.signature("webp"))
+    assert changed.signature("legacy") == changed.signature("jpeg") != ""
+    assert params.cache_key("webp", changed.signature("webp")) != params.cache_key("webp")
 
 
 async def test_a_derivative_made_with_other_encoder_settings_is_not_served(
