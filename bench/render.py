@@ -502,6 +502,8 @@ def peers_run(args: argparse.Namespace, scratch: Path) -> None:
             report_case(case, tallies, picshas)
             for picsha in picshas:
                 print(f"  where {picsha.name}'s time goes: {breakdown(case, picsha.env)}")
+            if not case.face and case.format == "webp":
+                print(f"  the libraries alone, one thread: {library_split(case)}")
             time.sleep(2)
         print(f"load average after: {os.getloadavg()[0]:.2f}")
     finally:
@@ -530,6 +532,45 @@ def breakdown(case: Case, env: dict[str, str], repeats: int = 7) -> str:
     medians = {name: statistics.median(values) * 1000 for name, values in times.items()}
     shown = ", ".join(f"{name} {ms:.1f}" for name, ms in medians.items() if ms >= 0.5)
     return f"{sum(medians.values()):.1f} ms in process ({shown})"
+
+
+def library_split(case: Case, repeats: int = 15) -> str:
+    """The same work in sharp's libvips and in Picsha's (pyvips-binary), one thread each: decode with the
+    load-time shrink sharp picks (``fastShrinkOnLoad``, Picsha's ``fast_shrink_on_load``) and resize, then
+    encode those pixels. Both make the same pixels, so what differs is the library builds."""
+    import json
+    import statistics
+
+    done = subprocess.run(["node", "sharp_steps.js", str(case.source), str(case.w), case.format, str(case.q),
+                           str(repeats)], cwd=NODE_DIR, check=True, capture_output=True, text=True)
+    sharp_ms = json.loads(done.stdout)
+    before = pyvips.concurrency_get()
+    pyvips.concurrency_set(1)
+    try:
+        head = pyvips.Image.new_from_file(str(case.source))
+        ratio = head.width / case.w
+        height = round(head.height * case.w / head.width)
+        shrink = {"shrink": max(s for s in (1, 2, 4, 8) if s <= ratio)} if case.source.suffix == ".jpg" else {}
+
+        def decode_resize() -> pyvips.Image:
+            image = pyvips.Image.new_from_file(str(case.source), access="sequential", **shrink)
+            return image.thumbnail_image(case.w, height=height, size="force").copy_memory()
+
+        resized = decode_resize()
+        decode, encode = [], []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            decode_resize()
+            decode.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            resized.write_to_buffer(f".{case.format}", Q=case.q)
+            encode.append(time.perf_counter() - start)
+    finally:
+        pyvips.concurrency_set(before)
+    vips_decode, vips_encode = statistics.median(decode) * 1000, statistics.median(encode) * 1000
+    return (f"decode + resize: sharp {sharp_ms['decode_resize_ms']:.1f} ms, pyvips {vips_decode:.1f} ms "
+            f"({vips_decode / sharp_ms['decode_resize_ms']:.2f}x); encode: sharp {sharp_ms['encode_ms']:.1f} ms, "
+            f"pyvips {vips_encode:.1f} ms ({vips_encode / sharp_ms['encode_ms']:.2f}x)")
 
 
 # -- cached render beside a static file -----------------------------------------------------------------
