@@ -109,7 +109,7 @@ def _rules() -> list[Rule]:
     relative = "|".join(RELATIVE)
     rules: list[tuple[str, Callable[[re.Match[str], date], Range]]] = [
         # "on 2024-06-15", "since 2024-06-01": an ISO day
-        (rf"(?:(?P<prep>on|since|after|before|until)\s+)?(?P<day>\d{{4}}-\d{{2}}-\d{{2}})\b",
+        (r"(?:(?P<prep>on|since|after|before|until)\s+)?(?P<day>\d{4}-\d{2}-\d{2})\b",
          lambda m, today: _open_ended(m["prep"] or "on", (d := date.fromisoformat(m["day"]), d + timedelta(days=1)))),
         # "last summer", "this spring", "in the summer of 2023", "winter 2024"; a bare "summer" stays a word
         (rf"(?:(?P<prep>in|from|during|since|after|before|until)\s+(?:the\s+)?)?(?:(?P<which>last|this|past)\s+)?"
