@@ -541,6 +541,8 @@ def library_split(case: Case, repeats: int = 15) -> str:
     import json
     import statistics
 
+    from engine.render.steps.load import jpeg_load_shrink
+
     done = subprocess.run(["node", "sharp_steps.js", str(case.source), str(case.w), case.format, str(case.q),
                            str(repeats)], cwd=NODE_DIR, check=True, capture_output=True, text=True)
     sharp_ms = json.loads(done.stdout)
@@ -550,7 +552,7 @@ def library_split(case: Case, repeats: int = 15) -> str:
         head = pyvips.Image.new_from_file(str(case.source))
         ratio = head.width / case.w
         height = round(head.height * case.w / head.width)
-        shrink = {"shrink": max(s for s in (1, 2, 4, 8) if s <= ratio)} if case.source.suffix == ".jpg" else {}
+        shrink = {"shrink": jpeg_load_shrink(ratio)} if case.source.suffix == ".jpg" else {}
 
         def decode_resize() -> pyvips.Image:
             image = pyvips.Image.new_from_file(str(case.source), access="sequential", **shrink)

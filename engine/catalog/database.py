@@ -5,15 +5,14 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import sqlite3
 import time
+import weakref
 from collections.abc import AsyncIterator, Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
-
-import sqlite3
-import weakref
 
 import orjson
 import sqlalchemy as sa

@@ -23,7 +23,7 @@ def load(ctx: RenderContext) -> None:
         ctx.image = _pdf(ctx)
     elif fmt == "heic":
         ctx.image = _region_then_resize(ctx, _pillow(ctx))
-    elif ctx.params.crop is not None or (fmt == "jpeg" and ctx.settings.fast_shrink_on_load and not ctx.animated):
+    elif ctx.params.crop is not None or (fmt == "jpeg" and ctx.settings.fast_shrink_on_load):
         ctx.image = _region_then_resize(ctx, _shrunk(ctx))
     else:
         ctx.image = _thumbnail(ctx)
@@ -46,11 +46,16 @@ def _thumbnail(ctx: RenderContext) -> pyvips.Image:
     return pyvips.Image.thumbnail(name, width, height=height, size="force")
 
 
+def jpeg_load_shrink(ratio: float) -> int:
+    """The largest factor libjpeg can shrink by while decoding (1, 2, 4 or 8) that is no more than ``ratio``."""
+    return max((s for s in (1, 2, 4, 8) if s <= ratio), default=1)
+
+
 def _load_shrink(ctx: RenderContext) -> dict[str, object]:
     """Load-time shrink options that still leave the region at least as big as the output both ways."""
     ratio = min(ctx.src_w / max(ctx.scaled[0], 1), ctx.src_h / max(ctx.scaled[1], 1))
     if ctx.source.format == "jpeg":
-        shrink = max((s for s in (1, 2, 4, 8) if s <= ratio), default=1)
+        shrink = jpeg_load_shrink(ratio)
         return {"shrink": shrink} if shrink > 1 else {}
     if ctx.source.format == "webp" and ratio > 1 and not ctx.animated:
         return {"scale": 1 / ratio}
